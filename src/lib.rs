@@ -1,1 +1,80 @@
-//! tmp
+//! # usage-store
+//!
+//! An embeddable, in-memory indexed store of Waldur *component user usage*
+//! records that answers the queries of `GET /api/marketplace-component-user-usages/`
+//! — twelve filters, ordering, pagination with a total count, sparse fields,
+//! retrieve by uuid, visibility scopes — with upstream's exact semantics, in
+//! microseconds instead of a PostgreSQL round trip.
+//!
+//! ## Types
+//!
+//! - [`Store`]: the store. Writes: [`Store::upsert`], [`Store::upsert_batch`]
+//!   (all or nothing), [`Store::remove`], [`Store::replace`] (re-pull a slice).
+//!   Reads: [`Store::read`] gives a [`ReadTxn`] whose [`ReadTxn::query`]
+//!   returns a [`Page`] of borrowed [`RecordRef`]s, [`ReadTxn::count`] the
+//!   [`PageInfo`] alone, [`ReadTxn::get`] one record.
+//! - [`Record`] (owned record), [`Usage`] (exact two-digit decimal),
+//!   [`Field`] / [`FieldSet`] (sparse fields).
+//! - [`Query`] (filter + `o` + page + `field` + [`Scope`]), [`Filter`],
+//!   [`OrderKey`]; both parse raw query strings with upstream's rules and
+//!   error messages.
+//! - Errors: [`WriteError`], [`RecordError`], [`QueryError`], [`ParamErrors`].
+//!
+//! ## How it works
+//!
+//! Records live in an arena of dense `u32` slots. Entities shared between
+//! records (component usage, resource, offering, project, customer) are
+//! stored once, so renaming or moving one is a single write that every
+//! record sees at once. Roaring bitmaps index records by customer, project,
+//! offering, resource, username, component type, billing period and report
+//! day; a filter is an intersection, smallest first. Sorted views (default
+//! order, usage, username, billing period) give ordering and pagination
+//! without sorting the whole set.
+//!
+//! ## Feature flags
+//!
+//! - `demo` (default): [`demo`], a deterministic generator of realistic data.
+//!
+//! ## MSRV
+//!
+//! Rust 1.90, edition 2024.
+//!
+//! ## Example
+//!
+//! ```
+//! use usage_store::{Query, Record, Scope, Store};
+//!
+//! let store = Store::new();
+//! let mut r = Record::example();
+//! store.upsert(&r).unwrap();
+//! r.uuid = uuid::Uuid::from_u128(2);
+//! r.username = "bob".into();
+//! r.usage = "7.25".parse().unwrap();
+//! store.upsert(&r).unwrap();
+//!
+//! let q = Query::parse("customer_uuid=66666666666646668666666666666666&o=-usage")
+//!     .unwrap()
+//!     .with_scope(Scope::everything());
+//! let txn = store.read();
+//! let page = txn.query(&q).unwrap();
+//! let names: Vec<_> = page.iter().map(|r| r.username()).collect();
+//! assert_eq!(names, ["alice", "bob"]);
+//! assert_eq!(page.count(), 2);
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod index;
+mod query;
+mod record;
+mod store;
+pub(crate) mod wire;
+
+#[cfg(feature = "demo")]
+pub mod demo;
+
+pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteError};
+pub use query::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField};
+pub use record::{Field, FieldSet, Record, Usage, UsageError};
+pub use store::{Page, PageInfo, PageIter, ReadTxn, RecordRef, Store, WriteOutcome, WriteSummary};

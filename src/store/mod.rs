@@ -1,0 +1,563 @@
+//! The public [`Store`] and its read transaction [`ReadTxn`], thin wrappers
+//! over the private [`Core`](core::Core).
+
+pub(crate) mod core;
+mod entities;
+mod read;
+mod validate;
+mod write;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use parking_lot::RwLock;
+use uuid::Uuid;
+
+use crate::error::{QueryError, WriteError};
+use crate::query::{Filter, Query, Scope};
+use crate::record::{FieldSet, Record, Usage};
+
+use self::core::Core;
+
+/// An in-memory indexed store of component user usage records.
+///
+/// `Store` is `Send + Sync`: share it behind an `Arc`. Reads take a shared
+/// lock ([`Store::read`]) and run in parallel with each other; a write takes
+/// the exclusive lock only to apply changes it has already validated, so a
+/// reader observes every write entirely or not at all.
+///
+/// # Examples
+///
+/// ```
+/// use usage_store::{Query, Record, Store};
+/// let store = Store::new();
+/// store.upsert(&Record::example()).unwrap();
+/// let q = Query::parse("type=cpu&o=-usage").unwrap();
+/// let txn = store.read();
+/// let page = txn.query(&q).unwrap();
+/// assert_eq!(page.count(), 1);
+/// assert_eq!(page.iter().next().unwrap().username(), "alice");
+/// ```
+pub struct Store {
+    core: RwLock<Core>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("len", &self.len()).finish()
+    }
+}
+
+/// What a single upsert did; created by [`Store::upsert`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new uuid was stored.
+    Inserted,
+    /// A stored record with the same uuid was replaced by a different one.
+    Replaced,
+    /// The stored record was already equal to the written one (the entity
+    /// attributes it carries were still applied).
+    Unchanged,
+}
+
+/// Counts of what a batch write did; created by [`Store::upsert_batch`] and [`Store::replace`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// New uuids stored.
+    pub inserted: usize,
+    /// Records replaced by different ones.
+    pub replaced: usize,
+    /// Records written equal to what was stored.
+    pub unchanged: usize,
+    /// Records removed ([`Store::replace`] only).
+    pub removed: usize,
+}
+
+impl Store {
+    /// An empty store. O(1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(usage_store::Store::new().is_empty());
+    /// ```
+    pub fn new() -> Store {
+        Store {
+            core: RwLock::new(Core::new()),
+        }
+    }
+
+    /// Number of records. O(1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// s.upsert(&usage_store::Record::example()).unwrap();
+    /// assert_eq!(s.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.read().len()
+    }
+
+    /// Whether the store holds no record. O(1).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Starts a read: a consistent view of the store until it is dropped.
+    /// Writes wait while it lives, so keep it short. O(1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// let txn = s.read();
+    /// assert_eq!(txn.len(), 0);
+    /// ```
+    pub fn read(&self) -> ReadTxn<'_> {
+        ReadTxn {
+            core: self.core.read(),
+        }
+    }
+
+    /// Inserts or replaces one record (SPEC §1.4, §5), applying the entity
+    /// attributes it carries to every record that shares them (§1.3).
+    ///
+    /// Cost: O(log n) plus the records that an entity change moves.
+    ///
+    /// # Errors
+    ///
+    /// [`WriteError::Invalid`] for a field rule, [`WriteError::Conflict`] when
+    /// `(component_usage, username)` belongs to another uuid. Nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Record, Store, WriteOutcome};
+    /// let s = Store::new();
+    /// let mut r = Record::example();
+    /// assert_eq!(s.upsert(&r).unwrap(), WriteOutcome::Inserted);
+    /// r.usage = "99".parse().unwrap();
+    /// assert_eq!(s.upsert(&r).unwrap(), WriteOutcome::Replaced);
+    /// r.uuid = uuid::Uuid::from_u128(7);
+    /// assert!(s.upsert(&r).is_err(), "same (component_usage, username), other uuid");
+    /// ```
+    pub fn upsert(&self, record: &Record) -> Result<WriteOutcome, WriteError> {
+        let s = self.write_batch(None, std::slice::from_ref(record))?;
+        Ok(if s.inserted == 1 {
+            WriteOutcome::Inserted
+        } else if s.replaced == 1 {
+            WriteOutcome::Replaced
+        } else {
+            WriteOutcome::Unchanged
+        })
+    }
+
+    /// Upserts many records, all or nothing, as if one by one in order.
+    ///
+    /// Cost: O(k log n) for k records; large batches re-sort the views by merging, O(n + k log k).
+    ///
+    /// # Errors
+    ///
+    /// The first offending element, by index: an invalid field, or a natural
+    /// key held by another uuid (stored, or earlier in the batch). Nothing changes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Record, Store};
+    /// let s = Store::new();
+    /// let a = Record::example();
+    /// let mut b = a.clone();
+    /// b.uuid = uuid::Uuid::from_u128(2);
+    /// let e = s.upsert_batch(&[a, b]).unwrap_err();
+    /// assert_eq!(e.index(), 1);
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn upsert_batch(&self, records: &[Record]) -> Result<WriteSummary, WriteError> {
+        self.write_batch(None, records)
+    }
+
+    /// Removes a record and returns it, if present. O(log n).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// let r = usage_store::Record::example();
+    /// s.upsert(&r).unwrap();
+    /// assert_eq!(s.remove(r.uuid), Some(r));
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn remove(&self, uuid: Uuid) -> Option<Record> {
+        let mut core = self.core.write();
+        let slot = core.slot_of(uuid)?;
+        let rec = core.record_at(slot).to_record();
+        core.remove_slot(slot);
+        Some(rec)
+    }
+
+    /// Re-pulls one slice (SPEC §5): atomically removes every record that
+    /// matches `filter` and is not in `records` (by uuid), then upserts
+    /// `records` as one batch.
+    ///
+    /// Every element must match `filter` by its own fields, or nothing changes.
+    /// The removed set is decided on the store as it was before the call.
+    ///
+    /// Cost: the filter's query cost plus the batch's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Filter, Record, Store};
+    /// let s = Store::new();
+    /// let r = Record::example();
+    /// s.upsert(&r).unwrap();
+    /// let f = Filter::new().resource_uuid(r.resource_uuid).billing_period(r.billing_period);
+    /// let sum = s.replace(&f, &[]).unwrap();
+    /// assert_eq!(sum.removed, 1);
+    /// assert!(s.is_empty());
+    /// ```
+    pub fn replace(&self, filter: &Filter, records: &[Record]) -> Result<WriteSummary, WriteError> {
+        self.write_batch(Some(filter), records)
+    }
+
+    /// Fetches one record by uuid if the scope lets the caller see it.
+    /// O(1) expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Record, Scope, Store};
+    /// let s = Store::new();
+    /// let r = Record::example();
+    /// s.upsert(&r).unwrap();
+    /// assert_eq!(s.get(r.uuid, &Scope::everything()), Some(r.clone()));
+    /// assert_eq!(s.get(r.uuid, &Scope::nothing()), None);
+    /// ```
+    pub fn get(&self, uuid: Uuid, scope: &Scope) -> Option<Record> {
+        self.read().get(uuid, scope).map(|r| r.to_record())
+    }
+
+    /// Runs a query and returns the page's records as owned values, with the
+    /// page metadata. For zero-copy access use [`Store::read`].
+    ///
+    /// Cost: see [`ReadTxn::query`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// s.upsert(&usage_store::Record::example()).unwrap();
+    /// let (info, rows) = s.query(&usage_store::Query::new()).unwrap();
+    /// assert_eq!((info.count, rows.len()), (1, 1));
+    /// ```
+    pub fn query(&self, q: &Query) -> Result<(PageInfo, Vec<Record>), QueryError> {
+        let txn = self.read();
+        let page = txn.query(q)?;
+        Ok((page.info(), page.iter().map(|r| r.to_record()).collect()))
+    }
+
+    /// Checks every internal invariant: arena, indexes, dictionaries, sorted
+    /// views and entity tables against each other. O(n log n). For tests.
+    #[doc(hidden)]
+    pub fn validate(&self) -> Result<(), String> {
+        self.core.read().validate()
+    }
+
+    fn write_batch(&self, filter: Option<&Filter>, records: &[Record]) -> Result<WriteSummary, WriteError> {
+        for (index, r) in records.iter().enumerate() {
+            r.validate().map_err(|error| WriteError::Invalid { index, error })?;
+        }
+        // Plan under an upgradable read lock (readers keep running), apply under the write lock.
+        let core = self.core.upgradable_read();
+        let plan = core.plan_write(filter, records)?;
+        let mut core = parking_lot::RwLockUpgradableReadGuard::upgrade(core);
+        Ok(core.apply_write(plan, records))
+    }
+}
+
+/// A consistent read view of a [`Store`]; created by [`Store::read`].
+///
+/// Holds the store's shared lock: writes wait until it is dropped.
+pub struct ReadTxn<'s> {
+    core: parking_lot::RwLockReadGuard<'s, Core>,
+}
+
+/// The numbers of a page: total count, which page, how many pages;
+/// created by [`Page::info`] and [`ReadTxn::count`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageInfo {
+    /// Total number of matching records (`X-Result-Count`).
+    pub count: u64,
+    /// The 1-based page number served (`last` resolved).
+    pub number: u64,
+    /// Number of pages (at least 1: an empty result has one empty page).
+    pub num_pages: u64,
+    /// The page size used.
+    pub page_size: usize,
+}
+
+impl PageInfo {
+    /// Whether a previous page exists.
+    pub fn has_previous(&self) -> bool {
+        self.number > 1
+    }
+
+    /// Whether a next page exists.
+    pub fn has_next(&self) -> bool {
+        self.number < self.num_pages
+    }
+}
+
+impl ReadTxn<'_> {
+    /// Number of records. O(1).
+    pub fn len(&self) -> usize {
+        self.core.len()
+    }
+
+    /// Whether there is no record. O(1).
+    pub fn is_empty(&self) -> bool {
+        self.core.len() == 0
+    }
+
+    /// Runs a list query: filter, scope, order, page (SPEC §2, §4).
+    ///
+    /// Cost: the filter is answered by bitmap intersections (smallest first);
+    /// the page by walking a sorted view or by partially sorting the matches,
+    /// whichever is cheaper for the filter's cardinality — never by sorting
+    /// every record. Unfiltered pages in a view's order cost O(log n + page size).
+    ///
+    /// # Errors
+    ///
+    /// [`QueryError::InvalidPage`] for an invalid or past-the-end page.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Query, QueryError, Record, Store};
+    /// let s = Store::new();
+    /// s.upsert(&Record::example()).unwrap();
+    /// let txn = s.read();
+    /// assert_eq!(txn.query(&Query::new().page_number(2)).unwrap_err(), QueryError::InvalidPage);
+    /// let p = txn.query(&Query::new().last_page()).unwrap();
+    /// assert_eq!((p.info().number, p.len()), (1, 1));
+    /// ```
+    pub fn query(&self, q: &Query) -> Result<Page<'_>, QueryError> {
+        let (info, slots) = self.core.run_query(q, true)?;
+        Ok(Page {
+            core: &self.core,
+            info,
+            slots,
+            fields: q.fields(),
+        })
+    }
+
+    /// The count and page numbers of a query without ordering or fetching
+    /// the page — what `HEAD` needs. Cost: the filter's bitmap work only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// let q = usage_store::Query::parse("type=cpu").unwrap();
+    /// assert_eq!(s.read().count(&q).unwrap().count, 0);
+    /// ```
+    pub fn count(&self, q: &Query) -> Result<PageInfo, QueryError> {
+        self.core.run_query(q, false).map(|(info, _)| info)
+    }
+
+    /// One record by uuid, if the scope sees it (SPEC §3, §4). O(1) expected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let s = usage_store::Store::new();
+    /// let r = usage_store::Record::example();
+    /// s.upsert(&r).unwrap();
+    /// let txn = s.read();
+    /// assert_eq!(txn.get(r.uuid, &usage_store::Scope::everything()).unwrap().username(), "alice");
+    /// ```
+    pub fn get(&self, uuid: Uuid, scope: &Scope) -> Option<RecordRef<'_>> {
+        let slot = self.core.slot_of(uuid)?;
+        self.core.visible(slot, scope).then(|| self.core.record_at(slot))
+    }
+}
+
+/// One page of a query; created by [`ReadTxn::query`].
+pub struct Page<'t> {
+    core: &'t Core,
+    info: PageInfo,
+    slots: Vec<u32>,
+    fields: FieldSet,
+}
+
+impl<'t> Page<'t> {
+    /// The page numbers and total count.
+    pub fn info(&self) -> PageInfo {
+        self.info
+    }
+
+    /// Total number of matching records.
+    pub fn count(&self) -> u64 {
+        self.info.count
+    }
+
+    /// Records on this page.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether the page holds no record (only when the whole result is empty).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The sparse fields the query asked for.
+    pub fn fields(&self) -> FieldSet {
+        self.fields
+    }
+
+    /// The records, in order.
+    pub fn iter(&self) -> PageIter<'_, 't> {
+        PageIter {
+            core: self.core,
+            slots: self.slots.iter(),
+        }
+    }
+}
+
+/// Iterator over a [`Page`]'s records; created by [`Page::iter`].
+pub struct PageIter<'p, 't> {
+    core: &'t Core,
+    slots: std::slice::Iter<'p, u32>,
+}
+
+impl<'t> Iterator for PageIter<'_, 't> {
+    type Item = RecordRef<'t>;
+
+    fn next(&mut self) -> Option<RecordRef<'t>> {
+        self.slots.next().map(|&s| self.core.record_at(s))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+}
+
+impl ExactSizeIterator for PageIter<'_, '_> {}
+
+/// A borrowed view of one stored record, with its entity attributes
+/// resolved; created by [`Page::iter`] and [`ReadTxn::get`].
+///
+/// Accessors borrow from the store: rendering a page clones no string.
+#[derive(Clone, Copy)]
+pub struct RecordRef<'t> {
+    pub(crate) core: &'t Core,
+    pub(crate) slot: u32,
+}
+
+impl std::fmt::Debug for RecordRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_record().fmt(f)
+    }
+}
+
+#[allow(missing_docs)]
+impl<'t> RecordRef<'t> {
+    pub fn uuid(&self) -> Uuid {
+        self.core.row(self.slot).uuid
+    }
+    pub fn user(&self) -> Option<Uuid> {
+        self.core.row(self.slot).user()
+    }
+    pub fn username(&self) -> &'t str {
+        self.core.username_of(self.slot)
+    }
+    pub fn component_usage(&self) -> Uuid {
+        self.core.cu_of(self.slot).uuid
+    }
+    pub fn usage(&self) -> Usage {
+        Usage::from_cents(self.core.row(self.slot).usage)
+    }
+    pub fn measured_unit(&self) -> &'t str {
+        self.core.unit_of(self.slot)
+    }
+    pub fn description(&self) -> &'t str {
+        self.core.row(self.slot).description()
+    }
+    pub fn created(&self) -> DateTime<Utc> {
+        crate::wire::time::from_micros(self.core.row(self.slot).created)
+    }
+    pub fn modified(&self) -> DateTime<Utc> {
+        crate::wire::time::from_micros(self.core.row(self.slot).modified)
+    }
+    pub fn backend_id(&self) -> &'t str {
+        self.core.row(self.slot).backend_id()
+    }
+    pub fn resource_name(&self) -> &'t str {
+        &self.core.resource_of(self.slot).name
+    }
+    pub fn resource_uuid(&self) -> Uuid {
+        self.core.resource_of(self.slot).uuid
+    }
+    pub fn offering_name(&self) -> &'t str {
+        &self.core.offering_of(self.slot).name
+    }
+    pub fn offering_uuid(&self) -> Uuid {
+        self.core.offering_of(self.slot).uuid
+    }
+    pub fn project_name(&self) -> &'t str {
+        &self.core.project_of(self.slot).name
+    }
+    pub fn project_uuid(&self) -> Uuid {
+        self.core.project_of(self.slot).uuid
+    }
+    pub fn customer_name(&self) -> &'t str {
+        &self.core.customer_of(self.slot).name
+    }
+    pub fn customer_uuid(&self) -> Uuid {
+        self.core.customer_of(self.slot).uuid
+    }
+    pub fn component_type(&self) -> &'t str {
+        self.core.type_of(self.slot)
+    }
+    pub fn date(&self) -> DateTime<Utc> {
+        crate::wire::time::from_micros(self.core.cu_of(self.slot).date)
+    }
+    pub fn billing_period(&self) -> NaiveDate {
+        crate::wire::time::day_to_date(self.core.cu_of(self.slot).period)
+    }
+
+    /// An owned copy of the record (allocates its strings).
+    pub fn to_record(&self) -> Record {
+        Record {
+            uuid: self.uuid(),
+            user: self.user(),
+            username: self.username().to_owned(),
+            component_usage: self.component_usage(),
+            usage: self.usage(),
+            measured_unit: self.measured_unit().to_owned(),
+            description: self.description().to_owned(),
+            created: self.created(),
+            modified: self.modified(),
+            backend_id: self.backend_id().to_owned(),
+            resource_name: self.resource_name().to_owned(),
+            resource_uuid: self.resource_uuid(),
+            offering_name: self.offering_name().to_owned(),
+            offering_uuid: self.offering_uuid(),
+            project_name: self.project_name().to_owned(),
+            project_uuid: self.project_uuid(),
+            customer_name: self.customer_name().to_owned(),
+            customer_uuid: self.customer_uuid(),
+            component_type: self.component_type().to_owned(),
+            date: self.date(),
+            billing_period: self.billing_period(),
+        }
+    }
+}

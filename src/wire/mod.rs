@@ -1,0 +1,5 @@
+//! Wire formats: UUIDs, timestamps, decimals (SPEC §1.1, §1.2).
+
+pub(crate) mod number;
+pub(crate) mod time;
+pub(crate) mod uuid;

@@ -1,0 +1,114 @@
+//! Timestamps and dates on the wire (SPEC §1.1).
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+/// Microseconds since the Unix epoch: the store's timestamp representation.
+pub(crate) type Micros = i64;
+
+/// Truncates to whole microseconds (SPEC §1.1: finer precision is dropped).
+pub(crate) fn to_micros(t: DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`to_micros`].
+pub(crate) fn from_micros(m: Micros) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(m).expect("micros come from a valid DateTime")
+}
+
+/// Days since 1970-01-01 of the UTC calendar date of a timestamp.
+pub(crate) fn micros_to_day(m: Micros) -> i32 {
+    m.div_euclid(86_400_000_000) as i32
+}
+
+/// Days since 1970-01-01 of a date.
+pub(crate) fn date_to_day(d: NaiveDate) -> i32 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// The date `day` days after 1970-01-01.
+pub(crate) fn day_to_date(day: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(i64::from(day))
+}
+
+/// Parses RFC 3339 with any offset, converted to UTC and truncated to microseconds.
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s.trim()).ok()?.with_timezone(&Utc);
+    Some(truncate(t))
+}
+
+/// Drops sub-microsecond precision.
+pub(crate) fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+/// Writes RFC 3339 with `Z`, six fraction digits when non-zero, none otherwise.
+pub(crate) fn format_timestamp(t: DateTime<Utc>, out: &mut String) {
+    use std::fmt::Write;
+    let fmt = if t.timestamp_subsec_micros() == 0 {
+        SecondsFormat::Secs
+    } else {
+        SecondsFormat::Micros
+    };
+    let _ = write!(out, "{}", t.to_rfc3339_opts(fmt, true));
+}
+
+/// Parses a query-parameter date: `YYYY-MM-DD`, month and day with one or two
+/// digits (what Python's `strptime('%Y-%m-%d')` accepts).
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let mut it = s.split('-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some()
+        || y.len() != 4
+        || !(1..=2).contains(&m.len())
+        || !(1..=2).contains(&d.len())
+        || ![y, m, d].iter().all(|p| p.bytes().all(|c| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// Parses a record's `billing_period`: strictly `YYYY-MM-DD`.
+pub(crate) fn parse_record_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    parse_date(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = parse_timestamp("2025-03-15T12:00:00.2500009+02:00").unwrap();
+        let mut s = String::new();
+        format_timestamp(t, &mut s);
+        assert_eq!(s, "2025-03-15T10:00:00.250000Z");
+        s.clear();
+        format_timestamp(parse_timestamp("2025-03-15T10:00:00Z").unwrap(), &mut s);
+        assert_eq!(s, "2025-03-15T10:00:00Z");
+        assert!(parse_timestamp("2025-03-15 10:00").is_none());
+    }
+
+    #[test]
+    fn days() {
+        let t = parse_timestamp("1969-12-31T23:59:59Z").unwrap();
+        assert_eq!(micros_to_day(to_micros(t)), -1);
+        let d = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        assert_eq!(day_to_date(date_to_day(d)), d);
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("2025-03-01"), NaiveDate::from_ymd_opt(2025, 3, 1));
+        assert_eq!(parse_date("2025-3-1"), NaiveDate::from_ymd_opt(2025, 3, 1));
+        for s in ["2025-02-30", "25-03-01", "2025/03/01", "2025-03-01T00:00", "x", "2025-003-01"] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+        assert_eq!(parse_record_date("2025-3-1"), None);
+    }
+}

@@ -2,7 +2,6 @@
 //! [`Scope`], and the query-string parser.
 
 mod parse;
-pub(crate) mod plan;
 
 use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;

@@ -1,0 +1,225 @@
+//! String dictionaries: each distinct string stored once under a dense id,
+//! with a payload (a bitmap of record slots, or a reference count).
+//!
+//! [`Usernames`] adds the `icontains` search of SPEC §2.1: one buffer of the
+//! Unicode-lowercased names, NUL-separated, searched with `memchr::memmem`,
+//! so a substring filter costs a scan of the distinct names, never of the records.
+
+use hashbrown::HashMap;
+use memchr::memmem;
+use roaring::RoaringBitmap;
+
+/// Distinct strings under dense, reusable ids.
+#[derive(Clone, Debug)]
+pub(crate) struct Dict<P> {
+    ids: HashMap<Box<str>, u32>,
+    entries: Vec<Option<(Box<str>, P)>>,
+    free: Vec<u32>,
+}
+
+impl<P> Default for Dict<P> {
+    fn default() -> Self {
+        Dict {
+            ids: HashMap::new(),
+            entries: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<P> Dict<P> {
+    pub(crate) fn id(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    /// The id of `s`, inserting it with `payload()` when new; the bool says whether it was new.
+    pub(crate) fn intern(&mut self, s: &str, payload: impl FnOnce() -> P) -> (u32, bool) {
+        if let Some(&id) = self.ids.get(s) {
+            return (id, false);
+        }
+        let e = Some((Box::<str>::from(s), payload()));
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.entries[id as usize] = e;
+                id
+            }
+            None => {
+                self.entries.push(e);
+                u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 strings")
+            }
+        };
+        self.ids.insert(s.into(), id);
+        (id, true)
+    }
+
+    pub(crate) fn str(&self, id: u32) -> &str {
+        &self.entries[id as usize].as_ref().expect("live dictionary id").0
+    }
+
+    pub(crate) fn payload(&self, id: u32) -> &P {
+        &self.entries[id as usize].as_ref().expect("live dictionary id").1
+    }
+
+    pub(crate) fn payload_mut(&mut self, id: u32) -> &mut P {
+        &mut self.entries[id as usize].as_mut().expect("live dictionary id").1
+    }
+
+    pub(crate) fn remove(&mut self, id: u32) {
+        if let Some((s, _)) = self.entries[id as usize].take() {
+            self.ids.remove(&s);
+            self.free.push(id);
+        }
+    }
+
+    pub(crate) fn is_live(&self, id: u32) -> bool {
+        self.entries.get(id as usize).is_some_and(Option::is_some)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// `(id, string, payload)` of every live entry.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str, &P)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|(s, p)| (i as u32, &**s, p)))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.ids.len() != self.entries.iter().filter(|e| e.is_some()).count() {
+            return Err("dictionary: map and entries disagree in size".into());
+        }
+        for (s, &id) in &self.ids {
+            if !self.is_live(id) || self.str(id) != &**s {
+                return Err(format!("dictionary: {s:?} maps to a wrong id {id}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The username dictionary: per name the bitmap of its records, plus the
+/// lowercase search buffer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Usernames {
+    pub(crate) dict: Dict<RoaringBitmap>,
+    /// Lowercased names, each followed by a NUL byte.
+    lower: String,
+    /// `(offset in lower, id)` of each segment, by offset; stale segments
+    /// (of removed names) stay until compaction and are recognised by `seg_of`.
+    starts: Vec<(u32, u32)>,
+    /// Current segment offset of each id (`u32::MAX` when none).
+    seg_of: Vec<u32>,
+    /// Bytes of stale segments.
+    dead: usize,
+}
+
+impl Usernames {
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        let (id, new) = self.dict.intern(name, RoaringBitmap::new);
+        if new {
+            self.append(id, name);
+        }
+        id
+    }
+
+    fn append(&mut self, id: u32, name: &str) {
+        let off = u32::try_from(self.lower.len()).expect("username buffer under 4 GiB");
+        self.lower.extend(name.chars().flat_map(char::to_lowercase));
+        self.lower.push('\0');
+        self.starts.push((off, id));
+        if self.seg_of.len() <= id as usize {
+            self.seg_of.resize(id as usize + 1, u32::MAX);
+        }
+        self.seg_of[id as usize] = off;
+    }
+
+    pub(crate) fn remove(&mut self, id: u32) {
+        let off = self.seg_of[id as usize];
+        let end = self.lower[off as usize..].find('\0').map_or(self.lower.len(), |e| off as usize + e + 1);
+        self.dead += end - off as usize;
+        self.seg_of[id as usize] = u32::MAX;
+        self.dict.remove(id);
+        if self.dead > 4096 && self.dead * 2 > self.lower.len() {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        let live: Vec<(u32, Box<str>)> = self.dict.iter().map(|(id, s, _)| (id, s.into())).collect();
+        self.lower.clear();
+        self.starts.clear();
+        self.seg_of.iter_mut().for_each(|o| *o = u32::MAX);
+        self.dead = 0;
+        for (id, s) in live {
+            self.append(id, &s);
+        }
+    }
+
+    /// Ids of the names that contain `needle` after Unicode lowercasing both
+    /// sides (upstream `icontains`; `%` and `_` are ordinary characters).
+    pub(crate) fn search(&self, needle: &str) -> RoaringBitmap {
+        let needle: String = needle.chars().flat_map(char::to_lowercase).collect();
+        let mut ids = RoaringBitmap::new();
+        if needle.contains('\0') {
+            // The separator would let a match span two names: test each name alone.
+            for (id, s, _) in self.dict.iter() {
+                if s.chars().flat_map(char::to_lowercase).collect::<String>().contains(&needle) {
+                    ids.insert(id);
+                }
+            }
+            return ids;
+        }
+        for pos in memmem::find_iter(self.lower.as_bytes(), needle.as_bytes()) {
+            let i = self.starts.partition_point(|&(off, _)| off as usize <= pos) - 1;
+            let (off, id) = self.starts[i];
+            if self.seg_of.get(id as usize) == Some(&off) {
+                ids.insert(id);
+            }
+        }
+        ids
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        self.dict.check()?;
+        for (id, s, rows) in self.dict.iter() {
+            if rows.is_empty() {
+                return Err(format!("username {s:?} has no record"));
+            }
+            let off = self.seg_of[id as usize] as usize;
+            let lower: String = s.chars().flat_map(char::to_lowercase).collect();
+            if self.lower.get(off..off + lower.len()) != Some(lower.as_str()) {
+                return Err(format!("username {s:?}: search buffer out of date"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icontains_search() {
+        let mut u = Usernames::default();
+        let ann = u.intern("Ann_Smith");
+        let joanna = u.intern("JOANNA");
+        let pct = u.intern("50%off");
+        let e = u.intern("Élodie");
+        let ids = |n: &str| u.search(n).iter().collect::<Vec<_>>();
+        assert_eq!(ids("ann"), vec![ann, joanna]);
+        assert_eq!(ids("N_s"), vec![ann]);
+        assert_eq!(ids("%"), vec![pct]);
+        assert_eq!(ids("_"), vec![ann]);
+        assert_eq!(ids("éLO"), vec![e]);
+        assert_eq!(ids("xyz"), Vec::<u32>::new());
+        u.remove(joanna);
+        assert_eq!(ids("ann"), vec![ann]);
+        let j2 = u.intern("hannah");
+        assert_eq!(ids("ann"), vec![ann, j2]);
+        assert!(ids("a\0b").is_empty());
+    }
+}

@@ -1,0 +1,5 @@
+//! Secondary indexes: string dictionaries (with the username substring
+//! search) and sorted views.
+
+pub(crate) mod dict;
+pub(crate) mod view;

@@ -1,0 +1,310 @@
+//! A sorted view: every live record slot in one total order, as a list of
+//! sorted blocks with a Fenwick tree over the block lengths.
+//!
+//! Insert and remove cost O(log n) comparisons plus a move inside one block
+//! (at most [`MAX_BLOCK`] slots); the slot at a position is found in
+//! O(log blocks). Comparisons look the keys up in the store's tables, so the
+//! view holds 4 bytes per record and nothing else.
+//!
+//! Invariant (checked by `validate`): the concatenated blocks are strictly
+//! increasing under the view's order, no block is empty, and the tree's
+//! prefix sums equal the block lengths.
+
+use std::cmp::Ordering;
+
+/// Blocks split when they reach this many slots.
+pub(crate) const MAX_BLOCK: usize = 1024;
+/// Bulk builds fill blocks to this many slots, leaving room for inserts.
+const FILL: usize = MAX_BLOCK / 2;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct View {
+    blocks: Vec<Vec<u32>>,
+    /// Fenwick tree over `blocks[i].len()`.
+    fen: Vec<usize>,
+    len: usize,
+}
+
+impl View {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Replaces the content with `sorted` (already in view order).
+    pub(crate) fn rebuild(&mut self, sorted: &[u32]) {
+        self.blocks = sorted.chunks(FILL).map(<[u32]>::to_vec).collect();
+        self.len = sorted.len();
+        self.rebuild_fenwick();
+    }
+
+    fn rebuild_fenwick(&mut self) {
+        let n = self.blocks.len();
+        self.fen = vec![0; n];
+        for i in 0..n {
+            self.fen[i] += self.blocks[i].len();
+            let j = i | (i + 1);
+            if j < n {
+                self.fen[j] += self.fen[i];
+            }
+        }
+    }
+
+    fn fen_add(&mut self, mut i: usize, delta: isize) {
+        while i < self.fen.len() {
+            self.fen[i] = self.fen[i].wrapping_add_signed(delta);
+            i |= i + 1;
+        }
+    }
+
+    /// Number of slots in blocks `0..i`.
+    fn prefix(&self, i: usize) -> usize {
+        let mut sum = 0;
+        let mut i = i;
+        while i > 0 {
+            sum += self.fen[i - 1];
+            i &= i - 1;
+        }
+        sum
+    }
+
+    /// `(block, offset)` of position `pos` (< len).
+    fn locate(&self, pos: usize) -> (usize, usize) {
+        // Fenwick descent: the largest block index whose prefix is <= pos.
+        let mut idx = 0usize;
+        let mut rem = pos;
+        let mut step = self.fen.len().next_power_of_two();
+        while step > 0 {
+            let next = idx + step;
+            if next <= self.fen.len() && self.fen[next - 1] <= rem {
+                idx = next;
+                rem -= self.fen[next - 1];
+            }
+            step >>= 1;
+        }
+        (idx, rem)
+    }
+
+    /// The slot at position `pos`.
+    pub(crate) fn get(&self, pos: usize) -> u32 {
+        let (b, o) = self.locate(pos);
+        self.blocks[b][o]
+    }
+
+    /// The block that holds, or would hold, `slot`.
+    fn block_for(&self, slot: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> usize {
+        let b = self
+            .blocks
+            .partition_point(|blk| cmp(*blk.last().expect("blocks are never empty"), slot) == Ordering::Less);
+        b.min(self.blocks.len().saturating_sub(1))
+    }
+
+    /// Inserts `slot`; `cmp` is the view's order on the current tables.
+    pub(crate) fn insert(&mut self, slot: u32, cmp: impl Fn(u32, u32) -> Ordering) {
+        if self.blocks.is_empty() {
+            self.blocks.push(vec![slot]);
+            self.len = 1;
+            self.rebuild_fenwick();
+            return;
+        }
+        let b = self.block_for(slot, &cmp);
+        let blk = &mut self.blocks[b];
+        let i = blk.partition_point(|&s| cmp(s, slot) == Ordering::Less);
+        blk.insert(i, slot);
+        self.len += 1;
+        if blk.len() >= MAX_BLOCK {
+            let tail = blk.split_off(blk.len() / 2);
+            self.blocks.insert(b + 1, tail);
+            self.rebuild_fenwick();
+        } else {
+            self.fen_add(b, 1);
+        }
+    }
+
+    /// Removes `slot`, located by `cmp` on the *same* keys it was inserted
+    /// with. Returns false (and changes nothing) when it is not there.
+    pub(crate) fn remove(&mut self, slot: u32, cmp: impl Fn(u32, u32) -> Ordering) -> bool {
+        if self.blocks.is_empty() {
+            return false;
+        }
+        let b = self.block_for(slot, &cmp);
+        let blk = &mut self.blocks[b];
+        let i = blk.partition_point(|&s| cmp(s, slot) == Ordering::Less);
+        if blk.get(i) != Some(&slot) {
+            return false;
+        }
+        blk.remove(i);
+        self.len -= 1;
+        if blk.is_empty() {
+            self.blocks.remove(b);
+            self.rebuild_fenwick();
+        } else {
+            self.fen_add(b, -1);
+        }
+        true
+    }
+
+    /// Drops every slot for which `gone` holds: O(n), no comparison needed.
+    pub(crate) fn remove_where(&mut self, gone: impl Fn(u32) -> bool) {
+        for blk in &mut self.blocks {
+            blk.retain(|&s| !gone(s));
+        }
+        self.blocks.retain(|b| !b.is_empty());
+        self.len = self.blocks.iter().map(Vec::len).sum();
+        self.rebuild_fenwick();
+    }
+
+    /// Merges `sorted` (in view order, disjoint from the content) into the view: O(n + k).
+    pub(crate) fn merge(&mut self, sorted: &[u32], cmp: impl Fn(u32, u32) -> Ordering) {
+        if sorted.is_empty() {
+            return;
+        }
+        let mut out = Vec::with_capacity(self.len + sorted.len());
+        let mut add = sorted.iter().copied().peekable();
+        for blk in &self.blocks {
+            for &s in blk {
+                while let Some(&a) = add.peek() {
+                    if cmp(a, s) == Ordering::Less {
+                        out.push(a);
+                        add.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(s);
+            }
+        }
+        out.extend(add);
+        self.rebuild(&out);
+    }
+
+    /// The first position whose slot does not satisfy `pred` (which must hold
+    /// on a prefix of the view). O(log n) evaluations.
+    pub(crate) fn partition_point(&self, pred: impl Fn(u32) -> bool) -> usize {
+        let b = self
+            .blocks
+            .partition_point(|blk| pred(*blk.last().expect("blocks are never empty")));
+        if b == self.blocks.len() {
+            return self.len;
+        }
+        self.prefix(b) + self.blocks[b].partition_point(|&s| pred(s))
+    }
+
+    /// Slots from position `pos` on, in order.
+    pub(crate) fn iter_from(&self, pos: usize) -> impl Iterator<Item = u32> + '_ {
+        let (b, o) = if pos >= self.len {
+            (self.blocks.len(), 0)
+        } else {
+            self.locate(pos)
+        };
+        self.blocks
+            .get(b..)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .flat_map(move |(i, blk)| blk[if i == 0 { o } else { 0 }..].iter().copied())
+    }
+
+    /// Slots before position `end`, last first.
+    pub(crate) fn iter_rev_before(&self, end: usize) -> impl Iterator<Item = u32> + '_ {
+        let (b, o) = if end >= self.len {
+            (self.blocks.len(), 0)
+        } else {
+            self.locate(end)
+        };
+        // Blocks 0..b whole, plus the first `o` slots of block b.
+        let partial = self.blocks.get(b).map_or(&[][..], |blk| &blk[..o]);
+        partial
+            .iter()
+            .rev()
+            .copied()
+            .chain(self.blocks[..b].iter().rev().flat_map(|blk| blk.iter().rev().copied()))
+    }
+
+    /// Every slot, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.blocks.iter().flatten().copied()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.blocks.iter().map(|b| b.capacity() * 4).sum::<usize>()
+            + self.blocks.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.fen.capacity() * std::mem::size_of::<usize>()
+    }
+
+    pub(crate) fn check(&self, cmp: impl Fn(u32, u32) -> Ordering) -> Result<(), String> {
+        if self.blocks.iter().any(Vec::is_empty) {
+            return Err("view: empty block".into());
+        }
+        if self.blocks.iter().any(|b| b.len() > MAX_BLOCK) {
+            return Err("view: oversized block".into());
+        }
+        let total: usize = self.blocks.iter().map(Vec::len).sum();
+        if total != self.len {
+            return Err(format!("view: len {} but blocks hold {total}", self.len));
+        }
+        for i in 0..=self.blocks.len() {
+            let want: usize = self.blocks[..i].iter().map(Vec::len).sum();
+            if self.prefix(i) != want {
+                return Err(format!("view: prefix({i}) = {} but should be {want}", self.prefix(i)));
+            }
+        }
+        let mut prev: Option<u32> = None;
+        for s in self.iter() {
+            if let Some(p) = prev {
+                if cmp(p, s) != Ordering::Less {
+                    return Err(format!("view: slots {p} and {s} out of order"));
+                }
+            }
+            prev = Some(s);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_remove_locate_against_a_vec() {
+        let cmp = |a: u32, b: u32| (a % 1000, a).cmp(&(b % 1000, b));
+        let mut v = View::default();
+        let mut model: Vec<u32> = Vec::new();
+        let mut x: u64 = 12345;
+        for step in 0..20_000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let s = (x >> 40) as u32 % 5000;
+            if model.contains(&s) {
+                assert!(v.remove(s, cmp));
+                model.retain(|&m| m != s);
+            } else {
+                v.insert(s, cmp);
+                model.push(s);
+                model.sort_by(|a, b| cmp(*a, *b));
+            }
+            if step % 997 == 0 {
+                v.check(cmp).unwrap();
+                assert_eq!(v.iter().collect::<Vec<_>>(), model);
+                for (i, &m) in model.iter().enumerate().step_by(37) {
+                    assert_eq!(v.get(i), m);
+                    assert_eq!(v.iter_from(i).next(), Some(m));
+                    assert_eq!(v.iter_rev_before(i + 1).next(), Some(m));
+                }
+                let k = 500;
+                assert_eq!(v.partition_point(|s| s % 1000 < k), model.partition_point(|s| s % 1000 < k));
+            }
+        }
+        assert!(!v.remove(999_999, cmp));
+        let rev: Vec<u32> = v.iter_rev_before(v.len()).collect();
+        assert_eq!(rev, model.iter().rev().copied().collect::<Vec<_>>());
+        let add: Vec<u32> = (5000..5100).collect();
+        v.merge(&add, cmp);
+        model.extend(add);
+        model.sort_by(|a, b| cmp(*a, *b));
+        assert_eq!(v.iter().collect::<Vec<_>>(), model);
+        v.remove_where(|s| s % 2 == 0);
+        model.retain(|s| s % 2 == 1);
+        v.check(cmp).unwrap();
+        assert_eq!(v.iter().collect::<Vec<_>>(), model);
+    }
+}

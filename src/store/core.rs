@@ -1,0 +1,444 @@
+//! The private core of [`Store`](crate::Store): the record arena, entity
+//! tables, bitmap indexes and sorted views, and the operations that keep
+//! them consistent.
+//!
+//! Invariant kept by `attach`/`detach` (and checked by `validate`): every
+//! live slot is in `live`, in the bitmaps of its customer, project, offering,
+//! resource, username, component type, billing period and report day, in
+//! `by_uuid` and `by_key`, and at its place in each sorted view, all computed
+//! from the *current* entity attributes. Any change to an attribute that an
+//! index or view depends on first detaches the affected slots, then changes
+//! the attribute, then attaches them again.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
+use roaring::RoaringBitmap;
+use uuid::Uuid;
+
+use super::entities::{Cu, Customer, Offering, Project, Resource, Table};
+use crate::index::dict::{Dict, Usernames};
+use crate::index::view::View;
+use crate::query::Scope;
+use crate::wire::time::{Micros, micros_to_day};
+
+/// One record's own fields; everything shared lives in the entity tables.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub(crate) uuid: Uuid,
+    /// The offering user; meaningful only when `has_user`.
+    user: Uuid,
+    pub(crate) cu: u32,
+    pub(crate) username: u32,
+    pub(crate) usage: i64,
+    pub(crate) created: Micros,
+    pub(crate) modified: Micros,
+    /// `description` followed by `backend_id`: one allocation (none when both are empty).
+    text: Box<str>,
+    desc_len: u16,
+    has_user: bool,
+}
+
+impl Row {
+    pub(crate) fn new(
+        uuid: Uuid,
+        user: Option<Uuid>,
+        cu: u32,
+        username: u32,
+        usage: i64,
+        created: Micros,
+        modified: Micros,
+        description: &str,
+        backend_id: &str,
+    ) -> Row {
+        let text: Box<str> = if backend_id.is_empty() {
+            description.into()
+        } else {
+            let mut s = String::with_capacity(description.len() + backend_id.len());
+            s.push_str(description);
+            s.push_str(backend_id);
+            s.into_boxed_str()
+        };
+        Row {
+            uuid,
+            user: user.unwrap_or_default(),
+            cu,
+            username,
+            usage,
+            created,
+            modified,
+            text,
+            // description is at most 2000 chars of at most 4 bytes (validated before any write).
+            desc_len: u16::try_from(description.len()).expect("description within 8000 bytes"),
+            has_user: user.is_some(),
+        }
+    }
+
+    pub(crate) fn user(&self) -> Option<Uuid> {
+        self.has_user.then_some(self.user)
+    }
+
+    pub(crate) fn description(&self) -> &str {
+        &self.text[..self.desc_len as usize]
+    }
+
+    pub(crate) fn backend_id(&self) -> &str {
+        &self.text[self.desc_len as usize..]
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.text.len()
+    }
+}
+
+/// Which sorted view; each orders by its primary key, then by the default
+/// keys (`date` descending, `component_type`), then `uuid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ViewKind {
+    Default,
+    Usage,
+    Username,
+    Period,
+}
+
+pub(crate) const VIEW_KINDS: [ViewKind; 4] = [ViewKind::Default, ViewKind::Usage, ViewKind::Username, ViewKind::Period];
+
+/// Everything except the views, so that view comparisons can borrow it
+/// while a view is mutated.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Tables {
+    pub(crate) rows: Vec<Option<Row>>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) live: RoaringBitmap,
+    pub(crate) by_uuid: HashMap<Uuid, u32>,
+    /// `(component usage id, username id)` → slot: the natural key of SPEC §1.4.
+    pub(crate) by_key: HashMap<(u32, u32), u32>,
+    pub(crate) cus: Table<Cu>,
+    pub(crate) resources: Table<Resource>,
+    pub(crate) offerings: Table<Offering>,
+    pub(crate) projects: Table<Project>,
+    pub(crate) customers: Table<Customer>,
+    pub(crate) usernames: Usernames,
+    /// Component types, each with the bitmap of its records.
+    pub(crate) types: Dict<RoaringBitmap>,
+    /// Measured units, each with the number of component usages that use it.
+    pub(crate) units: Dict<u32>,
+    /// Billing period (days since epoch) → records.
+    pub(crate) periods: BTreeMap<i32, RoaringBitmap>,
+    /// UTC day of `date` (days since epoch) → records.
+    pub(crate) days: BTreeMap<i32, RoaringBitmap>,
+}
+
+/// The sort keys of one record, borrowed from the tables.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SortKey<'a> {
+    pub(crate) period: i32,
+    pub(crate) usage: i64,
+    pub(crate) username: &'a str,
+    pub(crate) date: Micros,
+    pub(crate) ctype: &'a str,
+    pub(crate) uuid: Uuid,
+}
+
+impl<'a> SortKey<'a> {
+    /// The default order's keys: `-date`, `component_type`, `uuid`.
+    pub(crate) fn tail(&self) -> (Reverse<Micros>, &'a str, Uuid) {
+        (Reverse(self.date), self.ctype, self.uuid)
+    }
+}
+
+impl Tables {
+    pub(crate) fn row(&self, slot: u32) -> &Row {
+        self.rows[slot as usize].as_ref().expect("live slot")
+    }
+
+    pub(crate) fn key(&self, slot: u32) -> SortKey<'_> {
+        let r = self.row(slot);
+        let cu = self.cus.get(r.cu);
+        SortKey {
+            period: cu.period,
+            usage: r.usage,
+            username: self.usernames.dict.str(r.username),
+            date: cu.date,
+            ctype: self.types.str(cu.ctype),
+            uuid: r.uuid,
+        }
+    }
+
+    /// The total order of a view.
+    pub(crate) fn cmp(&self, kind: ViewKind, a: u32, b: u32) -> Ordering {
+        let (ka, kb) = (self.key(a), self.key(b));
+        let primary = match kind {
+            ViewKind::Default => Ordering::Equal,
+            ViewKind::Usage => ka.usage.cmp(&kb.usage),
+            ViewKind::Username => ka.username.cmp(kb.username),
+            ViewKind::Period => ka.period.cmp(&kb.period),
+        };
+        primary.then_with(|| ka.tail().cmp(&kb.tail()))
+    }
+
+    /// `(resource, offering, project, customer)` ids of a slot.
+    pub(crate) fn chain(&self, slot: u32) -> (u32, u32, u32, u32) {
+        let res = self.cus.get(self.row(slot).cu).resource;
+        let r = self.resources.get(res);
+        (res, r.offering, r.project, self.projects.get(r.project).customer)
+    }
+
+    /// Slots of a component usage: its resource's records that point at it.
+    pub(crate) fn cu_rows(&self, cu: u32) -> RoaringBitmap {
+        let res = self.cus.get(cu).resource;
+        let rows = &self.resources.get(res).rows;
+        RoaringBitmap::from_sorted_iter(rows.iter().filter(|&s| self.row(s).cu == cu))
+            .expect("bitmap iteration is sorted")
+    }
+
+    pub(crate) fn visible(&self, slot: u32, scope: &Scope) -> bool {
+        if scope.everything {
+            return true;
+        }
+        let (_, o, p, c) = self.chain(slot);
+        scope.customers.iter().any(|u| self.customers.id(u) == Some(c))
+            || scope.projects.iter().any(|u| self.projects.id(u) == Some(p))
+            || scope.offerings.iter().any(|u| self.offerings.id(u) == Some(o))
+    }
+}
+
+/// Slots whose view positions must be recomputed at the end of a bulk write.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Deferred {
+    pub(crate) dirty: RoaringBitmap,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Core {
+    pub(crate) t: Tables,
+    pub(crate) views: [View; 4],
+    /// During a bulk write, view maintenance is deferred to one merge at the end.
+    pub(crate) deferred: Option<Deferred>,
+}
+
+/// Which indexes an attach/detach touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Customer, project, offering and resource bitmaps.
+    Links,
+    /// Component-usage keys: type, period and day bitmaps, and every view.
+    CuKeys,
+}
+
+impl Core {
+    pub(crate) fn new() -> Core {
+        Core::default()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.t.by_uuid.len()
+    }
+
+    pub(crate) fn slot_of(&self, uuid: Uuid) -> Option<u32> {
+        self.t.by_uuid.get(&uuid).copied()
+    }
+
+    pub(crate) fn row(&self, slot: u32) -> &Row {
+        self.t.row(slot)
+    }
+
+    pub(crate) fn record_at(&self, slot: u32) -> crate::RecordRef<'_> {
+        crate::RecordRef { core: self, slot }
+    }
+
+    pub(crate) fn visible(&self, slot: u32, scope: &Scope) -> bool {
+        self.t.visible(slot, scope)
+    }
+
+    pub(crate) fn cu_of(&self, slot: u32) -> &Cu {
+        self.t.cus.get(self.row(slot).cu)
+    }
+    pub(crate) fn resource_of(&self, slot: u32) -> &Resource {
+        self.t.resources.get(self.cu_of(slot).resource)
+    }
+    pub(crate) fn offering_of(&self, slot: u32) -> &Offering {
+        self.t.offerings.get(self.resource_of(slot).offering)
+    }
+    pub(crate) fn project_of(&self, slot: u32) -> &Project {
+        self.t.projects.get(self.resource_of(slot).project)
+    }
+    pub(crate) fn customer_of(&self, slot: u32) -> &Customer {
+        self.t.customers.get(self.project_of(slot).customer)
+    }
+    pub(crate) fn username_of(&self, slot: u32) -> &str {
+        self.t.usernames.dict.str(self.row(slot).username)
+    }
+    pub(crate) fn unit_of(&self, slot: u32) -> &str {
+        self.t.units.str(self.cu_of(slot).unit)
+    }
+    pub(crate) fn type_of(&self, slot: u32) -> &str {
+        self.t.types.str(self.cu_of(slot).ctype)
+    }
+
+    pub(crate) fn view(&self, kind: ViewKind) -> &View {
+        &self.views[kind as usize]
+    }
+
+    fn view_insert(&mut self, slot: u32) {
+        if let Some(d) = &mut self.deferred {
+            d.dirty.insert(slot);
+            return;
+        }
+        for kind in VIEW_KINDS {
+            let t = &self.t;
+            self.views[kind as usize].insert(slot, |a, b| t.cmp(kind, a, b));
+        }
+    }
+
+    fn view_remove(&mut self, slot: u32) {
+        if let Some(d) = &mut self.deferred {
+            d.dirty.insert(slot);
+            return;
+        }
+        for kind in VIEW_KINDS {
+            let t = &self.t;
+            let found = self.views[kind as usize].remove(slot, |a, b| t.cmp(kind, a, b));
+            debug_assert!(found, "slot {slot} missing from view {kind:?}");
+        }
+    }
+
+    /// Adds a live slot to the indexes of `part`, from the current attributes.
+    pub(crate) fn attach(&mut self, slot: u32, part: Part) {
+        match part {
+            Part::Links => {
+                let (res, o, p, c) = self.t.chain(slot);
+                self.t.resources.get_mut(res).rows.insert(slot);
+                self.t.offerings.get_mut(o).rows.insert(slot);
+                self.t.projects.get_mut(p).rows.insert(slot);
+                self.t.customers.get_mut(c).rows.insert(slot);
+            }
+            Part::CuKeys => {
+                let cu = self.t.cus.get(self.t.row(slot).cu);
+                let (ctype, period, day) = (cu.ctype, cu.period, micros_to_day(cu.date));
+                self.t.types.payload_mut(ctype).insert(slot);
+                self.t.periods.entry(period).or_default().insert(slot);
+                self.t.days.entry(day).or_default().insert(slot);
+                self.view_insert(slot);
+            }
+        }
+    }
+
+    /// Removes a live slot from the indexes of `part`, using the attributes it was attached with.
+    pub(crate) fn detach(&mut self, slot: u32, part: Part) {
+        match part {
+            Part::Links => {
+                let (res, o, p, c) = self.t.chain(slot);
+                self.t.resources.get_mut(res).rows.remove(slot);
+                self.t.offerings.get_mut(o).rows.remove(slot);
+                self.t.projects.get_mut(p).rows.remove(slot);
+                self.t.customers.get_mut(c).rows.remove(slot);
+            }
+            Part::CuKeys => {
+                let cu = self.t.cus.get(self.t.row(slot).cu);
+                let (ctype, period, day) = (cu.ctype, cu.period, micros_to_day(cu.date));
+                self.t.types.payload_mut(ctype).remove(slot);
+                remove_from(&mut self.t.periods, period, slot);
+                remove_from(&mut self.t.days, day, slot);
+                self.view_remove(slot);
+            }
+        }
+    }
+
+    /// Attaches a slot whose row was just written: every index.
+    pub(crate) fn attach_row(&mut self, slot: u32) {
+        let r = self.t.row(slot);
+        let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
+        self.t.live.insert(slot);
+        self.t.by_uuid.insert(uuid, slot);
+        self.t.by_key.insert((cu, uname), slot);
+        self.t.cus.get_mut(cu).nrows += 1;
+        self.t.usernames.dict.payload_mut(uname).insert(slot);
+        self.attach(slot, Part::Links);
+        self.attach(slot, Part::CuKeys);
+    }
+
+    /// Detaches a slot from every index; the row stays in the arena.
+    pub(crate) fn detach_row(&mut self, slot: u32) {
+        self.detach(slot, Part::CuKeys);
+        self.detach(slot, Part::Links);
+        let r = self.t.row(slot);
+        let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
+        self.t.live.remove(slot);
+        self.t.by_uuid.remove(&uuid);
+        self.t.by_key.remove(&(cu, uname));
+        self.t.cus.get_mut(cu).nrows -= 1;
+        self.t.usernames.dict.payload_mut(uname).remove(slot);
+    }
+
+    /// Ends deferred view maintenance: drops every dirty slot from the views
+    /// and merges the live ones back in sorted order. O(n + k log k).
+    pub(crate) fn flush_deferred(&mut self) {
+        let Some(d) = self.deferred.take() else { return };
+        if d.dirty.is_empty() {
+            return;
+        }
+        let mut add: Vec<u32> = d.dirty.iter().filter(|&s| self.t.live.contains(s)).collect();
+        for kind in VIEW_KINDS {
+            let t = &self.t;
+            let view = &mut self.views[kind as usize];
+            if view.len() > 0 {
+                view.remove_where(|s| d.dirty.contains(s));
+            }
+            sort_slots(t, kind, &mut add);
+            view.merge(&add, |a, b| t.cmp(kind, a, b));
+        }
+    }
+
+    /// Approximate heap bytes held by the core (excluding allocator overhead).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let t = &self.t;
+        let rows = t.rows.capacity() * std::mem::size_of::<Option<Row>>()
+            + t.rows.iter().flatten().map(Row::heap_bytes).sum::<usize>();
+        let maps = t.by_uuid.capacity() * (std::mem::size_of::<(Uuid, u32)>() + 1)
+            + t.by_key.capacity() * (std::mem::size_of::<((u32, u32), u32)>() + 1);
+        let bitmaps: usize = t.resources.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
+            + t.offerings.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
+            + t.projects.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
+            + t.customers.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
+            + t.usernames.dict.iter().map(|(_, _, b)| b.serialized_size()).sum::<usize>()
+            + t.types.iter().map(|(_, _, b)| b.serialized_size()).sum::<usize>()
+            + t.periods.values().map(RoaringBitmap::serialized_size).sum::<usize>()
+            + t.days.values().map(RoaringBitmap::serialized_size).sum::<usize>()
+            + t.live.serialized_size();
+        let entities = t.cus.heap_bytes()
+            + t.resources.heap_bytes()
+            + t.offerings.heap_bytes()
+            + t.projects.heap_bytes()
+            + t.customers.heap_bytes();
+        let views: usize = self.views.iter().map(View::heap_bytes).sum();
+        rows + maps + bitmaps + entities + views
+    }
+}
+
+fn remove_from(map: &mut BTreeMap<i32, RoaringBitmap>, key: i32, slot: u32) {
+    if let Some(b) = map.get_mut(&key) {
+        b.remove(slot);
+        if b.is_empty() {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Sorts slots into a view's order, extracting the keys once.
+pub(crate) fn sort_slots(t: &Tables, kind: ViewKind, slots: &mut [u32]) {
+    let mut keyed: Vec<(SortKey<'_>, u32)> = slots.iter().map(|&s| (t.key(s), s)).collect();
+    keyed.sort_unstable_by(|(a, _), (b, _)| {
+        let primary = match kind {
+            ViewKind::Default => Ordering::Equal,
+            ViewKind::Usage => a.usage.cmp(&b.usage),
+            ViewKind::Username => a.username.cmp(b.username),
+            ViewKind::Period => a.period.cmp(&b.period),
+        };
+        primary.then_with(|| a.tail().cmp(&b.tail()))
+    });
+    for (dst, (_, s)) in slots.iter_mut().zip(keyed) {
+        *dst = s;
+    }
+}

@@ -1,0 +1,154 @@
+//! Entity tables: the normalised attributes of SPEC §1.3, stored once.
+//!
+//! Each entity lives in a [`Table`] under a dense `u32` id. Every entity that
+//! records can reach carries a bitmap of the record slots that reach it
+//! (`rows`): that bitmap *is* the secondary index for the entity's filter.
+//!
+//! Invariant (checked by `validate`): between writes, every live entity is
+//! reached by at least one record, so `rows` is never empty (component usages
+//! count their rows in `nrows` instead).
+
+use hashbrown::HashMap;
+use roaring::RoaringBitmap;
+use uuid::Uuid;
+
+use crate::wire::time::Micros;
+
+/// A component usage: its report date, billing period, type, unit and resource.
+#[derive(Clone, Debug)]
+pub(crate) struct Cu {
+    pub(crate) uuid: Uuid,
+    pub(crate) date: Micros,
+    /// Billing period as days since 1970-01-01.
+    pub(crate) period: i32,
+    /// Id in the component type dictionary.
+    pub(crate) ctype: u32,
+    /// Id in the measured unit dictionary.
+    pub(crate) unit: u32,
+    /// Id in the resource table.
+    pub(crate) resource: u32,
+    /// Records of this component usage.
+    pub(crate) nrows: u32,
+}
+
+/// A resource: its name, offering and project.
+#[derive(Clone, Debug)]
+pub(crate) struct Resource {
+    pub(crate) uuid: Uuid,
+    pub(crate) name: Box<str>,
+    pub(crate) offering: u32,
+    pub(crate) project: u32,
+    pub(crate) rows: RoaringBitmap,
+}
+
+/// An offering: its name.
+#[derive(Clone, Debug)]
+pub(crate) struct Offering {
+    pub(crate) uuid: Uuid,
+    pub(crate) name: Box<str>,
+    pub(crate) rows: RoaringBitmap,
+}
+
+/// A project: its name and customer.
+#[derive(Clone, Debug)]
+pub(crate) struct Project {
+    pub(crate) uuid: Uuid,
+    pub(crate) name: Box<str>,
+    pub(crate) customer: u32,
+    pub(crate) rows: RoaringBitmap,
+}
+
+/// A customer: its name.
+#[derive(Clone, Debug)]
+pub(crate) struct Customer {
+    pub(crate) uuid: Uuid,
+    pub(crate) name: Box<str>,
+    pub(crate) rows: RoaringBitmap,
+}
+
+/// Entities addressed by uuid, stored under dense ids that are reused after removal.
+#[derive(Clone, Debug)]
+pub(crate) struct Table<T> {
+    ids: HashMap<Uuid, u32>,
+    items: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            ids: HashMap::new(),
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Table<T> {
+    pub(crate) fn id(&self, uuid: &Uuid) -> Option<u32> {
+        self.ids.get(uuid).copied()
+    }
+
+    pub(crate) fn get(&self, id: u32) -> &T {
+        self.items[id as usize].as_ref().expect("live entity id")
+    }
+
+    pub(crate) fn get_mut(&mut self, id: u32) -> &mut T {
+        self.items[id as usize].as_mut().expect("live entity id")
+    }
+
+    pub(crate) fn insert(&mut self, uuid: Uuid, item: T) -> u32 {
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.items[id as usize] = Some(item);
+                id
+            }
+            None => {
+                self.items.push(Some(item));
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 entities")
+            }
+        };
+        self.ids.insert(uuid, id);
+        id
+    }
+
+    pub(crate) fn remove(&mut self, uuid: &Uuid) -> Option<T> {
+        let id = self.ids.remove(uuid)?;
+        self.free.push(id);
+        self.items[id as usize].take()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// `(id, entity)` of every live entity.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
+    }
+
+    pub(crate) fn ids(&self) -> &HashMap<Uuid, u32> {
+        &self.ids
+    }
+
+    pub(crate) fn is_free(&self, id: u32) -> bool {
+        self.items.get(id as usize).is_none_or(Option::is_none)
+    }
+
+    pub(crate) fn free_list(&self) -> &[u32] {
+        &self.free
+    }
+
+    pub(crate) fn capacity_ids(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * (std::mem::size_of::<(Uuid, u32)>() + 1)
+            + self.items.capacity() * std::mem::size_of::<Option<T>>()
+            + self.free.capacity() * 4
+    }
+}

@@ -1,0 +1,443 @@
+//! Queries (SPEC §2, §4): filter planning over the bitmap indexes, then
+//! ordering and pagination by walking a sorted view or partially sorting the
+//! matches, whichever the filter's cardinality makes cheaper.
+
+use std::cmp::Ordering;
+
+use roaring::{MultiOps, RoaringBitmap};
+
+use super::PageInfo;
+use super::core::{Core, SortKey, Tables, ViewKind};
+use crate::error::QueryError;
+use crate::query::{Filter, OrderKey, PageSpec, Query, Scope, SortField};
+use crate::wire::time::{date_to_day, day_to_date, micros_to_day};
+
+/// The records a filter and scope admit.
+pub(crate) enum Cand {
+    /// Every live record (no filter, unrestricted scope).
+    All,
+    /// Exactly these slots.
+    Set(RoaringBitmap),
+}
+
+/// A per-record test equivalent to a union of bitmaps, used instead of
+/// materialising the union when the running intersection is already small.
+enum Check {
+    Periods(Vec<i32>),
+    Days(i32, i32),
+    Usernames(RoaringBitmap),
+    Scope { customers: Vec<u32>, projects: Vec<u32>, offerings: Vec<u32> },
+}
+
+impl Check {
+    fn test(&self, t: &Tables, slot: u32) -> bool {
+        match self {
+            Check::Periods(ps) => ps.binary_search(&t.cus.get(t.row(slot).cu).period).is_ok(),
+            Check::Days(lo, hi) => (*lo..=*hi).contains(&micros_to_day(t.cus.get(t.row(slot).cu).date)),
+            Check::Usernames(ids) => ids.contains(t.row(slot).username),
+            Check::Scope { customers, projects, offerings } => {
+                let (_, o, p, c) = t.chain(slot);
+                customers.contains(&c) || projects.contains(&p) || offerings.contains(&o)
+            }
+        }
+    }
+}
+
+enum Pred<'a> {
+    One(&'a RoaringBitmap),
+    Any { parts: Vec<&'a RoaringBitmap>, check: Check },
+}
+
+impl Pred<'_> {
+    fn estimate(&self) -> u64 {
+        match self {
+            Pred::One(b) => b.len(),
+            Pred::Any { parts, .. } => parts.iter().map(|b| b.len()).sum(),
+        }
+    }
+
+    fn materialize(&self) -> RoaringBitmap {
+        match self {
+            Pred::One(b) => (*b).clone(),
+            Pred::Any { parts, .. } => parts.iter().copied().union(),
+        }
+    }
+}
+
+/// The predicates of a filter and scope; `None` when they can match nothing.
+fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'a>>> {
+    if f.nothing {
+        return None;
+    }
+    let mut preds = Vec::new();
+    if let Some(u) = &f.customer {
+        preds.push(Pred::One(&t.customers.get(t.customers.id(u)?).rows));
+    }
+    if let Some(u) = &f.project {
+        preds.push(Pred::One(&t.projects.get(t.projects.id(u)?).rows));
+    }
+    if let Some(u) = &f.offering {
+        preds.push(Pred::One(&t.offerings.get(t.offerings.id(u)?).rows));
+    }
+    let resource = match (f.resource_uuid, f.resource) {
+        (Some(a), Some(b)) if a != b => return None,
+        (a, b) => a.or(b),
+    };
+    if let Some(u) = &resource {
+        preds.push(Pred::One(&t.resources.get(t.resources.id(u)?).rows));
+    }
+    if let Some(name) = f.component_type.as_deref().filter(|s| !s.is_empty()) {
+        preds.push(Pred::One(t.types.payload(t.types.id(name)?)));
+    }
+    if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
+        let ids = t.usernames.search(needle);
+        let parts: Vec<_> = ids.iter().map(|id| t.usernames.dict.payload(id)).collect();
+        preds.push(any(parts, Check::Usernames(ids))?);
+    }
+    if f.year.is_some() || f.month.is_some() || f.billing_period.is_some() {
+        use chrono::Datelike;
+        let exact = f.billing_period.map(date_to_day);
+        let (keys, parts): (Vec<i32>, Vec<_>) = t
+            .periods
+            .iter()
+            .filter(|&(&p, _)| {
+                let d = day_to_date(p);
+                exact.is_none_or(|e| e == p)
+                    && f.year.is_none_or(|y| y == d.year())
+                    && f.month.is_none_or(|m| m == d.month())
+            })
+            .map(|(&p, b)| (p, b))
+            .unzip();
+        preds.push(any(parts, Check::Periods(keys))?);
+    }
+    if f.date_after.is_some() || f.date_before.is_some() {
+        let lo = f.date_after.map_or(i32::MIN, date_to_day);
+        let hi = f.date_before.map_or(i32::MAX, date_to_day);
+        if lo > hi {
+            return None;
+        }
+        let parts: Vec<_> = t.days.range(lo..=hi).map(|(_, b)| b).collect();
+        preds.push(any(parts, Check::Days(lo, hi))?);
+    }
+    if !scope.everything {
+        let ids = |table: &dyn Fn(&uuid::Uuid) -> Option<u32>, us: &[uuid::Uuid]| -> Vec<u32> {
+            let mut v: Vec<u32> = us.iter().filter_map(table).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let customers = ids(&|u| t.customers.id(u), &scope.customers);
+        let projects = ids(&|u| t.projects.id(u), &scope.projects);
+        let offerings = ids(&|u| t.offerings.id(u), &scope.offerings);
+        let parts: Vec<_> = customers
+            .iter()
+            .map(|&c| &t.customers.get(c).rows)
+            .chain(projects.iter().map(|&p| &t.projects.get(p).rows))
+            .chain(offerings.iter().map(|&o| &t.offerings.get(o).rows))
+            .collect();
+        preds.push(any(parts, Check::Scope { customers, projects, offerings })?);
+    }
+    Some(preds)
+}
+
+/// A union predicate, or `None` (nothing matches) when it has no part.
+fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
+    match parts.len() {
+        0 => None,
+        1 => Some(Pred::One(parts[0])),
+        _ => Some(Pred::Any { parts, check }),
+    }
+}
+
+/// The matches of a filter and scope: an intersection, smallest operand first.
+pub(crate) fn candidates(t: &Tables, f: &Filter, scope: &Scope) -> Cand {
+    let Some(mut preds) = predicates(t, f, scope) else {
+        return Cand::Set(RoaringBitmap::new());
+    };
+    if preds.is_empty() {
+        return Cand::All;
+    }
+    preds.sort_by_key(Pred::estimate);
+    let mut acc = preds[0].materialize();
+    for p in &preds[1..] {
+        if acc.is_empty() {
+            break;
+        }
+        match p {
+            Pred::One(b) => acc &= *b,
+            Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
+                // Testing each survivor beats building a large union.
+                acc = RoaringBitmap::from_sorted_iter(acc.iter().filter(|&s| check.test(t, s)))
+                    .expect("bitmap iteration is sorted");
+            }
+            Pred::Any { .. } => acc &= p.materialize(),
+        }
+    }
+    Cand::Set(acc)
+}
+
+/// The `o` keys with repeated columns dropped (a repeat can never decide an order).
+fn effective_keys(order: &[OrderKey]) -> Vec<OrderKey> {
+    let mut keys: Vec<OrderKey> = Vec::with_capacity(3);
+    for k in order {
+        if !keys.iter().any(|e| e.field == k.field) {
+            keys.push(*k);
+        }
+    }
+    keys
+}
+
+fn view_of(field: SortField) -> ViewKind {
+    match field {
+        SortField::BillingPeriod => ViewKind::Period,
+        SortField::Usage => ViewKind::Usage,
+        SortField::Username => ViewKind::Username,
+    }
+}
+
+/// The full order of a query: the `o` keys, then `-date`, `component_type`, `uuid`.
+fn cmp_keys(keys: &[OrderKey], a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
+    for k in keys {
+        let o = match k.field {
+            SortField::BillingPeriod => a.period.cmp(&b.period),
+            SortField::Usage => a.usage.cmp(&b.usage),
+            SortField::Username => a.username.cmp(b.username),
+        };
+        let o = if k.descending { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    a.tail().cmp(&b.tail())
+}
+
+/// Primary key equality classes of a view (for walking groups).
+fn same_primary(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
+    match kind {
+        ViewKind::Default => Ordering::Equal,
+        ViewKind::Usage => a.usage.cmp(&b.usage),
+        ViewKind::Username => a.username.cmp(b.username),
+        ViewKind::Period => a.period.cmp(&b.period),
+    }
+}
+
+/// Collects `limit` items after skipping `offset`, from groups emitted in order.
+struct Sink {
+    skip: usize,
+    limit: usize,
+    out: Vec<u32>,
+}
+
+impl Sink {
+    fn full(&self) -> bool {
+        self.out.len() >= self.limit
+    }
+
+    fn push(&mut self, s: u32) {
+        if self.skip > 0 {
+            self.skip -= 1;
+        } else if self.out.len() < self.limit {
+            self.out.push(s);
+        }
+    }
+}
+
+impl Core {
+    /// The slots a query's filter and scope match, materialised (for `replace`).
+    pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
+        match candidates(&self.t, &q.filter, &q.scope) {
+            Cand::All => self.t.live.clone(),
+            Cand::Set(b) => b,
+        }
+    }
+
+    /// Runs a query: the page numbers, and with `fetch` the page's slots in order.
+    pub(crate) fn run_query(&self, q: &Query, fetch: bool) -> Result<(PageInfo, Vec<u32>), QueryError> {
+        let cand = candidates(&self.t, &q.filter, &q.scope);
+        let count = match &cand {
+            Cand::All => self.t.live.len(),
+            Cand::Set(b) => b.len(),
+        };
+        let size = q.page_size as u64;
+        let num_pages = count.div_ceil(size).max(1);
+        let number = match q.page {
+            PageSpec::Number(n) if n <= num_pages => n,
+            PageSpec::Last => num_pages,
+            PageSpec::Number(_) | PageSpec::Invalid => return Err(QueryError::InvalidPage),
+        };
+        let info = PageInfo {
+            count,
+            number,
+            num_pages,
+            page_size: q.page_size,
+        };
+        if !fetch || count == 0 {
+            return Ok((info, Vec::new()));
+        }
+        let offset = ((number - 1) * size) as usize;
+        let limit = (count - (number - 1) * size).min(size) as usize;
+        Ok((info, self.page_slots(&cand, &q.order, offset, limit)))
+    }
+
+    fn page_slots(&self, cand: &Cand, order: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+        let keys = effective_keys(order);
+        let n = self.t.live.len() as usize;
+        let (set, count) = match cand {
+            Cand::All => (None, n),
+            Cand::Set(b) => (Some(b), b.len() as usize),
+        };
+        if let Some(set) = set {
+            // Expected view steps to collect the page if matches are spread
+            // evenly, against the cost of sorting the matches.
+            let walk = (offset + limit).saturating_mul(n) / count.max(1);
+            let sort_cost = count.saturating_mul(8) + 1024;
+            if walk > sort_cost {
+                return self.sort_page(set, &keys, offset, limit);
+            }
+            // Matches may cluster away from the walk's start: give up at the sort's cost.
+            if let Some(v) = self.walk_page(Some(set), &keys, offset, limit, sort_cost) {
+                return v;
+            }
+            return self.sort_page(set, &keys, offset, limit);
+        }
+        self.walk_page(None, &keys, offset, limit, usize::MAX)
+            .expect("an unbounded walk completes")
+    }
+
+    /// Sorts the matches partially: only the page's window is fully ordered.
+    fn sort_page(&self, set: &RoaringBitmap, keys: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+        let t = &self.t;
+        let mut v: Vec<(SortKey<'_>, u32)> = set.iter().map(|s| (t.key(s), s)).collect();
+        let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| cmp_keys(keys, &a.0, &b.0);
+        let end = (offset + limit).min(v.len());
+        if end < v.len() {
+            v.select_nth_unstable_by(end, cmp);
+            v.truncate(end);
+        }
+        if offset > 0 && offset < v.len() {
+            v.select_nth_unstable_by(offset, cmp);
+        }
+        let window = &mut v[offset.min(end)..];
+        window.sort_unstable_by(cmp);
+        window.iter().map(|&(_, s)| s).collect()
+    }
+
+    /// Walks the view of the first key in its direction, testing membership;
+    /// equal-primary groups are sorted by the remaining keys when there are
+    /// any. Returns `None` once more than `budget` view entries were visited.
+    fn walk_page(
+        &self,
+        set: Option<&RoaringBitmap>,
+        keys: &[OrderKey],
+        offset: usize,
+        limit: usize,
+        budget: usize,
+    ) -> Option<Vec<u32>> {
+        let t = &self.t;
+        let (kind, desc) = match keys.first() {
+            None => (ViewKind::Default, false),
+            Some(k) => (view_of(k.field), k.descending),
+        };
+        let view = self.view(kind);
+        let group_sort = keys.len() > 1;
+        let member = |s: u32| set.is_none_or(|b| b.contains(s));
+        let mut sink = Sink { skip: offset, limit, out: Vec::with_capacity(limit) };
+        let mut steps = 0usize;
+
+        if !desc && !group_sort {
+            // The view's order is the query's order.
+            if set.is_none() {
+                return Some(view.iter_from(offset).take(limit).collect());
+            }
+            for s in view.iter() {
+                steps += 1;
+                if steps > budget {
+                    return None;
+                }
+                if member(s) {
+                    sink.push(s);
+                    if sink.full() {
+                        break;
+                    }
+                }
+            }
+            return Some(sink.out);
+        }
+
+        let mut group: Vec<(SortKey<'_>, u32)> = Vec::new();
+        let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
+            if sink.skip >= group.len() {
+                sink.skip -= group.len();
+            } else {
+                if group_sort {
+                    group.sort_unstable_by(|a, b| cmp_keys(&keys[1..], &a.0, &b.0));
+                }
+                for &(_, s) in group.iter() {
+                    sink.push(s);
+                }
+            }
+            group.clear();
+        };
+
+        if !desc {
+            // Ascending with further keys: gather each group, sort it, emit.
+            let mut first: Option<SortKey<'_>> = None;
+            for s in view.iter() {
+                steps += 1;
+                if steps > budget {
+                    return None;
+                }
+                let k = t.key(s);
+                if first.is_some_and(|f| same_primary(kind, &f, &k) != Ordering::Equal) {
+                    flush(&mut group, &mut sink);
+                    if sink.full() {
+                        return Some(sink.out);
+                    }
+                }
+                first = Some(k);
+                if member(s) {
+                    group.push((k, s));
+                }
+            }
+            flush(&mut group, &mut sink);
+            return Some(sink.out);
+        }
+
+        // Descending: groups from the end of the view, each in view order
+        // (the default keys ascending within it) or re-sorted by later keys.
+        let mut end = view.len();
+        if set.is_none() && !group_sort {
+            // Jump straight to the group holding the offset-th record.
+            let target = view.len() - 1 - offset.min(view.len() - 1);
+            let k = t.key(view.get(target));
+            let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
+            let ge = view.partition_point(|s| same_primary(kind, &t.key(s), &k) != Ordering::Greater);
+            // Desc positions before this group: the records after it in the view.
+            let before = view.len() - ge;
+            sink.skip = offset - before;
+            end = ge;
+            let _ = gs;
+        }
+        while end > 0 && !sink.full() {
+            let k = t.key(view.get(end - 1));
+            let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
+            if set.is_none() && !group_sort && sink.skip >= end - gs {
+                sink.skip -= end - gs;
+            } else {
+                for s in view.iter_from(gs).take(end - gs) {
+                    steps += 1;
+                    if steps > budget {
+                        return None;
+                    }
+                    if member(s) {
+                        group.push((t.key(s), s));
+                    }
+                }
+                flush(&mut group, &mut sink);
+            }
+            steps += 1;
+            end = gs;
+        }
+        Some(sink.out)
+    }
+}

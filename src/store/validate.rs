@@ -1,0 +1,130 @@
+//! `validate()`: recomputes every index from the arena and the entity tables
+//! and compares, so tests can check the invariants after each operation.
+
+use std::collections::BTreeMap;
+
+use hashbrown::HashMap;
+use roaring::RoaringBitmap;
+
+use super::core::{Core, VIEW_KINDS};
+use crate::wire::time::micros_to_day;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+impl Core {
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        let t = &self.t;
+        // Arena, free list, live bitmap, primary and natural keys.
+        let mut live = RoaringBitmap::new();
+        let mut by_key = HashMap::new();
+        for (i, r) in t.rows.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let slot = i as u32;
+            live.insert(slot);
+            ensure!(t.by_uuid.get(&r.uuid) == Some(&slot), "by_uuid misses slot {slot}");
+            ensure!(!t.cus.is_free(r.cu), "slot {slot}: dead component usage {}", r.cu);
+            ensure!(t.usernames.dict.is_live(r.username), "slot {slot}: dead username {}", r.username);
+            ensure!(by_key.insert((r.cu, r.username), slot).is_none(), "slot {slot}: duplicate natural key");
+        }
+        ensure!(live == t.live, "live bitmap differs from the arena");
+        ensure!(t.by_uuid.len() as u64 == live.len(), "by_uuid has stale entries");
+        ensure!(by_key == t.by_key, "natural key map differs from the arena");
+        for &f in &t.free {
+            ensure!(t.rows.get(f as usize).is_some_and(Option::is_none), "free slot {f} is in use");
+        }
+        ensure!(t.free.len() + live.len() as usize == t.rows.len(), "free list and arena disagree");
+
+        // Entity bitmaps and counts, recomputed from the rows.
+        let mut res_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut off_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut proj_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut cust_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut user_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut type_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
+        let mut periods: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
+        let mut days: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
+        let mut cu_rows: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut unit_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        for slot in &live {
+            let r = t.row(slot);
+            let cu = t.cus.get(r.cu);
+            ensure!(!t.resources.is_free(cu.resource), "cu {}: dead resource", r.cu);
+            let (res, o, p, c) = t.chain(slot);
+            ensure!(!t.offerings.is_free(o) && !t.projects.is_free(p), "resource {res}: dead link");
+            ensure!(!t.customers.is_free(c), "project {p}: dead customer");
+            res_rows.entry(res).or_default().insert(slot);
+            off_rows.entry(o).or_default().insert(slot);
+            proj_rows.entry(p).or_default().insert(slot);
+            cust_rows.entry(c).or_default().insert(slot);
+            user_rows.entry(r.username).or_default().insert(slot);
+            type_rows.entry(cu.ctype).or_default().insert(slot);
+            periods.entry(cu.period).or_default().insert(slot);
+            days.entry(micros_to_day(cu.date)).or_default().insert(slot);
+            *cu_rows.entry(r.cu).or_default() += 1;
+        }
+        macro_rules! same_rows {
+            ($table:ident, $want:ident) => {
+                ensure!(
+                    t.$table.len() == $want.len(),
+                    "{}: {} live entities but {} reached by records",
+                    stringify!($table),
+                    t.$table.len(),
+                    $want.len()
+                );
+                for (id, e) in t.$table.iter() {
+                    ensure!(
+                        $want.get(&id) == Some(&e.rows),
+                        "{} {id}: bitmap differs from its records",
+                        stringify!($table)
+                    );
+                    ensure!(t.$table.id(&e.uuid) == Some(id), "{} {id}: uuid map", stringify!($table));
+                }
+            };
+        }
+        same_rows!(resources, res_rows);
+        same_rows!(offerings, off_rows);
+        same_rows!(projects, proj_rows);
+        same_rows!(customers, cust_rows);
+        ensure!(t.cus.len() == cu_rows.len(), "component usages without records");
+        for (id, cu) in t.cus.iter() {
+            ensure!(cu_rows.get(&id) == Some(&cu.nrows), "cu {id}: nrows {} is wrong", cu.nrows);
+            ensure!(t.cus.id(&cu.uuid) == Some(id), "cu {id}: uuid map");
+            ensure!(t.types.is_live(cu.ctype), "cu {id}: dead type");
+            ensure!(t.units.is_live(cu.unit), "cu {id}: dead unit");
+            *unit_refs.entry(cu.unit).or_default() += 1;
+        }
+        t.usernames.check()?;
+        ensure!(t.usernames.dict.len() == user_rows.len(), "usernames without records");
+        for (id, _, rows) in t.usernames.dict.iter() {
+            ensure!(user_rows.get(&id) == Some(rows), "username {id}: bitmap differs");
+        }
+        t.types.check()?;
+        ensure!(t.types.len() == type_rows.len(), "types without records");
+        for (id, _, rows) in t.types.iter() {
+            ensure!(type_rows.get(&id) == Some(rows), "type {id}: bitmap differs");
+        }
+        t.units.check()?;
+        ensure!(t.units.len() == unit_refs.len(), "units without component usages");
+        for (id, _, n) in t.units.iter() {
+            ensure!(unit_refs.get(&id) == Some(n), "unit {id}: count differs");
+        }
+        ensure!(periods == t.periods, "billing period index differs");
+        ensure!(days == t.days, "report day index differs");
+
+        // Views: exactly the live slots, strictly ordered.
+        ensure!(self.deferred.is_none(), "a deferred write was left open");
+        for kind in VIEW_KINDS {
+            let v = self.view(kind);
+            v.check(|a, b| t.cmp(kind, a, b)).map_err(|e| format!("{kind:?} {e}"))?;
+            let slots: RoaringBitmap = v.iter().collect();
+            ensure!(slots == live && v.len() as u64 == live.len(), "{kind:?} view holds other slots");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,421 @@
+//! Writes (SPEC §5): planned and validated against the current state under a
+//! shared lock, then applied under the exclusive lock by code that cannot fail,
+//! so no write is ever half-applied.
+
+use hashbrown::{HashMap, HashSet};
+use roaring::RoaringBitmap;
+use uuid::Uuid;
+
+use super::WriteSummary;
+use super::core::{Core, Part, Row};
+use super::entities::{Cu, Customer, Offering, Project, Resource};
+use crate::error::WriteError;
+use crate::query::{Filter, Scope};
+use crate::record::Record;
+use crate::wire::time::{date_to_day, to_micros};
+
+/// A validated write: what to remove first, and how to maintain the views.
+pub(crate) struct WritePlan {
+    removals: Vec<u32>,
+    bulk: bool,
+}
+
+/// Entities a write detached rows from: removed at the end if no record reaches them any more.
+#[derive(Default)]
+struct Garbage {
+    cus: Vec<u32>,
+    resources: Vec<u32>,
+    offerings: Vec<u32>,
+    projects: Vec<u32>,
+    customers: Vec<u32>,
+    usernames: Vec<u32>,
+    types: Vec<u32>,
+}
+
+impl Core {
+    /// Checks a write against the current state, element by element in
+    /// order, as if applied one by one: the first offending element is
+    /// reported. Changes nothing.
+    pub(crate) fn plan_write(&self, filter: Option<&Filter>, records: &[Record]) -> Result<WritePlan, WriteError> {
+        // The natural-key state as the write proceeds, overlaid on the store.
+        let mut key_holder: HashMap<(Uuid, &str), Option<Uuid>> = HashMap::new();
+        let mut uuid_key: HashMap<Uuid, Option<(Uuid, &str)>> = HashMap::new();
+        let mut removals = Vec::new();
+        if let Some(f) = filter {
+            let keep: HashSet<Uuid> = records.iter().map(|r| r.uuid).collect();
+            let q = crate::Query::new().with_filter(f.clone()).with_scope(Scope::everything());
+            for slot in self.matching(&q).iter() {
+                let row = self.row(slot);
+                if keep.contains(&row.uuid) {
+                    continue;
+                }
+                let key = (self.t.cus.get(row.cu).uuid, self.username_of(slot));
+                key_holder.insert(key, None);
+                uuid_key.insert(row.uuid, None);
+                removals.push(slot);
+            }
+        }
+        for (index, r) in records.iter().enumerate() {
+            r.validate().map_err(|error| WriteError::Invalid { index, error })?;
+            if let Some(f) = filter {
+                f.matches(r).map_err(|param| WriteError::OutsideFilter { index, param })?;
+            }
+            let key = (r.component_usage, r.username.as_str());
+            let holder = match key_holder.get(&key) {
+                Some(h) => *h,
+                None => self.key_holder(r.component_usage, &r.username),
+            };
+            if let Some(h) = holder {
+                if h != r.uuid {
+                    return Err(WriteError::Conflict {
+                        index,
+                        component_usage: r.component_usage,
+                        username: r.username.clone(),
+                        holder: h,
+                    });
+                }
+            }
+            let old_key = match uuid_key.get(&r.uuid) {
+                Some(k) => *k,
+                None => self
+                    .slot_of(r.uuid)
+                    .map(|s| (self.cu_of(s).uuid, self.username_of(s))),
+            };
+            if let Some(k) = old_key {
+                key_holder.insert(k, None);
+            }
+            key_holder.insert(key, Some(r.uuid));
+            uuid_key.insert(r.uuid, Some(key));
+        }
+        let k = records.len() + removals.len();
+        // Deferring view upkeep costs one O(n) pass per view; worth it once
+        // the keyed updates would cost more (measured break-even ~ n/256).
+        let bulk = k >= 64 && k * 256 >= self.len();
+        Ok(WritePlan { removals, bulk })
+    }
+
+    /// The uuid holding a natural key in the store.
+    fn key_holder(&self, cu: Uuid, username: &str) -> Option<Uuid> {
+        let cu = self.t.cus.id(&cu)?;
+        let u = self.t.usernames.dict.id(username)?;
+        let slot = self.t.by_key.get(&(cu, u))?;
+        Some(self.row(*slot).uuid)
+    }
+
+    /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
+    pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
+        let mut sum = WriteSummary::default();
+        let mut g = Garbage::default();
+        if plan.bulk {
+            self.deferred = Some(Default::default());
+        }
+        for slot in plan.removals {
+            self.remove_inner(slot, &mut g);
+            sum.removed += 1;
+        }
+        for r in records {
+            match self.upsert_inner(r, &mut g) {
+                crate::WriteOutcome::Inserted => sum.inserted += 1,
+                crate::WriteOutcome::Replaced => sum.replaced += 1,
+                crate::WriteOutcome::Unchanged => sum.unchanged += 1,
+            }
+        }
+        self.flush_deferred();
+        self.collect(g);
+        sum
+    }
+
+    /// Removes a live slot from everything and frees it.
+    pub(crate) fn remove_slot(&mut self, slot: u32) {
+        let mut g = Garbage::default();
+        self.remove_inner(slot, &mut g);
+        self.collect(g);
+    }
+
+    fn remove_inner(&mut self, slot: u32, g: &mut Garbage) {
+        self.note_garbage(slot, g);
+        self.detach_row(slot);
+        self.t.rows[slot as usize] = None;
+        self.t.free.push(slot);
+    }
+
+    /// Remembers the entities of a slot about to lose it.
+    fn note_garbage(&self, slot: u32, g: &mut Garbage) {
+        let (res, o, p, c) = self.t.chain(slot);
+        let row = self.row(slot);
+        g.cus.push(row.cu);
+        g.usernames.push(row.username);
+        g.types.push(self.cu_of(slot).ctype);
+        g.resources.push(res);
+        g.offerings.push(o);
+        g.projects.push(p);
+        g.customers.push(c);
+    }
+
+    /// Whether the stored record at `slot` already equals `r`, field by field.
+    fn equals(&self, slot: u32, r: &Record) -> bool {
+        let row = self.row(slot);
+        let cu = self.cu_of(slot);
+        let res = self.resource_of(slot);
+        row.user() == r.user
+            && self.username_of(slot) == r.username
+            && cu.uuid == r.component_usage
+            && row.usage == r.usage.cents()
+            && self.unit_of(slot) == r.measured_unit
+            && row.description() == r.description
+            && row.created == to_micros(r.created)
+            && row.modified == to_micros(r.modified)
+            && row.backend_id() == r.backend_id
+            && *res.name == *r.resource_name
+            && res.uuid == r.resource_uuid
+            && *self.offering_of(slot).name == *r.offering_name
+            && self.offering_of(slot).uuid == r.offering_uuid
+            && *self.project_of(slot).name == *r.project_name
+            && self.project_of(slot).uuid == r.project_uuid
+            && *self.customer_of(slot).name == *r.customer_name
+            && self.customer_of(slot).uuid == r.customer_uuid
+            && self.type_of(slot) == r.component_type
+            && cu.date == to_micros(r.date)
+            && cu.period == date_to_day(r.billing_period)
+    }
+
+    fn upsert_inner(&mut self, r: &Record, g: &mut Garbage) -> crate::WriteOutcome {
+        let existing = self.slot_of(r.uuid);
+        if let Some(s) = existing {
+            if self.equals(s, r) {
+                return crate::WriteOutcome::Unchanged;
+            }
+        }
+        let cu = self.apply_entities(r, g);
+        let uname = self.t.usernames.intern(&r.username);
+        let row = Row::new(
+            r.uuid,
+            r.user,
+            cu,
+            uname,
+            r.usage.cents(),
+            to_micros(r.created),
+            to_micros(r.modified),
+            &r.description,
+            &r.backend_id,
+        );
+        match existing {
+            Some(s) => {
+                self.note_garbage(s, g);
+                self.detach_row(s);
+                self.t.rows[s as usize] = Some(row);
+                self.attach_row(s);
+                crate::WriteOutcome::Replaced
+            }
+            None => {
+                let s = match self.t.free.pop() {
+                    Some(s) => {
+                        self.t.rows[s as usize] = Some(row);
+                        s
+                    }
+                    None => {
+                        self.t.rows.push(Some(row));
+                        u32::try_from(self.t.rows.len() - 1).expect("fewer than 2^32 records")
+                    }
+                };
+                self.attach_row(s);
+                crate::WriteOutcome::Inserted
+            }
+        }
+    }
+
+    /// Makes the entity attributes `r` carries current (SPEC §1.3), moving
+    /// every affected record in the indexes; returns the component usage id.
+    fn apply_entities(&mut self, r: &Record, g: &mut Garbage) -> u32 {
+        let t = &mut self.t;
+        // Customer and offering: names only.
+        let c = match t.customers.id(&r.customer_uuid) {
+            Some(id) => {
+                set_name(&mut t.customers.get_mut(id).name, &r.customer_name);
+                id
+            }
+            None => t.customers.insert(
+                r.customer_uuid,
+                Customer { uuid: r.customer_uuid, name: r.customer_name.as_str().into(), rows: RoaringBitmap::new() },
+            ),
+        };
+        let o = match t.offerings.id(&r.offering_uuid) {
+            Some(id) => {
+                set_name(&mut t.offerings.get_mut(id).name, &r.offering_name);
+                id
+            }
+            None => t.offerings.insert(
+                r.offering_uuid,
+                Offering { uuid: r.offering_uuid, name: r.offering_name.as_str().into(), rows: RoaringBitmap::new() },
+            ),
+        };
+        // Project: name, and its customer (moving its records between customers).
+        let p = match t.projects.id(&r.project_uuid) {
+            Some(id) => {
+                let proj = t.projects.get_mut(id);
+                set_name(&mut proj.name, &r.project_name);
+                let old = proj.customer;
+                if old != c {
+                    proj.customer = c;
+                    let rows = proj.rows.clone();
+                    t.customers.get_mut(old).rows -= &rows;
+                    t.customers.get_mut(c).rows |= &rows;
+                    g.customers.push(old);
+                }
+                id
+            }
+            None => t.projects.insert(
+                r.project_uuid,
+                Project { uuid: r.project_uuid, name: r.project_name.as_str().into(), customer: c, rows: RoaringBitmap::new() },
+            ),
+        };
+        // Resource: name, offering and project (moving its records).
+        let res = match t.resources.id(&r.resource_uuid) {
+            Some(id) => {
+                let rs = t.resources.get_mut(id);
+                set_name(&mut rs.name, &r.resource_name);
+                let (old_o, old_p) = (rs.offering, rs.project);
+                rs.offering = o;
+                rs.project = p;
+                let rows = rs.rows.clone();
+                if old_o != o {
+                    t.offerings.get_mut(old_o).rows -= &rows;
+                    t.offerings.get_mut(o).rows |= &rows;
+                    g.offerings.push(old_o);
+                }
+                if old_p != p {
+                    let old_c = t.projects.get(old_p).customer;
+                    t.projects.get_mut(old_p).rows -= &rows;
+                    t.projects.get_mut(p).rows |= &rows;
+                    t.customers.get_mut(old_c).rows -= &rows;
+                    t.customers.get_mut(c).rows |= &rows;
+                    g.projects.push(old_p);
+                    g.customers.push(old_c);
+                }
+                id
+            }
+            None => t.resources.insert(
+                r.resource_uuid,
+                Resource {
+                    uuid: r.resource_uuid,
+                    name: r.resource_name.as_str().into(),
+                    offering: o,
+                    project: p,
+                    rows: RoaringBitmap::new(),
+                },
+            ),
+        };
+        let (ctype, _) = t.types.intern(&r.component_type, RoaringBitmap::new);
+        let date = to_micros(r.date);
+        let period = date_to_day(r.billing_period);
+        let Some(cu) = t.cus.id(&r.component_usage) else {
+            let (unit, _) = t.units.intern(&r.measured_unit, || 0);
+            *t.units.payload_mut(unit) += 1;
+            return t.cus.insert(
+                r.component_usage,
+                Cu { uuid: r.component_usage, date, period, ctype, unit, resource: res, nrows: 0 },
+            );
+        };
+        // Component usage: unit (no index), resource (links), date/period/type (keys and views).
+        let old_unit = t.cus.get(cu).unit;
+        if t.units.str(old_unit) != r.measured_unit {
+            let (unit, _) = t.units.intern(&r.measured_unit, || 0);
+            *t.units.payload_mut(unit) += 1;
+            *t.units.payload_mut(old_unit) -= 1;
+            if *t.units.payload(old_unit) == 0 {
+                t.units.remove(old_unit);
+            }
+            t.cus.get_mut(cu).unit = unit;
+        }
+        let old = t.cus.get(cu).clone();
+        let moves = old.resource != res;
+        let rekeys = old.date != date || old.period != period || old.ctype != ctype;
+        if (moves || rekeys) && old.nrows > 0 {
+            let rows = t.cus_rows_of(cu);
+            if moves {
+                for s in &rows {
+                    self.detach(s, Part::Links);
+                }
+                let (old_res, o2, p2, c2) = self.t.chain(rows.min().expect("non-empty"));
+                g.resources.push(old_res);
+                g.offerings.push(o2);
+                g.projects.push(p2);
+                g.customers.push(c2);
+                self.t.cus.get_mut(cu).resource = res;
+                for s in &rows {
+                    self.attach(s, Part::Links);
+                }
+            }
+            if rekeys {
+                g.types.push(old.ctype);
+                for s in &rows {
+                    self.detach(s, Part::CuKeys);
+                }
+                let c = self.t.cus.get_mut(cu);
+                (c.date, c.period, c.ctype) = (date, period, ctype);
+                for s in &rows {
+                    self.attach(s, Part::CuKeys);
+                }
+            }
+        } else {
+            // No record to move (its last one left earlier in this write).
+            g.types.push(old.ctype);
+            let c = self.t.cus.get_mut(cu);
+            (c.resource, c.date, c.period, c.ctype) = (res, date, period, ctype);
+        }
+        cu
+    }
+
+    /// Removes the entities that no record reaches any more.
+    fn collect(&mut self, g: Garbage) {
+        let t = &mut self.t;
+        for id in g.cus {
+            if !t.cus.is_free(id) && t.cus.get(id).nrows == 0 {
+                let cu = t.cus.get(id).clone();
+                t.cus.remove(&cu.uuid);
+                *t.units.payload_mut(cu.unit) -= 1;
+                if *t.units.payload(cu.unit) == 0 {
+                    t.units.remove(cu.unit);
+                }
+            }
+        }
+        for id in g.usernames {
+            if t.usernames.dict.is_live(id) && t.usernames.dict.payload(id).is_empty() {
+                t.usernames.remove(id);
+            }
+        }
+        for id in g.types {
+            // After the component-usage sweep every live component usage has records,
+            // so a type with no record has no component usage either.
+            if t.types.is_live(id) && t.types.payload(id).is_empty() {
+                t.types.remove(id);
+            }
+        }
+        macro_rules! sweep {
+            ($table:ident, $ids:expr) => {
+                for id in $ids {
+                    if !t.$table.is_free(id) && t.$table.get(id).rows.is_empty() {
+                        let u = t.$table.get(id).uuid;
+                        t.$table.remove(&u);
+                    }
+                }
+            };
+        }
+        sweep!(resources, g.resources);
+        sweep!(projects, g.projects);
+        sweep!(offerings, g.offerings);
+        sweep!(customers, g.customers);
+    }
+}
+
+impl super::core::Tables {
+    fn cus_rows_of(&self, cu: u32) -> RoaringBitmap {
+        self.cu_rows(cu)
+    }
+}
+
+fn set_name(name: &mut Box<str>, new: &str) {
+    if **name != *new {
+        *name = new.into();
+    }
+}

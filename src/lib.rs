@@ -78,3 +78,8 @@ pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteErro
 pub use query::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField};
 pub use record::{Field, FieldSet, Record, Usage, UsageError};
 pub use store::{Page, PageInfo, PageIter, ReadTxn, RecordRef, Store, WriteOutcome, WriteSummary};
+
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

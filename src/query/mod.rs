@@ -189,7 +189,9 @@ impl Filter {
             "username",
         )?;
         check(
-            f.component_type.as_ref().is_none_or(|t| *t == r.component_type),
+            f.component_type
+                .as_ref()
+                .is_none_or(|t| t.is_empty() || *t == r.component_type),
             "type",
         )?;
         check(f.year.is_none_or(|y| y == r.billing_period.year()), "billing_period_year")?;

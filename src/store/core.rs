@@ -442,3 +442,12 @@ pub(crate) fn sort_slots(t: &Tables, kind: ViewKind, slots: &mut [u32]) {
         *dst = s;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn row_stays_small() {
+        // 88 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
+        assert!(std::mem::size_of::<Option<super::Row>>() <= 88);
+    }
+}

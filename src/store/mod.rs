@@ -284,7 +284,9 @@ impl Store {
 
 /// A consistent read view of a [`Store`]; created by [`Store::read`].
 ///
-/// Holds the store's shared lock: writes wait until it is dropped.
+/// Holds the store's shared lock: writes wait until it is dropped. Do not
+/// write to the same store from a thread that holds a `ReadTxn`: the write
+/// would wait for the read to end, forever.
 pub struct ReadTxn<'s> {
     core: parking_lot::RwLockReadGuard<'s, Core>,
 }
@@ -395,6 +397,15 @@ pub struct Page<'t> {
     info: PageInfo,
     slots: Vec<u32>,
     fields: FieldSet,
+}
+
+impl std::fmt::Debug for Page<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("info", &self.info)
+            .field("records", &self.iter().map(|r| r.uuid()).collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl<'t> Page<'t> {

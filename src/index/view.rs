@@ -153,27 +153,36 @@ impl View {
         self.rebuild_fenwick();
     }
 
-    /// Merges `sorted` (in view order, disjoint from the content) into the view: O(n + k).
-    pub(crate) fn merge(&mut self, sorted: &[u32], cmp: impl Fn(u32, u32) -> Ordering) {
+    /// Merges `sorted` (in view order, disjoint from the content) into the
+    /// view: O(n) moves, O(k log(n/k)) comparisons (galloping search).
+    /// `key` extracts a slot's sort key, so each new slot's key is looked up once.
+    pub(crate) fn merge<K>(&mut self, sorted: &[u32], key: impl Fn(u32) -> K, cmp: impl Fn(&K, &K) -> Ordering) {
         if sorted.is_empty() {
             return;
         }
-        let mut out = Vec::with_capacity(self.len + sorted.len());
-        let mut add = sorted.iter().copied().peekable();
-        for blk in &self.blocks {
-            for &s in blk {
-                while let Some(&a) = add.peek() {
-                    if cmp(a, s) == Ordering::Less {
-                        out.push(a);
-                        add.next();
-                    } else {
-                        break;
-                    }
-                }
-                out.push(s);
-            }
+        if self.len == 0 {
+            self.rebuild(sorted);
+            return;
         }
-        out.extend(add);
+        let old: Vec<u32> = self.iter().collect();
+        let mut out = Vec::with_capacity(old.len() + sorted.len());
+        let mut rest = &old[..];
+        for &a in sorted {
+            let ka = key(a);
+            let before = |s: u32| cmp(&key(s), &ka) == Ordering::Less;
+            // Gallop: find a bound past which old entries sort after `a`, then bisect.
+            let mut hi = 1;
+            while hi <= rest.len() && before(rest[hi - 1]) {
+                hi *= 2;
+            }
+            let lo = hi / 2;
+            let hi = hi.min(rest.len());
+            let i = lo + rest[lo..hi].partition_point(|&s| before(s));
+            out.extend_from_slice(&rest[..i]);
+            out.push(a);
+            rest = &rest[i..];
+        }
+        out.extend_from_slice(rest);
         self.rebuild(&out);
     }
 
@@ -298,7 +307,7 @@ mod tests {
         let rev: Vec<u32> = v.iter_rev_before(v.len()).collect();
         assert_eq!(rev, model.iter().rev().copied().collect::<Vec<_>>());
         let add: Vec<u32> = (5000..5100).collect();
-        v.merge(&add, cmp);
+        v.merge(&add, |s| s, |a, b| cmp(*a, *b));
         model.extend(add);
         model.sort_by(|a, b| cmp(*a, *b));
         assert_eq!(v.iter().collect::<Vec<_>>(), model);

@@ -168,14 +168,7 @@ impl Tables {
 
     /// The total order of a view.
     pub(crate) fn cmp(&self, kind: ViewKind, a: u32, b: u32) -> Ordering {
-        let (ka, kb) = (self.key(a), self.key(b));
-        let primary = match kind {
-            ViewKind::Default => Ordering::Equal,
-            ViewKind::Usage => ka.usage.cmp(&kb.usage),
-            ViewKind::Username => ka.username.cmp(kb.username),
-            ViewKind::Period => ka.period.cmp(&kb.period),
-        };
-        primary.then_with(|| ka.tail().cmp(&kb.tail()))
+        cmp_sort_keys(kind, &self.key(a), &self.key(b))
     }
 
     /// `(resource, offering, project, customer)` ids of a slot.
@@ -204,10 +197,10 @@ impl Tables {
     }
 }
 
-/// Slots whose view positions must be recomputed at the end of a bulk write.
+/// Slots whose positions in each view must be recomputed at the end of a bulk write.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Deferred {
-    pub(crate) dirty: RoaringBitmap,
+    pub(crate) dirty: [RoaringBitmap; 4],
 }
 
 #[derive(Clone, Debug, Default)]
@@ -281,23 +274,25 @@ impl Core {
         &self.views[kind as usize]
     }
 
-    fn view_insert(&mut self, slot: u32) {
-        if let Some(d) = &mut self.deferred {
-            d.dirty.insert(slot);
-            return;
-        }
-        for kind in VIEW_KINDS {
+    /// Inserts a slot into the given views (or marks it dirty during a bulk write).
+    pub(crate) fn view_insert(&mut self, slot: u32, kinds: &[ViewKind]) {
+        for &kind in kinds {
+            if let Some(d) = &mut self.deferred {
+                d.dirty[kind as usize].insert(slot);
+                continue;
+            }
             let t = &self.t;
             self.views[kind as usize].insert(slot, |a, b| t.cmp(kind, a, b));
         }
     }
 
-    fn view_remove(&mut self, slot: u32) {
-        if let Some(d) = &mut self.deferred {
-            d.dirty.insert(slot);
-            return;
-        }
-        for kind in VIEW_KINDS {
+    /// Removes a slot from the given views, located by its current keys.
+    pub(crate) fn view_remove(&mut self, slot: u32, kinds: &[ViewKind]) {
+        for &kind in kinds {
+            if let Some(d) = &mut self.deferred {
+                d.dirty[kind as usize].insert(slot);
+                continue;
+            }
             let t = &self.t;
             let found = self.views[kind as usize].remove(slot, |a, b| t.cmp(kind, a, b));
             debug_assert!(found, "slot {slot} missing from view {kind:?}");
@@ -320,7 +315,7 @@ impl Core {
                 self.t.types.payload_mut(ctype).insert(slot);
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
-                self.view_insert(slot);
+                self.view_insert(slot, &VIEW_KINDS);
             }
         }
     }
@@ -341,7 +336,7 @@ impl Core {
                 self.t.types.payload_mut(ctype).remove(slot);
                 remove_from(&mut self.t.periods, period, slot);
                 remove_from(&mut self.t.days, day, slot);
-                self.view_remove(slot);
+                self.view_remove(slot, &VIEW_KINDS);
             }
         }
     }
@@ -372,23 +367,36 @@ impl Core {
         self.t.usernames.dict.payload_mut(uname).remove(slot);
     }
 
-    /// Ends deferred view maintenance: drops every dirty slot from the views
-    /// and merges the live ones back in sorted order. O(n + k log k).
+    /// Ends deferred view maintenance: per view, drops the dirty slots and
+    /// merges the live ones back in. O(n) moves plus O(k log k + k log(n/k))
+    /// comparisons; the views are independent, so they are rebuilt in parallel.
     pub(crate) fn flush_deferred(&mut self) {
         let Some(d) = self.deferred.take() else { return };
-        if d.dirty.is_empty() {
-            return;
-        }
-        let mut add: Vec<u32> = d.dirty.iter().filter(|&s| self.t.live.contains(s)).collect();
-        for kind in VIEW_KINDS {
-            let t = &self.t;
-            let view = &mut self.views[kind as usize];
-            if view.len() > 0 {
-                view.remove_where(|s| d.dirty.contains(s));
+        let t = &self.t;
+        let ranks = Ranks::new(t);
+        std::thread::scope(|scope| {
+            for (kind, view) in VIEW_KINDS.into_iter().zip(self.views.iter_mut()) {
+                let dirty = &d.dirty[kind as usize];
+                if dirty.is_empty() {
+                    continue;
+                }
+                let ranks = &ranks;
+                let mut work = move || {
+                    let mut add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
+                    if view.len() > 0 {
+                        view.remove_where(|s| dirty.contains(s));
+                    }
+                    sort_slots_ranked(t, ranks, kind, &mut add);
+                    view.merge(&add, |s| t.key(s), |a, b| cmp_sort_keys(kind, a, b));
+                };
+                // Small flushes are not worth a thread.
+                if dirty.len() < 50_000 {
+                    work();
+                } else {
+                    scope.spawn(work);
+                }
             }
-            sort_slots(t, kind, &mut add);
-            view.merge(&add, |a, b| t.cmp(kind, a, b));
-        }
+        });
     }
 
     /// Approximate heap bytes held by the core (excluding allocator overhead).
@@ -426,18 +434,68 @@ fn remove_from(map: &mut BTreeMap<i32, RoaringBitmap>, key: i32, slot: u32) {
     }
 }
 
+/// A view's order on extracted keys: its primary key, then `-date`, `component_type`, `uuid`.
+pub(crate) fn cmp_sort_keys(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
+    let primary = match kind {
+        ViewKind::Default => Ordering::Equal,
+        ViewKind::Usage => a.usage.cmp(&b.usage),
+        ViewKind::Username => a.username.cmp(b.username),
+        ViewKind::Period => a.period.cmp(&b.period),
+    };
+    primary.then_with(|| a.tail().cmp(&b.tail()))
+}
+
+/// Dense ranks of the type and username dictionaries in string order, so
+/// bulk sorts compare integers instead of strings.
+pub(crate) struct Ranks {
+    types: Vec<u32>,
+    usernames: Vec<u32>,
+}
+
+impl Ranks {
+    pub(crate) fn new(t: &Tables) -> Ranks {
+        fn ranks<'a>(entries: impl Iterator<Item = (u32, &'a str)>) -> Vec<u32> {
+            let mut v: Vec<(&str, u32)> = entries.map(|(id, s)| (s, id)).collect();
+            v.sort_unstable();
+            let mut r = vec![0; v.iter().map(|&(_, id)| id as usize + 1).max().unwrap_or(0)];
+            for (rank, (_, id)) in v.into_iter().enumerate() {
+                r[id as usize] = rank as u32;
+            }
+            r
+        }
+        Ranks {
+            types: ranks(t.types.iter().map(|(id, s, _)| (id, s))),
+            usernames: ranks(t.usernames.dict.iter().map(|(id, s, _)| (id, s))),
+        }
+    }
+}
+
+/// Sorts slots into a view's order on integer keys: (primary, -date, type rank, uuid).
+pub(crate) fn sort_slots_ranked(t: &Tables, ranks: &Ranks, kind: ViewKind, slots: &mut [u32]) {
+    let mut keyed: Vec<(i64, Reverse<Micros>, u32, u128, u32)> = slots
+        .iter()
+        .map(|&s| {
+            let r = t.row(s);
+            let cu = t.cus.get(r.cu);
+            let primary = match kind {
+                ViewKind::Default => 0,
+                ViewKind::Usage => r.usage,
+                ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
+                ViewKind::Period => i64::from(cu.period),
+            };
+            (primary, Reverse(cu.date), ranks.types[cu.ctype as usize], r.uuid.as_u128(), s)
+        })
+        .collect();
+    keyed.sort_unstable();
+    for (dst, k) in slots.iter_mut().zip(keyed) {
+        *dst = k.4;
+    }
+}
+
 /// Sorts slots into a view's order, extracting the keys once.
 pub(crate) fn sort_slots(t: &Tables, kind: ViewKind, slots: &mut [u32]) {
     let mut keyed: Vec<(SortKey<'_>, u32)> = slots.iter().map(|&s| (t.key(s), s)).collect();
-    keyed.sort_unstable_by(|(a, _), (b, _)| {
-        let primary = match kind {
-            ViewKind::Default => Ordering::Equal,
-            ViewKind::Usage => a.usage.cmp(&b.usage),
-            ViewKind::Username => a.username.cmp(b.username),
-            ViewKind::Period => a.period.cmp(&b.period),
-        };
-        primary.then_with(|| a.tail().cmp(&b.tail()))
-    });
+    keyed.sort_unstable_by(|(a, _), (b, _)| cmp_sort_keys(kind, a, b));
     for (dst, (_, s)) in slots.iter_mut().zip(keyed) {
         *dst = s;
     }

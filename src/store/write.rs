@@ -7,7 +7,7 @@ use roaring::RoaringBitmap;
 use uuid::Uuid;
 
 use super::WriteSummary;
-use super::core::{Core, Part, Row};
+use super::core::{Core, Part, Row, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
 use crate::error::WriteError;
 use crate::query::{Filter, Scope};
@@ -38,8 +38,8 @@ impl Core {
     /// reported. Changes nothing.
     pub(crate) fn plan_write(&self, filter: Option<&Filter>, records: &[Record]) -> Result<WritePlan, WriteError> {
         // The natural-key state as the write proceeds, overlaid on the store.
-        let mut key_holder: HashMap<(Uuid, &str), Option<Uuid>> = HashMap::new();
-        let mut uuid_key: HashMap<Uuid, Option<(Uuid, &str)>> = HashMap::new();
+        let mut key_holder: HashMap<(Uuid, &str), Option<Uuid>> = HashMap::with_capacity(records.len());
+        let mut uuid_key: HashMap<Uuid, Option<(Uuid, &str)>> = HashMap::with_capacity(records.len());
         let mut removals = Vec::new();
         if let Some(f) = filter {
             let keep: HashSet<Uuid> = records.iter().map(|r| r.uuid).collect();
@@ -200,6 +200,19 @@ impl Core {
             &r.backend_id,
         );
         match existing {
+            Some(s) if self.row(s).cu == cu && self.row(s).username == uname => {
+                // Same natural key: only the record's own fields change, and of
+                // those only `usage` is a sort key (the site agent's re-report).
+                let moved = self.row(s).usage != row.usage;
+                if moved {
+                    self.view_remove(s, &[ViewKind::Usage]);
+                }
+                self.t.rows[s as usize] = Some(row);
+                if moved {
+                    self.view_insert(s, &[ViewKind::Usage]);
+                }
+                crate::WriteOutcome::Replaced
+            }
             Some(s) => {
                 self.note_garbage(s, g);
                 self.detach_row(s);
@@ -277,6 +290,9 @@ impl Core {
                 let (old_o, old_p) = (rs.offering, rs.project);
                 rs.offering = o;
                 rs.project = p;
+                if old_o == o && old_p == p {
+                    return self.apply_cu(r, id, g);
+                }
                 let rows = rs.rows.clone();
                 if old_o != o {
                     t.offerings.get_mut(old_o).rows -= &rows;
@@ -305,6 +321,12 @@ impl Core {
                 },
             ),
         };
+        self.apply_cu(r, res, g)
+    }
+
+    /// The component-usage part of [`apply_entities`](Self::apply_entities).
+    fn apply_cu(&mut self, r: &Record, res: u32, g: &mut Garbage) -> u32 {
+        let t = &mut self.t;
         let (ctype, _) = t.types.intern(&r.component_type, RoaringBitmap::new);
         let date = to_micros(r.date);
         let period = date_to_day(r.billing_period);

@@ -13,16 +13,20 @@ use crate::query::{Filter, OrderKey, PageSpec, Query, Scope, SortField};
 use crate::wire::time::{date_to_day, day_to_date, micros_to_day};
 
 /// The records a filter and scope admit.
-pub(crate) enum Cand {
+pub(crate) enum Cand<'a> {
     /// Every live record (no filter, unrestricted scope).
     All,
     /// Exactly these slots.
     Set(RoaringBitmap),
+    /// A union of disjoint bitmaps (one username, period or day per record),
+    /// not materialised: its count is the sum of their lengths and its
+    /// members are recognised by a per-record test.
+    Lazy { count: u64, check: Check, parts: Vec<&'a RoaringBitmap> },
 }
 
 /// A per-record test equivalent to a union of bitmaps, used instead of
 /// materialising the union when the running intersection is already small.
-enum Check {
+pub(crate) enum Check {
     Periods(Vec<i32>),
     Days(i32, i32),
     Usernames(RoaringBitmap),
@@ -30,6 +34,11 @@ enum Check {
 }
 
 impl Check {
+    /// Whether the parts of this union are disjoint (each record is in at most one).
+    fn disjoint(&self) -> bool {
+        !matches!(self, Check::Scope { .. })
+    }
+
     fn test(&self, t: &Tables, slot: u32) -> bool {
         match self {
             Check::Periods(ps) => ps.binary_search(&t.cus.get(t.row(slot).cu).period).is_ok(),
@@ -150,12 +159,21 @@ fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
 }
 
 /// The matches of a filter and scope: an intersection, smallest operand first.
-pub(crate) fn candidates(t: &Tables, f: &Filter, scope: &Scope) -> Cand {
+pub(crate) fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Cand<'a> {
     let Some(mut preds) = predicates(t, f, scope) else {
         return Cand::Set(RoaringBitmap::new());
     };
     if preds.is_empty() {
         return Cand::All;
+    }
+    if preds.len() == 1 {
+        if let Pred::Any { check, .. } = &preds[0] {
+            if check.disjoint() {
+                let count = preds[0].estimate();
+                let Some(Pred::Any { parts, check }) = preds.pop() else { unreachable!() };
+                return Cand::Lazy { count, check, parts };
+            }
+        }
     }
     preds.sort_by_key(Pred::estimate);
     let mut acc = preds[0].materialize();
@@ -221,6 +239,23 @@ fn same_primary(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
     }
 }
 
+/// Membership in the matches, as a walk tests it.
+enum Member<'a> {
+    All,
+    Set(&'a RoaringBitmap),
+    Check(&'a Tables, &'a Check),
+}
+
+impl Member<'_> {
+    fn contains(&self, s: u32) -> bool {
+        match self {
+            Member::All => true,
+            Member::Set(b) => b.contains(s),
+            Member::Check(t, c) => c.test(t, s),
+        }
+    }
+}
+
 /// Collects `limit` items after skipping `offset`, from groups emitted in order.
 struct Sink {
     skip: usize,
@@ -248,6 +283,7 @@ impl Core {
         match candidates(&self.t, &q.filter, &q.scope) {
             Cand::All => self.t.live.clone(),
             Cand::Set(b) => b,
+            Cand::Lazy { parts, .. } => parts.into_iter().union(),
         }
     }
 
@@ -257,6 +293,7 @@ impl Core {
         let count = match &cand {
             Cand::All => self.t.live.len(),
             Cand::Set(b) => b.len(),
+            Cand::Lazy { count, .. } => *count,
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -276,32 +313,58 @@ impl Core {
         }
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
-        Ok((info, self.page_slots(&cand, &q.order, offset, limit)))
+        Ok((info, self.page_slots(&cand, &q.filter, &q.order, offset, limit)))
     }
 
-    fn page_slots(&self, cand: &Cand, order: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+    fn page_slots(&self, cand: &Cand<'_>, f: &Filter, order: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
         let keys = effective_keys(order);
-        let n = self.t.live.len() as usize;
-        let (set, count) = match cand {
-            Cand::All => (None, n),
-            Cand::Set(b) => (Some(b), b.len() as usize),
+        let t = &self.t;
+        // In the default view (date descending) a report-date range is one
+        // contiguous run: walk only that.
+        let span = if keys.is_empty() && (f.date_after.is_some() || f.date_before.is_some()) {
+            let view = self.view(ViewKind::Default);
+            let day = |s: u32| micros_to_day(t.cus.get(t.row(s).cu).date);
+            let start = f.date_before.map_or(0, |d| {
+                let d = date_to_day(d);
+                view.partition_point(|s| day(s) > d)
+            });
+            let stop = f.date_after.map_or(view.len(), |d| {
+                let d = date_to_day(d);
+                view.partition_point(|s| day(s) >= d)
+            });
+            start..stop.max(start)
+        } else {
+            0..self.t.live.len() as usize
         };
-        if let Some(set) = set {
-            // Expected view steps to collect the page if matches are spread
-            // evenly, against the cost of sorting the matches.
-            let walk = (offset + limit).saturating_mul(n) / count.max(1);
-            let sort_cost = count.saturating_mul(8) + 1024;
-            if walk > sort_cost {
-                return self.sort_page(set, &keys, offset, limit);
-            }
+        let n = span.len();
+        let (member, count): (Member<'_>, usize) = match cand {
+            Cand::All => (Member::All, n),
+            Cand::Set(b) => (Member::Set(b), b.len() as usize),
+            Cand::Lazy { count, check, .. } => (Member::Check(t, check), *count as usize),
+        };
+        if let Member::All = member {
+            return self
+                .walk_page(&member, span, n, &keys, offset, limit, usize::MAX)
+                .expect("an unbounded walk completes");
+        }
+        // Expected view steps to collect the page if matches are spread
+        // evenly, against the cost of sorting the matches.
+        // A walk in the view's own order can start from either end.
+        let simple = keys.len() <= 1 && !keys.first().is_some_and(|k| k.descending);
+        let reach = if simple { (offset + limit).min(count - offset) } else { offset + limit };
+        let walk = reach.saturating_mul(n) / count.max(1);
+        let sort_cost = count.saturating_mul(8) + 1024;
+        if walk <= sort_cost {
             // Matches may cluster away from the walk's start: give up at the sort's cost.
-            if let Some(v) = self.walk_page(Some(set), &keys, offset, limit, sort_cost) {
+            if let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, sort_cost) {
                 return v;
             }
-            return self.sort_page(set, &keys, offset, limit);
         }
-        self.walk_page(None, &keys, offset, limit, usize::MAX)
-            .expect("an unbounded walk completes")
+        match cand {
+            Cand::Set(b) => self.sort_page(b, &keys, offset, limit),
+            Cand::Lazy { parts, .. } => self.sort_page(&parts.iter().copied().union(), &keys, offset, limit),
+            Cand::All => unreachable!("handled above"),
+        }
     }
 
     /// Sorts the matches partially: only the page's window is fully ordered.
@@ -327,7 +390,9 @@ impl Core {
     /// any. Returns `None` once more than `budget` view entries were visited.
     fn walk_page(
         &self,
-        set: Option<&RoaringBitmap>,
+        member: &Member<'_>,
+        span: std::ops::Range<usize>,
+        count: usize,
         keys: &[OrderKey],
         offset: usize,
         limit: usize,
@@ -340,16 +405,41 @@ impl Core {
         };
         let view = self.view(kind);
         let group_sort = keys.len() > 1;
-        let member = |s: u32| set.is_none_or(|b| b.contains(s));
+        let all = matches!(member, Member::All);
+        let member = |s: u32| member.contains(s);
         let mut sink = Sink { skip: offset, limit, out: Vec::with_capacity(limit) };
         let mut steps = 0usize;
 
         if !desc && !group_sort {
             // The view's order is the query's order.
-            if set.is_none() {
+            if all {
                 return Some(view.iter_from(offset).take(limit).collect());
             }
-            for s in view.iter() {
+            let (start, stop) = (span.start, span.end);
+            if offset + limit > count - offset {
+                // A late page: walk back from the end, skipping the later matches.
+                let mut skip = count - offset - limit;
+                let mut out = Vec::with_capacity(limit);
+                for s in view.iter_rev_before(stop) {
+                    steps += 1;
+                    if steps > budget {
+                        return None;
+                    }
+                    if member(s) {
+                        if skip > 0 {
+                            skip -= 1;
+                        } else {
+                            out.push(s);
+                            if out.len() == limit {
+                                break;
+                            }
+                        }
+                    }
+                }
+                out.reverse();
+                return Some(out);
+            }
+            for s in view.iter_from(start).take(stop - start) {
                 steps += 1;
                 if steps > budget {
                     return None;
@@ -406,7 +496,7 @@ impl Core {
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
         let mut end = view.len();
-        if set.is_none() && !group_sort {
+        if all && !group_sort {
             // Jump straight to the group holding the offset-th record.
             let target = view.len() - 1 - offset.min(view.len() - 1);
             let k = t.key(view.get(target));
@@ -421,7 +511,7 @@ impl Core {
         while end > 0 && !sink.full() {
             let k = t.key(view.get(end - 1));
             let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
-            if set.is_none() && !group_sort && sink.skip >= end - gs {
+            if all && sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {
                 for s in view.iter_from(gs).take(end - gs) {

@@ -2,7 +2,8 @@
 //! with a payload (a bitmap of record slots, or a reference count).
 //!
 //! [`Usernames`] adds the `icontains` search of SPEC §2.1: one buffer of the
-//! Unicode-lowercased names, NUL-separated, searched with `memchr::memmem`,
+//! Unicode-lowercased names (`str::to_lowercase`, as Python's `str.lower`,
+//! final sigma included), NUL-separated, searched with `memchr::memmem`,
 //! so a substring filter costs a scan of the distinct names, never of the records.
 
 use hashbrown::HashMap;
@@ -127,7 +128,7 @@ impl Usernames {
 
     fn append(&mut self, id: u32, name: &str) {
         let off = u32::try_from(self.lower.len()).expect("username buffer under 4 GiB");
-        self.lower.extend(name.chars().flat_map(char::to_lowercase));
+        self.lower.push_str(&name.to_lowercase());
         self.lower.push('\0');
         self.starts.push((off, id));
         if self.seg_of.len() <= id as usize {
@@ -161,12 +162,12 @@ impl Usernames {
     /// Ids of the names that contain `needle` after Unicode lowercasing both
     /// sides (upstream `icontains`; `%` and `_` are ordinary characters).
     pub(crate) fn search(&self, needle: &str) -> RoaringBitmap {
-        let needle: String = needle.chars().flat_map(char::to_lowercase).collect();
+        let needle = needle.to_lowercase();
         let mut ids = RoaringBitmap::new();
         if needle.contains('\0') {
             // The separator would let a match span two names: test each name alone.
             for (id, s, _) in self.dict.iter() {
-                if s.chars().flat_map(char::to_lowercase).collect::<String>().contains(&needle) {
+                if s.to_lowercase().contains(&needle) {
                     ids.insert(id);
                 }
             }
@@ -189,7 +190,7 @@ impl Usernames {
                 return Err(format!("username {s:?} has no record"));
             }
             let off = self.seg_of[id as usize] as usize;
-            let lower: String = s.chars().flat_map(char::to_lowercase).collect();
+            let lower = s.to_lowercase();
             if self.lower.get(off..off + lower.len()) != Some(lower.as_str()) {
                 return Err(format!("username {s:?}: search buffer out of date"));
             }

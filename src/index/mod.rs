@@ -2,4 +2,5 @@
 //! search) and sorted views.
 
 pub(crate) mod dict;
+pub(crate) mod slots;
 pub(crate) mod view;

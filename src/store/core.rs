@@ -13,12 +13,14 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BTreeMap;
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
 use super::entities::{Cu, Customer, Offering, Project, Resource, Table};
 use crate::index::dict::{Dict, Usernames};
+use crate::index::slots::SlotIndex;
 use crate::index::view::View;
 use crate::query::Scope;
 use crate::wire::time::{Micros, micros_to_day};
@@ -111,9 +113,11 @@ pub(crate) struct Tables {
     pub(crate) rows: Vec<Option<Row>>,
     pub(crate) free: Vec<u32>,
     pub(crate) live: RoaringBitmap,
-    pub(crate) by_uuid: HashMap<Uuid, u32>,
-    /// `(component usage id, username id)` → slot: the natural key of SPEC §1.4.
-    pub(crate) by_key: HashMap<(u32, u32), u32>,
+    /// Slots by record uuid.
+    pub(crate) by_uuid: SlotIndex,
+    /// Slots by `(component usage id, username id)`: the natural key of SPEC §1.4.
+    pub(crate) by_key: SlotIndex,
+    pub(crate) hasher: hashbrown::DefaultHashBuilder,
     pub(crate) cus: Table<Cu>,
     pub(crate) resources: Table<Resource>,
     pub(crate) offerings: Table<Offering>,
@@ -149,6 +153,27 @@ impl<'a> SortKey<'a> {
 }
 
 impl Tables {
+    pub(crate) fn uuid_hash(&self, uuid: &Uuid) -> u64 {
+        self.hasher.hash_one(uuid)
+    }
+
+    pub(crate) fn key_hash(&self, cu: u32, username: u32) -> u64 {
+        self.hasher.hash_one((cu, username))
+    }
+
+    /// The slot of a record uuid.
+    pub(crate) fn slot_of(&self, uuid: &Uuid) -> Option<u32> {
+        self.by_uuid.find(self.uuid_hash(uuid), |s| self.row(s).uuid == *uuid)
+    }
+
+    /// The slot holding a natural key.
+    pub(crate) fn slot_of_key(&self, cu: u32, username: u32) -> Option<u32> {
+        self.by_key.find(self.key_hash(cu, username), |s| {
+            let r = self.row(s);
+            r.cu == cu && r.username == username
+        })
+    }
+
     pub(crate) fn row(&self, slot: u32) -> &Row {
         self.rows[slot as usize].as_ref().expect("live slot")
     }
@@ -197,10 +222,16 @@ impl Tables {
     }
 }
 
-/// Slots whose positions in each view must be recomputed at the end of a bulk write.
+/// Index work postponed to the end of a bulk write.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Deferred {
+    /// Slots whose position in each view must be recomputed.
     pub(crate) dirty: [RoaringBitmap; 4],
+    /// Slots written during the bulk write: counted in `live`, `by_uuid`,
+    /// `by_key` and `nrows` at once, but attached to the bitmaps and views
+    /// only at the end, in slot order (appends, not inserts), from the final
+    /// entity attributes.
+    pub(crate) pending: RoaringBitmap,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -230,7 +261,7 @@ impl Core {
     }
 
     pub(crate) fn slot_of(&self, uuid: Uuid) -> Option<u32> {
-        self.t.by_uuid.get(&uuid).copied()
+        self.t.slot_of(&uuid)
     }
 
     pub(crate) fn row(&self, slot: u32) -> &Row {
@@ -346,9 +377,23 @@ impl Core {
         let r = self.t.row(slot);
         let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
         self.t.live.insert(slot);
-        self.t.by_uuid.insert(uuid, slot);
-        self.t.by_key.insert((cu, uname), slot);
+        let t = &mut self.t;
+        let (hu, hk) = (t.uuid_hash(&uuid), t.key_hash(cu, uname));
+        let (rows, hasher) = (&t.rows, &t.hasher);
+        let row = |s: u32| rows[s as usize].as_ref().expect("indexed slots are live");
+        t.by_uuid.insert(hu, slot, |s| hasher.hash_one(row(s).uuid));
+        t.by_key.insert(hk, slot, |s| hasher.hash_one((row(s).cu, row(s).username)));
         self.t.cus.get_mut(cu).nrows += 1;
+        if let Some(d) = &mut self.deferred {
+            d.pending.insert(slot);
+            return;
+        }
+        self.attach_indexes(slot);
+    }
+
+    /// Adds a slot to the username, link and component-usage indexes.
+    fn attach_indexes(&mut self, slot: u32) {
+        let uname = self.t.row(slot).username;
         self.t.usernames.dict.payload_mut(uname).insert(slot);
         self.attach(slot, Part::Links);
         self.attach(slot, Part::CuKeys);
@@ -356,22 +401,36 @@ impl Core {
 
     /// Detaches a slot from every index; the row stays in the arena.
     pub(crate) fn detach_row(&mut self, slot: u32) {
-        self.detach(slot, Part::CuKeys);
-        self.detach(slot, Part::Links);
+        let pending = self.deferred.as_mut().is_some_and(|d| d.pending.remove(slot));
+        if !pending {
+            self.detach(slot, Part::CuKeys);
+            self.detach(slot, Part::Links);
+            let uname = self.t.row(slot).username;
+            self.t.usernames.dict.payload_mut(uname).remove(slot);
+        }
         let r = self.t.row(slot);
         let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
         self.t.live.remove(slot);
-        self.t.by_uuid.remove(&uuid);
-        self.t.by_key.remove(&(cu, uname));
+        let (hu, hk) = (self.t.uuid_hash(&uuid), self.t.key_hash(cu, uname));
+        self.t.by_uuid.remove(hu, slot);
+        self.t.by_key.remove(hk, slot);
         self.t.cus.get_mut(cu).nrows -= 1;
-        self.t.usernames.dict.payload_mut(uname).remove(slot);
     }
 
     /// Ends deferred view maintenance: per view, drops the dirty slots and
     /// merges the live ones back in. O(n) moves plus O(k log k + k log(n/k))
     /// comparisons; the views are independent, so they are rebuilt in parallel.
     pub(crate) fn flush_deferred(&mut self) {
-        let Some(d) = self.deferred.take() else { return };
+        let Some(mut d) = self.deferred.take() else { return };
+        // Pending slots, in increasing order: every bitmap insert is an append.
+        self.deferred = Some(Deferred::default());
+        for slot in &d.pending {
+            self.attach_indexes(slot);
+        }
+        let marked = self.deferred.take().expect("set above");
+        for (dirty, more) in d.dirty.iter_mut().zip(marked.dirty) {
+            *dirty |= more;
+        }
         let t = &self.t;
         let ranks = Ranks::new(t);
         std::thread::scope(|scope| {
@@ -404,8 +463,7 @@ impl Core {
         let t = &self.t;
         let rows = t.rows.capacity() * std::mem::size_of::<Option<Row>>()
             + t.rows.iter().flatten().map(Row::heap_bytes).sum::<usize>();
-        let maps = t.by_uuid.capacity() * (std::mem::size_of::<(Uuid, u32)>() + 1)
-            + t.by_key.capacity() * (std::mem::size_of::<((u32, u32), u32)>() + 1);
+        let maps = t.by_uuid.heap_bytes() + t.by_key.heap_bytes();
         let bitmaps: usize = t.resources.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
             + t.offerings.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
             + t.projects.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()

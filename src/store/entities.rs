@@ -8,7 +8,9 @@
 //! reached by at least one record, so `rows` is never empty (component usages
 //! count their rows in `nrows` instead).
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
@@ -66,10 +68,28 @@ pub(crate) struct Customer {
     pub(crate) rows: RoaringBitmap,
 }
 
-/// Entities addressed by uuid, stored under dense ids that are reused after removal.
+/// An entity identified by a uuid.
+pub(crate) trait Keyed {
+    fn uuid(&self) -> Uuid;
+}
+
+macro_rules! keyed {
+    ($($t:ty),*) => {$(
+        impl Keyed for $t {
+            fn uuid(&self) -> Uuid {
+                self.uuid
+            }
+        }
+    )*};
+}
+keyed!(Cu, Resource, Offering, Project, Customer);
+
+/// Entities addressed by uuid, stored under dense ids that are reused after
+/// removal. The uuid index holds ids only and reads the uuid back from the entity.
 #[derive(Clone, Debug)]
 pub(crate) struct Table<T> {
-    ids: HashMap<Uuid, u32>,
+    ids: HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     items: Vec<Option<T>>,
     free: Vec<u32>,
 }
@@ -77,16 +97,20 @@ pub(crate) struct Table<T> {
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            ids: HashMap::new(),
+            ids: HashTable::new(),
+            hasher: Default::default(),
             items: Vec::new(),
             free: Vec::new(),
         }
     }
 }
 
-impl<T> Table<T> {
+impl<T: Keyed> Table<T> {
     pub(crate) fn id(&self, uuid: &Uuid) -> Option<u32> {
-        self.ids.get(uuid).copied()
+        let h = self.hasher.hash_one(uuid);
+        self.ids
+            .find(h, |&id| self.items[id as usize].as_ref().is_some_and(|t| t.uuid() == *uuid))
+            .copied()
     }
 
     pub(crate) fn get(&self, id: u32) -> &T {
@@ -98,6 +122,7 @@ impl<T> Table<T> {
     }
 
     pub(crate) fn insert(&mut self, uuid: Uuid, item: T) -> u32 {
+        debug_assert_eq!(uuid, item.uuid());
         let id = match self.free.pop() {
             Some(id) => {
                 self.items[id as usize] = Some(item);
@@ -108,12 +133,18 @@ impl<T> Table<T> {
                 u32::try_from(self.items.len() - 1).expect("fewer than 2^32 entities")
             }
         };
-        self.ids.insert(uuid, id);
+        let (items, hasher) = (&self.items, &self.hasher);
+        let rehash = |&i: &u32| hasher.hash_one(items[i as usize].as_ref().expect("indexed ids are live").uuid());
+        self.ids.insert_unique(self.hasher.hash_one(uuid), id, rehash);
         id
     }
 
     pub(crate) fn remove(&mut self, uuid: &Uuid) -> Option<T> {
-        let id = self.ids.remove(uuid)?;
+        let id = self.id(uuid)?;
+        let h = self.hasher.hash_one(uuid);
+        if let Ok(e) = self.ids.find_entry(h, |&i| i == id) {
+            e.remove();
+        }
         self.free.push(id);
         self.items[id as usize].take()
     }
@@ -130,10 +161,6 @@ impl<T> Table<T> {
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
     }
 
-    pub(crate) fn ids(&self) -> &HashMap<Uuid, u32> {
-        &self.ids
-    }
-
     pub(crate) fn is_free(&self, id: u32) -> bool {
         self.items.get(id as usize).is_none_or(Option::is_none)
     }
@@ -147,7 +174,7 @@ impl<T> Table<T> {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ids.capacity() * (std::mem::size_of::<(Uuid, u32)>() + 1)
+        self.ids.capacity() * 5
             + self.items.capacity() * std::mem::size_of::<Option<T>>()
             + self.free.capacity() * 4
     }

@@ -27,14 +27,17 @@ impl Core {
             let Some(r) = r else { continue };
             let slot = i as u32;
             live.insert(slot);
-            ensure!(t.by_uuid.get(&r.uuid) == Some(&slot), "by_uuid misses slot {slot}");
+            ensure!(t.slot_of(&r.uuid) == Some(slot), "by_uuid misses slot {slot}");
+            ensure!(t.slot_of_key(r.cu, r.username) == Some(slot), "by_key misses slot {slot}");
             ensure!(!t.cus.is_free(r.cu), "slot {slot}: dead component usage {}", r.cu);
             ensure!(t.usernames.dict.is_live(r.username), "slot {slot}: dead username {}", r.username);
             ensure!(by_key.insert((r.cu, r.username), slot).is_none(), "slot {slot}: duplicate natural key");
         }
         ensure!(live == t.live, "live bitmap differs from the arena");
         ensure!(t.by_uuid.len() as u64 == live.len(), "by_uuid has stale entries");
-        ensure!(by_key == t.by_key, "natural key map differs from the arena");
+        ensure!(by_key.len() == t.by_key.len(), "natural key index has stale entries");
+        ensure!(t.by_key.iter().all(|s| live.contains(s)), "natural key index holds a dead slot");
+        ensure!(t.by_uuid.iter().all(|s| live.contains(s)), "uuid index holds a dead slot");
         for &f in &t.free {
             ensure!(t.rows.get(f as usize).is_some_and(Option::is_none), "free slot {f} is in use");
         }

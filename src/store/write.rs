@@ -98,8 +98,8 @@ impl Core {
     fn key_holder(&self, cu: Uuid, username: &str) -> Option<Uuid> {
         let cu = self.t.cus.id(&cu)?;
         let u = self.t.usernames.dict.id(username)?;
-        let slot = self.t.by_key.get(&(cu, u))?;
-        Some(self.row(*slot).uuid)
+        let slot = self.t.slot_of_key(cu, u)?;
+        Some(self.row(slot).uuid)
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
@@ -113,8 +113,10 @@ impl Core {
             self.remove_inner(slot, &mut g);
             sum.removed += 1;
         }
-        for r in records {
-            match self.upsert_inner(r, &mut g) {
+        let hints = if plan.bulk { self.reserve_slots(records) } else { Vec::new() };
+        for (i, r) in records.iter().enumerate() {
+            let hint = hints.get(i).copied().filter(|&h| h != u32::MAX);
+            match self.upsert_inner(r, hint, &mut g) {
                 crate::WriteOutcome::Inserted => sum.inserted += 1,
                 crate::WriteOutcome::Replaced => sum.replaced += 1,
                 crate::WriteOutcome::Unchanged => sum.unchanged += 1,
@@ -123,6 +125,33 @@ impl Core {
         self.flush_deferred();
         self.collect(g);
         sum
+    }
+
+    /// Reserves fresh slots for the records of a bulk write whose uuid is
+    /// new, numbered in (customer, project, resource, component usage) order:
+    /// an entity's records then sit in a few consecutive slots, which keeps its
+    /// bitmap to a container or two instead of one per 65,536 slots. Returns
+    /// the slot per record index (`u32::MAX`: none reserved).
+    fn reserve_slots(&mut self, records: &[Record]) -> Vec<u32> {
+        let mut seen = hashbrown::HashSet::with_capacity(records.len());
+        let mut fresh: Vec<usize> = (0..records.len())
+            .filter(|&i| self.slot_of(records[i].uuid).is_none() && seen.insert(records[i].uuid))
+            .collect();
+        if fresh.is_empty() {
+            return Vec::new();
+        }
+        fresh.sort_unstable_by_key(|&i| {
+            let r = &records[i];
+            (r.customer_uuid, r.project_uuid, r.resource_uuid, r.component_usage, i)
+        });
+        let base = self.t.rows.len();
+        assert!(base + fresh.len() <= u32::MAX as usize, "fewer than 2^32 records");
+        self.t.rows.resize_with(base + fresh.len(), || None);
+        let mut hints = vec![u32::MAX; records.len()];
+        for (k, i) in fresh.into_iter().enumerate() {
+            hints[i] = (base + k) as u32;
+        }
+        hints
     }
 
     /// Removes a live slot from everything and frees it.
@@ -179,7 +208,7 @@ impl Core {
             && cu.period == date_to_day(r.billing_period)
     }
 
-    fn upsert_inner(&mut self, r: &Record, g: &mut Garbage) -> crate::WriteOutcome {
+    fn upsert_inner(&mut self, r: &Record, hint: Option<u32>, g: &mut Garbage) -> crate::WriteOutcome {
         let existing = self.slot_of(r.uuid);
         if let Some(s) = existing {
             if self.equals(s, r) {
@@ -221,7 +250,7 @@ impl Core {
                 crate::WriteOutcome::Replaced
             }
             None => {
-                let s = match self.t.free.pop() {
+                let s = match hint.or_else(|| self.t.free.pop()) {
                     Some(s) => {
                         self.t.rows[s as usize] = Some(row);
                         s

@@ -1,0 +1,45 @@
+//! Hash indexes that store only slots: the key is read back from the arena,
+//! so an entry costs 4 bytes (plus a control byte) instead of key + slot.
+
+use hashbrown::HashTable;
+
+/// A set of slots findable by a hash of their key.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SlotIndex {
+    table: HashTable<u32>,
+}
+
+impl SlotIndex {
+    /// The slot with this key hash for which `eq` holds.
+    pub(crate) fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
+        self.table.find(hash, |&s| eq(s)).copied()
+    }
+
+    /// Adds a slot whose key is not present; `rehash` gives any stored slot's hash.
+    pub(crate) fn insert(&mut self, hash: u64, slot: u32, rehash: impl Fn(u32) -> u64) {
+        self.table.insert_unique(hash, slot, |&s| rehash(s));
+    }
+
+    /// Removes a slot stored under `hash`; false when it is not there.
+    pub(crate) fn remove(&mut self, hash: u64, slot: u32) -> bool {
+        match self.table.find_entry(hash, |&s| s == slot) {
+            Ok(e) => {
+                e.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.table.iter().copied()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.table.capacity() * 5
+    }
+}

@@ -14,11 +14,12 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BTreeMap;
 
 use std::hash::BuildHasher;
+use std::num::NonZeroU32;
 
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
-use super::entities::{Cu, Customer, Offering, Project, Resource, Table};
+use super::entities::{Cu, Customer, Offering, Project, Resource, Table, User};
 use crate::index::dict::{Dict, Usernames};
 use crate::index::slots::SlotIndex;
 use crate::index::view::View;
@@ -26,26 +27,37 @@ use crate::query::Scope;
 use crate::wire::time::{Micros, micros_to_day};
 
 /// One record's own fields; everything shared lives in the entity tables.
+/// 64 bytes: the offering user is interned, and the rarely-set free text
+/// lives behind one thin pointer (no allocation when both strings are empty).
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) uuid: Uuid,
-    /// The offering user; meaningful only when `has_user`.
-    user: Uuid,
     pub(crate) cu: u32,
     pub(crate) username: u32,
+    /// Id + 1 in the offering-user table, or [`NO_USER`]; non-zero so that
+    /// `Option<Row>` needs no extra tag (the arena stays at 64 bytes a slot).
+    pub(crate) user: NonZeroU32,
     pub(crate) usage: i64,
     pub(crate) created: Micros,
     pub(crate) modified: Micros,
-    /// `description` followed by `backend_id`: one allocation (none when both are empty).
-    text: Box<str>,
-    desc_len: u16,
-    has_user: bool,
+    text: Option<Box<Text>>,
+}
+
+/// `user` of a record whose offering user is `null`.
+pub(crate) const NO_USER: NonZeroU32 = NonZeroU32::MAX;
+
+/// `description` followed by `backend_id`, in one allocation.
+#[derive(Clone, Debug)]
+struct Text {
+    s: Box<str>,
+    desc_len: usize,
 }
 
 impl Row {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         uuid: Uuid,
-        user: Option<Uuid>,
+        user: NonZeroU32,
         cu: u32,
         username: u32,
         usage: i64,
@@ -54,43 +66,37 @@ impl Row {
         description: &str,
         backend_id: &str,
     ) -> Row {
-        let text: Box<str> = if backend_id.is_empty() {
-            description.into()
-        } else {
+        let text = (!description.is_empty() || !backend_id.is_empty()).then(|| {
             let mut s = String::with_capacity(description.len() + backend_id.len());
             s.push_str(description);
             s.push_str(backend_id);
-            s.into_boxed_str()
-        };
+            Box::new(Text {
+                s: s.into_boxed_str(),
+                desc_len: description.len(),
+            })
+        });
         Row {
             uuid,
-            user: user.unwrap_or_default(),
             cu,
             username,
+            user,
             usage,
             created,
             modified,
             text,
-            // description is at most 2000 chars of at most 4 bytes (validated before any write).
-            desc_len: u16::try_from(description.len()).expect("description within 8000 bytes"),
-            has_user: user.is_some(),
         }
     }
 
-    pub(crate) fn user(&self) -> Option<Uuid> {
-        self.has_user.then_some(self.user)
-    }
-
     pub(crate) fn description(&self) -> &str {
-        &self.text[..self.desc_len as usize]
+        self.text.as_ref().map_or("", |t| &t.s[..t.desc_len])
     }
 
     pub(crate) fn backend_id(&self) -> &str {
-        &self.text[self.desc_len as usize..]
+        self.text.as_ref().map_or("", |t| &t.s[t.desc_len..])
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.text.len()
+        self.text.as_ref().map_or(0, |t| t.s.len() + std::mem::size_of::<Text>())
     }
 }
 
@@ -123,6 +129,8 @@ pub(crate) struct Tables {
     pub(crate) offerings: Table<Offering>,
     pub(crate) projects: Table<Project>,
     pub(crate) customers: Table<Customer>,
+    /// Offering users (the `user` field), each with the number of records naming it.
+    pub(crate) users: Table<User>,
     pub(crate) usernames: Usernames,
     /// Component types, each with the bitmap of its records.
     pub(crate) types: Dict<RoaringBitmap>,
@@ -176,6 +184,38 @@ impl Tables {
 
     pub(crate) fn row(&self, slot: u32) -> &Row {
         self.rows[slot as usize].as_ref().expect("live slot")
+    }
+
+    /// The offering user of a slot.
+    pub(crate) fn user_of(&self, slot: u32) -> Option<Uuid> {
+        match self.row(slot).user {
+            NO_USER => None,
+            id => Some(self.users.get(id.get() - 1).uuid),
+        }
+    }
+
+    /// The id of an offering user, counting one more record that names it.
+    pub(crate) fn retain_user(&mut self, user: Option<Uuid>) -> NonZeroU32 {
+        let Some(u) = user else { return NO_USER };
+        let id = match self.users.id(&u) {
+            Some(id) => id,
+            None => self.users.insert(u, User { uuid: u, refs: 0 }),
+        };
+        self.users.get_mut(id).refs += 1;
+        NonZeroU32::new(id + 1).filter(|&u| u != NO_USER).expect("fewer than 2^32 - 1 offering users")
+    }
+
+    /// Counts one record fewer naming an offering user; forgets it at zero.
+    pub(crate) fn release_user(&mut self, id: NonZeroU32) {
+        if id == NO_USER {
+            return;
+        }
+        let u = self.users.get_mut(id.get() - 1);
+        u.refs -= 1;
+        if u.refs == 0 {
+            let uuid = u.uuid;
+            self.users.remove(&uuid);
+        }
     }
 
     pub(crate) fn key(&self, slot: u32) -> SortKey<'_> {
@@ -563,7 +603,7 @@ pub(crate) fn sort_slots(t: &Tables, kind: ViewKind, slots: &mut [u32]) {
 mod tests {
     #[test]
     fn row_stays_small() {
-        // 88 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
-        assert!(std::mem::size_of::<Option<super::Row>>() <= 88);
+        // 64 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
+        assert!(std::mem::size_of::<Option<super::Row>>() <= 64);
     }
 }

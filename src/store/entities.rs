@@ -82,7 +82,15 @@ macro_rules! keyed {
         }
     )*};
 }
-keyed!(Cu, Resource, Offering, Project, Customer);
+keyed!(Cu, Resource, Offering, Project, Customer, User);
+
+/// An offering user, named by records' `user` field.
+#[derive(Clone, Debug)]
+pub(crate) struct User {
+    pub(crate) uuid: Uuid,
+    /// Records naming this user.
+    pub(crate) refs: u32,
+}
 
 /// Entities addressed by uuid, stored under dense ids that are reused after
 /// removal. The uuid index holds ids only and reads the uuid back from the entity.

@@ -485,7 +485,7 @@ impl<'t> RecordRef<'t> {
         self.core.row(self.slot).uuid
     }
     pub fn user(&self) -> Option<Uuid> {
-        self.core.row(self.slot).user()
+        self.core.t.user_of(self.slot)
     }
     pub fn username(&self) -> &'t str {
         self.core.username_of(self.slot)

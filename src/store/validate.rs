@@ -54,6 +54,7 @@ impl Core {
         let mut days: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
         let mut cu_rows: BTreeMap<u32, u32> = BTreeMap::new();
         let mut unit_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut user_refs: BTreeMap<u32, u32> = BTreeMap::new();
         for slot in &live {
             let r = t.row(slot);
             let cu = t.cus.get(r.cu);
@@ -70,6 +71,14 @@ impl Core {
             periods.entry(cu.period).or_default().insert(slot);
             days.entry(micros_to_day(cu.date)).or_default().insert(slot);
             *cu_rows.entry(r.cu).or_default() += 1;
+            if r.user != super::core::NO_USER {
+                *user_refs.entry(r.user.get() - 1).or_default() += 1;
+            }
+        }
+        ensure!(t.users.len() == user_refs.len(), "offering users without records");
+        for (id, u) in t.users.iter() {
+            ensure!(user_refs.get(&id) == Some(&u.refs), "offering user {id}: count {} is wrong", u.refs);
+            ensure!(t.users.id(&u.uuid) == Some(id), "offering user {id}: uuid map");
         }
         macro_rules! same_rows {
             ($table:ident, $want:ident) => {

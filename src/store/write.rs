@@ -164,7 +164,8 @@ impl Core {
     fn remove_inner(&mut self, slot: u32, g: &mut Garbage) {
         self.note_garbage(slot, g);
         self.detach_row(slot);
-        self.t.rows[slot as usize] = None;
+        let old = self.t.rows[slot as usize].take().expect("live slot");
+        self.t.release_user(old.user);
         self.t.free.push(slot);
     }
 
@@ -186,7 +187,7 @@ impl Core {
         let row = self.row(slot);
         let cu = self.cu_of(slot);
         let res = self.resource_of(slot);
-        row.user() == r.user
+        self.t.user_of(slot) == r.user
             && self.username_of(slot) == r.username
             && cu.uuid == r.component_usage
             && row.usage == r.usage.cents()
@@ -217,9 +218,10 @@ impl Core {
         }
         let cu = self.apply_entities(r, g);
         let uname = self.t.usernames.intern(&r.username);
+        let user = self.t.retain_user(r.user);
         let row = Row::new(
             r.uuid,
-            r.user,
+            user,
             cu,
             uname,
             r.usage.cents(),
@@ -236,7 +238,8 @@ impl Core {
                 if moved {
                     self.view_remove(s, &[ViewKind::Usage]);
                 }
-                self.t.rows[s as usize] = Some(row);
+                let old = self.t.rows[s as usize].replace(row).expect("live slot");
+                self.t.release_user(old.user);
                 if moved {
                     self.view_insert(s, &[ViewKind::Usage]);
                 }
@@ -245,7 +248,8 @@ impl Core {
             Some(s) => {
                 self.note_garbage(s, g);
                 self.detach_row(s);
-                self.t.rows[s as usize] = Some(row);
+                let old = self.t.rows[s as usize].replace(row).expect("live slot");
+                self.t.release_user(old.user);
                 self.attach_row(s);
                 crate::WriteOutcome::Replaced
             }

@@ -460,7 +460,14 @@ impl Core {
                 sink.skip -= group.len();
             } else {
                 if group_sort {
-                    group.sort_unstable_by(|a, b| cmp_keys(&keys[1..], &a.0, &b.0));
+                    let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| cmp_keys(&keys[1..], &a.0, &b.0);
+                    // Only the first `need` of a big group can reach the page.
+                    let need = sink.skip + (sink.limit - sink.out.len());
+                    if need < group.len() {
+                        group.select_nth_unstable_by(need, cmp);
+                        group.truncate(need);
+                    }
+                    group.sort_unstable_by(cmp);
                 }
                 for &(_, s) in group.iter() {
                     sink.push(s);

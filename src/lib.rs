@@ -74,6 +74,9 @@ pub(crate) mod wire;
 #[cfg(feature = "demo")]
 pub mod demo;
 
+#[cfg(feature = "server")]
+pub mod server;
+
 pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteError};
 pub use query::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField};
 pub use record::{Field, FieldSet, Record, Usage, UsageError};

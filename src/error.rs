@@ -194,13 +194,12 @@ impl ParamErrors {
 }
 
 impl fmt::Display for ParamErrors {
-    /// The upstream JSON body, e.g. `{"o": ["Select a valid choice. x is not one of the available choices."]}`.
+    /// The upstream JSON body, e.g. `{"o":["Select a valid choice. x is not one of the available choices."]}`,
+    /// as [`ParamErrors::write_json`] renders it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut m = serde_json::Map::new();
-        for (p, msgs) in &self.entries {
-            m.insert((*p).to_owned(), msgs.clone().into());
-        }
-        f.write_str(&serde_json::Value::Object(m).to_string())
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
     }
 }
 

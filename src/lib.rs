@@ -81,6 +81,7 @@ pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteErro
 pub use query::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField};
 pub use record::{Field, FieldSet, Record, Usage, UsageError};
 pub use store::{Page, PageInfo, PageIter, ReadTxn, RecordRef, Store, WriteOutcome, WriteSummary};
+pub use wire::json::{INVALID_PAGE_BODY, JsonError, NOT_FOUND_BODY, RecordJson, read_records};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]

@@ -100,7 +100,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -194,7 +194,7 @@ fn load(args: &Args) -> Result<Vec<Record>, String> {
         let mut records = Vec::with_capacity(args.demo);
         for r in demo.records() {
             records.push(r);
-            if records.len() % 4096 == 0 {
+            if records.len().is_multiple_of(4096) {
                 p.count.store(records.len(), Ordering::Relaxed);
             }
         }

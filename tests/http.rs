@@ -62,12 +62,12 @@ fn fixture(n: usize) -> Vec<Record> {
             + chrono::Duration::microseconds((i as i64) * 1_000_250);
         out.push(Record {
             uuid: Uuid::from_u128(0xf000_0000_0000 + i * 7919),
-            user: (i % 5 != 0).then(|| Uuid::from_u128(0x9000 + u as u128)),
+            user: (!i.is_multiple_of(5)).then(|| Uuid::from_u128(0x9000 + u as u128)),
             username: USERS[u].to_owned(),
             component_usage: cu,
             usage: Usage::from_cents(((i * 7_777) % 100_000) as i64),
             measured_unit: if t == 2 { "GB".into() } else { "hours".into() },
-            description: if i % 3 == 0 {
+            description: if i.is_multiple_of(3) {
                 format!("note \"{i}\", <x>; y")
             } else {
                 String::new()
@@ -505,6 +505,11 @@ fn head_sends_no_body_on_the_wire() {
         let (head, rest) = raw.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
         assert_eq!(rest, "", "{qs}: HEAD must not carry a body");
+        // No Content-Length: HEAD does not render the GET body it would describe.
+        assert!(
+            !head.to_ascii_lowercase().contains("content-length"),
+            "{head}"
+        );
         if status == "200" {
             assert!(
                 head.to_ascii_lowercase().contains("x-result-count: 30"),

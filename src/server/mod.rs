@@ -21,7 +21,8 @@
 //! answers `400` with a `detail` message and, where they apply, the element
 //! `index` (0-based position in the body), the `field` at fault, the JSON
 //! `line`, or the filter `param` that an element of a `replace` fails:
-//! `{"detail":"record 3: usage: more than two fraction digits","index":3,"field":"usage"}`.
+//! `{"detail":"record 3 (line 1): usage: more than two fraction digits","index":3,"line":1,"field":"usage"}`;
+//! a natural-key clash adds `"conflict"` (the uuid holding the key).
 //! `replace` needs at least one filter parameter (an empty filter would
 //! replace the whole store; a misspelt parameter is ignored like any unknown
 //! one, so this guards against wiping the cache by mistake).
@@ -235,8 +236,25 @@ fn summary_body(s: &WriteSummary) -> Response {
     json(StatusCode::OK, body.into_bytes())
 }
 
+/// An empty body that does not announce its size, so that `HEAD` answers
+/// carry no `Content-Length`: RFC 9110 §8.6 allows only the length the
+/// `GET` body would have, and `HEAD` never renders that body.
+struct NoLength;
+
+impl axum::body::HttpBody for NoLength {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
 fn without_body(mut r: Response) -> Response {
-    *r.body_mut() = Body::empty();
+    *r.body_mut() = Body::new(NoLength);
     r
 }
 
@@ -343,7 +361,7 @@ async fn count(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> R
     let info = state.store.read().count(&q);
     match info {
         Ok(info) => {
-            let mut r = json(StatusCode::OK, Vec::new());
+            let mut r = without_body(json(StatusCode::OK, Vec::new()));
             page_headers(&mut r, &state, &uri, &info);
             r
         }

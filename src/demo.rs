@@ -555,7 +555,7 @@ impl Demo {
         for (c, name) in cnames.into_iter().enumerate() {
             let n = 1 + project_counts[c] as usize;
             // The customer's staff: a window of the (shuffled) username list.
-            let staff = ((cweights[c] * 2.0 * USERNAMES as f64) as usize + 4).min(USERNAMES);
+            let staff = ((cweights[c] * 3.0 * USERNAMES as f64) as usize + 4).min(USERNAMES);
             let staff_start = rng.random_range(0..USERNAMES);
             let first = projects.len() as u32;
             let mut ws: Vec<f64> = (0..n).map(|_| mean_one_lognormal(&mut rng, 0.8)).collect();
@@ -896,10 +896,11 @@ impl Demo {
     /// The component usages of resource `r` and their record counts: a
     /// function of the seed, the resource and its record count only.
     ///
-    /// A resource prefers a lifetime of [`PREFERRED_MONTHS`] with one user per
-    /// component usage; more records first add users (up to the resource's),
-    /// then months (up to all 36). Every month measures every component of the
-    /// offering (the last month may be partial).
+    /// About half of a resource's users use it in a month; a resource prefers
+    /// a lifetime of [`PREFERRED_MONTHS`], so more records first add users
+    /// per component usage (up to all of the resource's), then months (up to
+    /// all 36). Every month measures every component of the offering (the
+    /// last month may be partial).
     fn layout(&self, r: usize, out: &mut Vec<Slot>) {
         out.clear();
         let t = self.counts[r] as usize;
@@ -909,7 +910,7 @@ impl Demo {
         let k = self.components(r).len();
         let u = usize::from(self.resources[r].users);
         let mut rng = rng_for(self.cfg.seed, STREAM_LAYOUT, r as u64);
-        let per_cu = (t / (PREFERRED_MONTHS * k)).clamp(1, u);
+        let per_cu = (t / (PREFERRED_MONTHS * k)).max(u / 2).clamp(1, u);
         let cus = t.div_ceil(per_cu).min(PERIODS * k);
         let months = cus.div_ceil(k);
         // Later periods are busier: the start is biased towards the end.
@@ -1151,7 +1152,7 @@ fn offering_user(seed: u64, offering: u16, user: u32) -> Option<Uuid> {
         mix(seed, STREAM_OFFERING_USER),
         (u64::from(offering) << 32) | u64::from(user),
     );
-    if h1 % 25 == 0 {
+    if h1.is_multiple_of(25) {
         return None;
     }
     let h2 = splitmix64(h1);

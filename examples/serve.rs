@@ -109,7 +109,9 @@ fn thousands(n: u64) -> String {
 }
 
 /// A live `records, records/s` line on stderr while a phase runs (redrawn
-/// in place on a terminal), and a summary line when it ends.
+/// in place on a terminal), and a summary line when it ends. With a fixed
+/// `total` (a phase that cannot count as it goes) the line shows the total
+/// and the elapsed time only.
 struct Progress {
     count: Arc<AtomicUsize>,
     done: Arc<AtomicBool>,
@@ -119,7 +121,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(what: &'static str) -> Progress {
+    fn start(what: &'static str, total: Option<usize>) -> Progress {
         let count = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicBool::new(false));
         let start = Instant::now();
@@ -130,18 +132,20 @@ impl Progress {
                 let mut i = 0;
                 while !done.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(200));
-                    let n = count.load(Ordering::Relaxed) as u64;
                     let secs = start.elapsed().as_secs_f64();
-                    let rate = if n > 0 {
-                        format!(", {}/s", thousands((n as f64 / secs) as u64))
-                    } else {
-                        String::new()
+                    let line = match total {
+                        Some(t) => format!("{what} {} records, {secs:.1} s", thousands(t as u64)),
+                        None => {
+                            let n = count.load(Ordering::Relaxed) as u64;
+                            let rate = (n as f64 / secs.max(1e-9)) as u64;
+                            format!(
+                                "{what}: {} records, {}/s, {secs:.1} s",
+                                thousands(n),
+                                thousands(rate)
+                            )
+                        }
                     };
-                    eprint!(
-                        "\r{} {what}: {} records{rate}, {secs:.1} s   ",
-                        spin[i % 4],
-                        thousands(n)
-                    );
+                    eprint!("\r{} {line}   ", spin[i % 4]);
                     let _ = std::io::stderr().flush();
                     i += 1;
                 }
@@ -181,12 +185,12 @@ fn rss_bytes() -> Option<u64> {
 
 fn load(args: &Args) -> Result<Vec<Record>, String> {
     if let Some(path) = &args.load {
-        let p = Progress::start("parsing");
+        let p = Progress::start("parsing", None);
         let records = server::load::read_records_file(path, &p.count).map_err(|e| e.to_string())?;
         p.finish(records.len());
         Ok(records)
     } else {
-        let p = Progress::start("generating demo data");
+        let p = Progress::start("generating demo data", None);
         let demo = Demo::new(DemoConfig {
             records: args.demo,
             seed: args.seed,
@@ -278,8 +282,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let store = Arc::new(Store::new());
-    let p = Progress::start("indexing");
-    p.count.store(records.len(), Ordering::Relaxed);
+    let p = Progress::start("indexing", Some(records.len()));
     if let Err(e) = store.upsert_batch(&records) {
         p.finish(0);
         let origin = args

@@ -123,11 +123,77 @@ pub fn read_records_file(path: &Path, progress: &AtomicUsize) -> Result<Vec<Reco
         offset: e.valid_up_to(),
     })?;
     if text.trim_start().starts_with('[') {
-        let records = crate::read_records(text).map_err(|e| LoadError::json(path, &e, 0, 0))?;
-        progress.fetch_add(records.len(), Ordering::Relaxed);
-        return Ok(records);
+        match split_array(text) {
+            Some(chunks) => parse_parallel(path, &chunks, true, progress),
+            // Not one array at the structural level: parse it whole for the exact error.
+            None => {
+                let records =
+                    crate::read_records(text).map_err(|e| LoadError::json(path, &e, 0, 0))?;
+                progress.fetch_add(records.len(), Ordering::Relaxed);
+                Ok(records)
+            }
+        }
+    } else {
+        parse_parallel(path, &chunks(text), false, progress)
     }
-    read_lines_parallel(path, text, progress)
+}
+
+/// Splits the elements of a top-level JSON array into runs of about
+/// [`CHUNK_BYTES`], cut only at the commas between elements (outside
+/// strings, at depth 1), each with the number of lines before it. `None`
+/// when the text is not a single array at the structural level (unbalanced
+/// brackets, text after the closing bracket, a cut before an empty run):
+/// the caller then parses the whole text, which names the error exactly.
+fn split_array(text: &str) -> Option<Vec<(&str, usize)>> {
+    let b = text.as_bytes();
+    let open = b.iter().position(|c| !c.is_ascii_whitespace())?;
+    let mut out = Vec::new();
+    let mut start = open + 1;
+    let mut lines_before = memchr::memchr_iter(b'\n', &b[..start]).count();
+    let mut depth = 0usize;
+    let mut i = start;
+    let end = loop {
+        let c = *b.get(i)?;
+        match c {
+            b'"' => {
+                // Skip the string: to its closing quote, stepping over escapes.
+                let mut j = i + 1;
+                loop {
+                    j += memchr::memchr2(b'"', b'\\', &b[j..])?;
+                    if b[j] == b'\\' {
+                        j += 2;
+                    } else {
+                        break;
+                    }
+                }
+                i = j;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth > 0 => depth -= 1,
+            b']' => break i,
+            b'}' => return None,
+            b',' if depth == 0 && i - start >= CHUNK_BYTES => {
+                let run = &text[start..i];
+                if run.trim().is_empty() {
+                    return None;
+                }
+                out.push((run, lines_before));
+                lines_before += memchr::memchr_iter(b'\n', &b[start..=i]).count();
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    };
+    if !b[end + 1..].iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let last = &text[start..end];
+    if !out.is_empty() && last.trim().is_empty() {
+        return None;
+    }
+    out.push((last, lines_before));
+    Some(out)
 }
 
 /// Splits JSON Lines text at line ends into chunks of about
@@ -155,12 +221,15 @@ fn chunks(text: &str) -> Vec<(&str, usize)> {
 
 type ChunkResult = Result<Vec<Record>, JsonError>;
 
-fn read_lines_parallel(
+/// Parses chunks on every core (JSON Lines text, or runs of array elements
+/// when `array`), counting records into `progress`; the records in order, or
+/// the first error in file order with its global index and line.
+fn parse_parallel(
     path: &Path,
-    text: &str,
+    chunks: &[(&str, usize)],
+    array: bool,
     progress: &AtomicUsize,
 ) -> Result<Vec<Record>, LoadError> {
-    let chunks = chunks(text);
     let results: Vec<Mutex<Option<ChunkResult>>> =
         chunks.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -176,7 +245,12 @@ fn read_lines_parallel(
                     let Some((chunk, _)) = chunks.get(i) else {
                         break;
                     };
-                    let r = crate::read_records(chunk);
+                    let r = if array {
+                        // No newline is added: lines inside the run keep their numbers.
+                        crate::read_records(&format!("[{chunk}]"))
+                    } else {
+                        crate::read_records(chunk)
+                    };
                     if let Ok(v) = &r {
                         progress.fetch_add(v.len(), Ordering::Relaxed);
                     } else {
@@ -196,7 +270,7 @@ fn read_lines_parallel(
         .collect();
     let total = results.iter().flatten().flatten().map(Vec::len).sum();
     let mut out = Vec::with_capacity(total);
-    for (r, (_, lines_before)) in results.into_iter().zip(&chunks) {
+    for (r, (_, lines_before)) in results.into_iter().zip(chunks) {
         match r {
             Some(Ok(v)) => out.extend(v),
             Some(Err(e)) => return Err(LoadError::json(path, &e, out.len(), *lines_before)),
@@ -228,6 +302,81 @@ mod tests {
         assert_eq!(cs.iter().map(|c| c.0.len()).sum::<usize>(), text.len());
         assert!(chunks("").is_empty());
         assert_eq!(chunks("a"), [("a", 0)]);
+    }
+
+    #[test]
+    fn split_array_cuts_between_elements_only() {
+        // Elements with brackets, commas, quotes and backslashes inside strings.
+        let elem = r#"{"a": "x],[{\"y\\", "b": [1, {"c": "}"}]}"#;
+        let n = 3 * CHUNK_BYTES / elem.len();
+        let text = format!("\n [\n{}\n]\n", vec![elem; n].join(",\n"));
+        let runs = split_array(&text).unwrap();
+        assert!(runs.len() >= 3, "{}", runs.len());
+        let mut count = 0;
+        let mut lines = 1; // the blank first line; the `[` line is the first run's
+        for (run, before) in &runs {
+            assert_eq!(*before, lines);
+            let v: Vec<serde_json::Value> = serde_json::from_str(&format!("[{run}]")).unwrap();
+            count += v.len();
+            lines += run.matches('\n').count();
+        }
+        assert_eq!(count, n);
+        assert_eq!(split_array("[]").unwrap(), [("", 0)]);
+        assert_eq!(split_array(" [ 1 , 2 ] ").unwrap(), [(" 1 , 2 ", 0)]);
+        for bad in ["[", "[1", "[1] x", "[}", "[\"abc]", "[{]"] {
+            assert!(split_array(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn arrays_in_many_runs_keep_order_and_name_late_errors() {
+        let dir =
+            std::env::temp_dir().join(format!("usage-store-load-array-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.json");
+        let mut r = Record::example();
+        let mut items = Vec::new();
+        let n = 30_000;
+        for i in 0..n {
+            r.uuid = uuid::Uuid::from_u128(i + 1);
+            r.username = format!("user{i}");
+            // Waldur's list format: usage as a decimal string.
+            items.push(
+                r.to_json("https://w.example")
+                    .replace("\"usage\":12.5", "\"usage\":\"12.50\""),
+            );
+        }
+        let text = format!("[\n{}\n]", items.join(",\n"));
+        std::fs::write(&path, &text).unwrap();
+        let p = AtomicUsize::new(0);
+        let all = read_records_file(&path, &p).unwrap();
+        assert_eq!(all.len(), n as usize);
+        assert_eq!(p.load(Ordering::Relaxed), n as usize);
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(i, r)| r.username == format!("user{i}"))
+        );
+        assert_eq!(all[0].usage, "12.5".parse().unwrap());
+
+        let bad = text.replace("\"username\":\"user29000\"", "\"username\":7");
+        std::fs::write(&path, &bad).unwrap();
+        let e = read_records_file(&path, &AtomicUsize::new(0)).unwrap_err();
+        let LoadError::Json {
+            index, line, field, ..
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            (*index, *line, field.as_deref()),
+            (Some(29_000), Some(29_002), Some("username"))
+        );
+        // Trailing garbage falls back to the whole-text parser, which names it.
+        std::fs::write(&path, format!("{text} x")).unwrap();
+        let e = read_records_file(&path, &AtomicUsize::new(0)).unwrap_err();
+        assert!(e.to_string().contains("line"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -324,6 +324,9 @@ fn list_bodies_and_counts_match_the_library_for_many_queries() {
         "field=bogus".into(),
         format!("uuid={}", r.uuid.simple()),
         "unknown=1&o=usage".into(),
+        "type=gpu&type=cpu&page_size=50".into(),
+        "username=&customer_uuid=&field=".into(),
+        "o=username&o=-usage,component_usage__billing_period&page=2".into(),
         // errors: 400 (all of them, before 404), 404
         "customer_uuid=x&date_after=y&billing_period_year=z&o=-created&page=999".into(),
         "o=usage,nope,-worse".into(),

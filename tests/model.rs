@@ -1,0 +1,1851 @@
+//! Model test (in the style of indexmap's `tests/quick.rs`): random sequences
+//! of writes, queries and lookups run against the real [`Store`] and against
+//! a naive model written from SPEC.md alone — a `Vec` of records plus entity
+//! maps, filters as `Vec::retain`, ordering as a comparator, pagination as a
+//! slice. After every operation the store's internal invariants are checked
+//! (`Store::validate`) and its whole content is compared with the model's.
+//!
+//! Key spaces are tiny on purpose (8 record uuids, 4 component usages, 3
+//! resources, 3 projects, 2 offerings, 2 customers, 6 usernames, 3 component
+//! types) so that natural keys collide, entities get renamed and moved, and
+//! sort keys tie.
+//!
+//! The model and the runner do not depend on proptest, so a fuzz target can
+//! reuse this file with `#[path = "../../tests/model.rs"] mod model;` and
+//! drive [`run`] with its own [`Op`] generator; the proptest strategies live
+//! in the `#[cfg(test)]` module at the end.
+
+// Test support code: public so a fuzz target can include it; not all of it
+// is used by every includer, and it is not API documentation.
+#![allow(dead_code, missing_docs)]
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use usage_store::{
+    Field, FieldSet, OrderKey, PageSpec, Query, QueryError, Record, Scope, SortField, Store, Usage,
+    WriteError, WriteOutcome, WriteSummary,
+};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------
+// Key spaces
+// ---------------------------------------------------------------------------
+
+/// Record uuids; the last one is never written (lookups of an absent uuid).
+pub static RECORD_UUIDS: [u128; 9] = [
+    0x9a3c_0000_0000_4000_8000_0000_0000_0001,
+    0x0100_0000_0000_4000_8000_0000_0000_00ff,
+    0xff00_0000_0000_4000_8000_0000_0000_0002,
+    0x5c00_0000_0000_4000_8000_0000_0000_0003,
+    0x0100_0000_0000_4000_8000_0000_0000_0004,
+    0x7777_0000_0000_4000_8000_0000_0000_0005,
+    0xa000_0000_0000_4000_8000_0000_0000_0006,
+    0x0000_0000_0000_4000_8000_0000_0000_0007,
+    0xdead_beef_0000_4000_8000_0000_0000_0008,
+];
+/// Number of record uuids that records are written with.
+pub const WRITTEN_UUIDS: usize = 8;
+pub static CU_UUIDS: [u128; 4] = [
+    0xc0c0_0000_0000_4000_8000_0000_0000_0001,
+    0xc0c0_0000_0000_4000_8000_0000_0000_0002,
+    0xc0c0_0000_0000_4000_8000_0000_0000_0003,
+    0xc0c0_0000_0000_4000_8000_0000_0000_0004,
+];
+/// Resources, projects, offerings and customers: the last entry of each pool
+/// is never written (filters on an unknown entity).
+pub static RESOURCE_UUIDS: [u128; 4] = [
+    0x3e50_0000_0000_4000_8000_0000_0000_0001,
+    0x3e50_0000_0000_4000_8000_0000_0000_0002,
+    0x3e50_0000_0000_4000_8000_0000_0000_0003,
+    0x3e50_0000_0000_4000_8000_0000_0000_00ff,
+];
+pub static PROJECT_UUIDS: [u128; 4] = [
+    0x9a0c_0000_0000_4000_8000_0000_0000_0001,
+    0x9a0c_0000_0000_4000_8000_0000_0000_0002,
+    0x9a0c_0000_0000_4000_8000_0000_0000_0003,
+    0x9a0c_0000_0000_4000_8000_0000_0000_00ff,
+];
+pub static OFFERING_UUIDS: [u128; 3] = [
+    0x0ffe_0000_0000_4000_8000_0000_0000_0001,
+    0x0ffe_0000_0000_4000_8000_0000_0000_0002,
+    0x0ffe_0000_0000_4000_8000_0000_0000_00ff,
+];
+pub static CUSTOMER_UUIDS: [u128; 3] = [
+    0xc057_0000_0000_4000_8000_0000_0000_0001,
+    0xc057_0000_0000_4000_8000_0000_0000_0002,
+    0xc057_0000_0000_4000_8000_0000_0000_00ff,
+];
+pub static USER_UUIDS: [u128; 3] = [
+    0x0de0_0000_0000_4000_8000_0000_0000_0001,
+    0x0de0_0000_0000_4000_8000_0000_0000_0002,
+    0x0de0_0000_0000_4000_8000_0000_0000_0003,
+];
+pub static USERNAMES: [&str; 6] = ["ann", "Ann", "JOANNA", "Élodie", "50%off", "a_b"];
+pub static COMPONENT_TYPES: [&str; 3] = ["cpu", "ram", "storage"];
+pub static RESOURCE_NAMES: [&str; 2] = ["vm-1", "vm-2"];
+pub static OFFERING_NAMES: [&str; 2] = ["HPC", "Cloud"];
+pub static PROJECT_NAMES: [&str; 2] = ["Climate", "Physics"];
+pub static CUSTOMER_NAMES: [&str; 2] = ["University", "Lab"];
+/// Report dates: a few days around month ends, with ties.
+pub static DATES: [&str; 9] = [
+    "2024-12-31T23:59:59Z",
+    "2025-01-30T12:00:00Z",
+    "2025-01-31T00:00:00Z",
+    "2025-01-31T23:59:59.999999Z",
+    "2025-01-31T23:59:59.999999999Z",
+    "2025-02-01T00:00:00Z",
+    "2025-02-28T23:00:00.250000Z",
+    "2025-03-01T00:00:00Z",
+    "2025-03-31T10:00:00Z",
+];
+pub static USAGE_CENTS: [i64; 9] = [0, 1, 50, 100, 1250, 1250, 99_999, -5, 100_000_000_000];
+
+pub fn uuid(pool: &[u128], i: usize) -> Uuid {
+    Uuid::from_u128(pool[i])
+}
+
+pub fn ts(s: &str) -> DateTime<Utc> {
+    s.parse().expect("valid timestamp literal")
+}
+
+pub fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date literal")
+}
+
+// ---------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------
+
+/// A visibility scope by indexes into the entity pools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeSpec {
+    pub everything: bool,
+    pub customers: Vec<usize>,
+    pub projects: Vec<usize>,
+    pub offerings: Vec<usize>,
+}
+
+impl ScopeSpec {
+    pub fn everything() -> ScopeSpec {
+        ScopeSpec {
+            everything: true,
+            customers: Vec::new(),
+            projects: Vec::new(),
+            offerings: Vec::new(),
+        }
+    }
+
+    pub fn to_scope(&self) -> Scope {
+        if self.everything {
+            return Scope::everything();
+        }
+        let mut s = Scope::nothing();
+        for &c in &self.customers {
+            s = s.with_customer(uuid(&CUSTOMER_UUIDS, c));
+        }
+        for &p in &self.projects {
+            s = s.with_project(uuid(&PROJECT_UUIDS, p));
+        }
+        for &o in &self.offerings {
+            s = s.with_offering(uuid(&OFFERING_UUIDS, o));
+        }
+        s
+    }
+
+    /// Whether the model sees a (resolved) record.
+    pub fn sees(&self, r: &Record) -> bool {
+        self.everything
+            || self
+                .customers
+                .iter()
+                .any(|&c| uuid(&CUSTOMER_UUIDS, c) == r.customer_uuid)
+            || self
+                .projects
+                .iter()
+                .any(|&p| uuid(&PROJECT_UUIDS, p) == r.project_uuid)
+            || self
+                .offerings
+                .iter()
+                .any(|&o| uuid(&OFFERING_UUIDS, o) == r.offering_uuid)
+    }
+}
+
+/// One step of a test case.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `Store::upsert`.
+    Upsert(Box<Record>),
+    /// `Store::upsert_batch`.
+    Batch(Vec<Record>),
+    /// `Store::remove` of `RECORD_UUIDS[i]`.
+    Remove(usize),
+    /// `Store::replace(&Filter::parse(qs), records)`.
+    Replace(String, Vec<Record>),
+    /// `Query::parse(qs)` then `ReadTxn::query` and `ReadTxn::count` under the scope.
+    Query(String, ScopeSpec),
+    /// `Store::get` of `RECORD_UUIDS[i]` under the scope.
+    Get(usize, ScopeSpec),
+}
+
+// ---------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------
+
+/// The fields a record owns (everything else belongs to an entity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Own {
+    pub uuid: Uuid,
+    pub user: Option<Uuid>,
+    pub username: String,
+    pub component_usage: Uuid,
+    pub usage: Usage,
+    pub description: String,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    pub backend_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CuAttrs {
+    pub date: DateTime<Utc>,
+    pub billing_period: NaiveDate,
+    pub component_type: String,
+    pub measured_unit: String,
+    pub resource: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceAttrs {
+    pub name: String,
+    pub offering: Uuid,
+    pub project: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectAttrs {
+    pub name: String,
+    pub customer: Uuid,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub records: Vec<Own>,
+    pub cus: BTreeMap<Uuid, CuAttrs>,
+    pub resources: BTreeMap<Uuid, ResourceAttrs>,
+    pub projects: BTreeMap<Uuid, ProjectAttrs>,
+    pub offerings: BTreeMap<Uuid, String>,
+    pub customers: BTreeMap<Uuid, String>,
+}
+
+/// A write error as the model predicts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelWriteError {
+    Invalid { index: usize, field: &'static str },
+    Conflict { index: usize, holder: Uuid },
+    OutsideFilter { index: usize },
+}
+
+/// Summary counts: (inserted, replaced, unchanged, removed).
+pub type Counts = (usize, usize, usize, usize);
+
+fn counts(s: &WriteSummary) -> Counts {
+    (s.inserted, s.replaced, s.unchanged, s.removed)
+}
+
+/// SPEC §1.1: timestamps are kept to the microsecond, finer digits dropped.
+pub fn truncated(r: &Record) -> Record {
+    let micros = |t: DateTime<Utc>| {
+        t.with_nanosecond(t.nanosecond() / 1000 * 1000)
+            .expect("a valid nanosecond")
+    };
+    Record {
+        created: micros(r.created),
+        modified: micros(r.modified),
+        date: micros(r.date),
+        ..r.clone()
+    }
+}
+
+/// The field rules of SPEC §1, first failing field in canonical order.
+pub fn model_validate(r: &Record) -> Result<(), &'static str> {
+    let len = |s: &str| s.chars().count();
+    if r.username.is_empty() || len(&r.username) > 100 {
+        return Err("username");
+    }
+    if len(&r.measured_unit) > 150 {
+        return Err("measured_unit");
+    }
+    if len(&r.description) > 2000 {
+        return Err("description");
+    }
+    if len(&r.backend_id) > 255 {
+        return Err("backend_id");
+    }
+    if len(&r.component_type) > 50 {
+        return Err("component_type");
+    }
+    Ok(())
+}
+
+impl Model {
+    /// A stored record with its entity attributes looked up.
+    pub fn resolve(&self, o: &Own) -> Record {
+        let cu = &self.cus[&o.component_usage];
+        let res = &self.resources[&cu.resource];
+        let proj = &self.projects[&res.project];
+        Record {
+            uuid: o.uuid,
+            user: o.user,
+            username: o.username.clone(),
+            component_usage: o.component_usage,
+            usage: o.usage,
+            measured_unit: cu.measured_unit.clone(),
+            description: o.description.clone(),
+            created: o.created,
+            modified: o.modified,
+            backend_id: o.backend_id.clone(),
+            resource_name: res.name.clone(),
+            resource_uuid: cu.resource,
+            offering_name: self.offerings[&res.offering].clone(),
+            offering_uuid: res.offering,
+            project_name: proj.name.clone(),
+            project_uuid: res.project,
+            customer_name: self.customers[&proj.customer].clone(),
+            customer_uuid: proj.customer,
+            component_type: cu.component_type.clone(),
+            date: cu.date,
+            billing_period: cu.billing_period,
+        }
+    }
+
+    /// Every record, resolved, sorted by uuid.
+    pub fn all(&self) -> Vec<Record> {
+        let mut v: Vec<Record> = self.records.iter().map(|o| self.resolve(o)).collect();
+        v.sort_by(|a, b| a.uuid.as_bytes().cmp(b.uuid.as_bytes()));
+        v
+    }
+
+    pub fn get(&self, u: Uuid) -> Option<Record> {
+        self.records
+            .iter()
+            .find(|o| o.uuid == u)
+            .map(|o| self.resolve(o))
+    }
+
+    /// Writes one record (no checks): own fields, then every entity attribute it carries.
+    fn apply(&mut self, r: &Record) -> WriteOutcome {
+        let before = self.get(r.uuid);
+        let own = Own {
+            uuid: r.uuid,
+            user: r.user,
+            username: r.username.clone(),
+            component_usage: r.component_usage,
+            usage: r.usage,
+            description: r.description.clone(),
+            created: r.created,
+            modified: r.modified,
+            backend_id: r.backend_id.clone(),
+        };
+        match self.records.iter_mut().find(|o| o.uuid == r.uuid) {
+            Some(o) => *o = own,
+            None => self.records.push(own),
+        }
+        self.cus.insert(
+            r.component_usage,
+            CuAttrs {
+                date: r.date,
+                billing_period: r.billing_period,
+                component_type: r.component_type.clone(),
+                measured_unit: r.measured_unit.clone(),
+                resource: r.resource_uuid,
+            },
+        );
+        self.resources.insert(
+            r.resource_uuid,
+            ResourceAttrs {
+                name: r.resource_name.clone(),
+                offering: r.offering_uuid,
+                project: r.project_uuid,
+            },
+        );
+        self.projects.insert(
+            r.project_uuid,
+            ProjectAttrs {
+                name: r.project_name.clone(),
+                customer: r.customer_uuid,
+            },
+        );
+        self.offerings
+            .insert(r.offering_uuid, r.offering_name.clone());
+        self.customers
+            .insert(r.customer_uuid, r.customer_name.clone());
+        match before {
+            None => WriteOutcome::Inserted,
+            Some(b) if b == *r => WriteOutcome::Unchanged,
+            Some(_) => WriteOutcome::Replaced,
+        }
+    }
+
+    /// A batch write (`filter` = `Some` for `replace`), all or nothing.
+    pub fn write(
+        &mut self,
+        filter: Option<&MFilter>,
+        records: &[Record],
+    ) -> Result<Counts, ModelWriteError> {
+        let mut sim = self.clone();
+        let mut removed = 0;
+        if let Some(f) = filter {
+            let keep: Vec<Uuid> = records.iter().map(|r| r.uuid).collect();
+            let doomed: Vec<Uuid> = self
+                .records
+                .iter()
+                .filter(|o| !keep.contains(&o.uuid) && f.matches(&self.resolve(o)))
+                .map(|o| o.uuid)
+                .collect();
+            removed = doomed.len();
+            sim.records.retain(|o| !doomed.contains(&o.uuid));
+        }
+        let (mut ins, mut rep, mut unch) = (0, 0, 0);
+        for (index, r) in records.iter().enumerate() {
+            if let Err(field) = model_validate(r) {
+                return Err(ModelWriteError::Invalid { index, field });
+            }
+            if let Some(f) = filter
+                && !f.matches(r)
+            {
+                return Err(ModelWriteError::OutsideFilter { index });
+            }
+            if let Some(h) = sim.records.iter().find(|o| {
+                o.component_usage == r.component_usage
+                    && o.username == r.username
+                    && o.uuid != r.uuid
+            }) {
+                return Err(ModelWriteError::Conflict {
+                    index,
+                    holder: h.uuid,
+                });
+            }
+            match sim.apply(&truncated(r)) {
+                WriteOutcome::Inserted => ins += 1,
+                WriteOutcome::Replaced => rep += 1,
+                WriteOutcome::Unchanged => unch += 1,
+            }
+        }
+        *self = sim;
+        Ok((ins, rep, unch, removed))
+    }
+
+    pub fn remove(&mut self, u: Uuid) -> Option<Record> {
+        let r = self.get(u)?;
+        self.records.retain(|o| o.uuid != u);
+        Some(r)
+    }
+
+    /// A list query: filter, scope, order, page.
+    pub fn query(
+        &self,
+        q: &MQuery,
+        scope: &ScopeSpec,
+    ) -> Result<(MPageInfo, Vec<Record>), InvalidPage> {
+        let mut rs: Vec<Record> = self
+            .records
+            .iter()
+            .map(|o| self.resolve(o))
+            .filter(|r| scope.sees(r) && q.filter.matches(r))
+            .collect();
+        rs.sort_by(|a, b| model_cmp(&q.order, a, b));
+        let count = rs.len() as u64;
+        let size = q.page_size as u64;
+        let num_pages = count.div_ceil(size).max(1);
+        let number = match q.page {
+            MPage::Number(n) if n >= 1 && n <= num_pages => n,
+            MPage::Last => num_pages,
+            _ => return Err(InvalidPage),
+        };
+        let start = ((number - 1) * size) as usize;
+        let end = (start + q.page_size).min(rs.len());
+        let page = rs.get(start..end).unwrap_or(&[]).to_vec();
+        Ok((
+            MPageInfo {
+                count,
+                number,
+                num_pages,
+                page_size: q.page_size,
+                has_previous: number > 1,
+                has_next: number < num_pages,
+            },
+            page,
+        ))
+    }
+}
+
+/// The full order: the `o` keys (first occurrence of a column only), then
+/// `-date`, `component_type`, `uuid` (16 bytes).
+pub fn model_cmp(order: &[(SortCol, bool)], a: &Record, b: &Record) -> Ordering {
+    let mut seen: Vec<SortCol> = Vec::new();
+    for &(col, desc) in order {
+        if seen.contains(&col) {
+            continue;
+        }
+        seen.push(col);
+        let o = match col {
+            SortCol::Period => a.billing_period.cmp(&b.billing_period),
+            SortCol::Usage => a.usage.cents().cmp(&b.usage.cents()),
+            SortCol::Username => a.username.chars().cmp(b.username.chars()),
+        };
+        let o = if desc { o.reverse() } else { o };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    b.date
+        .cmp(&a.date)
+        .then_with(|| a.component_type.chars().cmp(b.component_type.chars()))
+        .then_with(|| a.uuid.as_bytes().cmp(b.uuid.as_bytes()))
+}
+
+/// The model's `404 Invalid page.`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidPage;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MPageInfo {
+    pub count: u64,
+    pub number: u64,
+    pub num_pages: u64,
+    pub page_size: usize,
+    pub has_previous: bool,
+    pub has_next: bool,
+}
+
+// ---------------------------------------------------------------------------
+// The model's query-string parser (SPEC §2), written from the spec
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortCol {
+    Period,
+    Usage,
+    Username,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MPage {
+    Number(u64),
+    Last,
+    Invalid,
+}
+
+/// A parsed number filter: an integral value, or a number nothing can equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Num {
+    Int(i64),
+    Never,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MFilter {
+    pub customer: Option<Uuid>,
+    pub project: Option<Uuid>,
+    pub offering: Option<Uuid>,
+    pub resource_uuid: Option<Uuid>,
+    /// `Some(None)`: a URL that names no resource (matches nothing).
+    pub resource: Option<Option<Uuid>>,
+    pub username: Option<String>,
+    pub component_type: Option<String>,
+    pub year: Option<Num>,
+    pub month: Option<Num>,
+    pub billing_period: Option<NaiveDate>,
+    pub date_after: Option<NaiveDate>,
+    pub date_before: Option<NaiveDate>,
+}
+
+impl MFilter {
+    pub fn matches(&self, r: &Record) -> bool {
+        let num = |n: Num, v: i64| matches!(n, Num::Int(x) if x == v);
+        let day = r.date.date_naive();
+        self.customer.is_none_or(|u| u == r.customer_uuid)
+            && self.project.is_none_or(|u| u == r.project_uuid)
+            && self.offering.is_none_or(|u| u == r.offering_uuid)
+            && self.resource_uuid.is_none_or(|u| u == r.resource_uuid)
+            && self.resource.is_none_or(|u| u == Some(r.resource_uuid))
+            && self
+                .username
+                .as_ref()
+                .is_none_or(|n| r.username.to_lowercase().contains(&n.to_lowercase()))
+            && self
+                .component_type
+                .as_ref()
+                .is_none_or(|t| *t == r.component_type)
+            && self
+                .year
+                .is_none_or(|n| num(n, i64::from(r.billing_period.year())))
+            && self
+                .month
+                .is_none_or(|n| num(n, i64::from(r.billing_period.month())))
+            && self.billing_period.is_none_or(|d| d == r.billing_period)
+            && self.date_after.is_none_or(|d| day >= d)
+            && self.date_before.is_none_or(|d| day <= d)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MQuery {
+    pub filter: MFilter,
+    /// Every `o` key, in the order given (repeats included).
+    pub order: Vec<(SortCol, bool)>,
+    pub page: MPage,
+    pub page_size: usize,
+    /// `None`: all fields.
+    pub fields: Option<Vec<Field>>,
+}
+
+/// Parameter errors in declaration order: `(parameter, messages)`.
+pub type MErrors = Vec<(String, Vec<String>)>;
+
+/// `application/x-www-form-urlencoded` parsing: `&`-separated, first `=`
+/// splits name from value, `+` is a space, `%XX` decoded (a stray `%` stays),
+/// invalid UTF-8 replaced.
+pub fn decode_form(qs: &str) -> Vec<(String, String)> {
+    fn dec(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len()
+                    && b[i + 1].is_ascii_hexdigit()
+                    && b[i + 2].is_ascii_hexdigit() =>
+                {
+                    let h = |c: u8| (c as char).to_digit(16).expect("hex digit") as u8;
+                    out.push(h(b[i + 1]) * 16 + h(b[i + 2]));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    qs.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (dec(n), dec(v))
+        })
+        .collect()
+}
+
+/// Python's `uuid.UUID(s)`: drop `urn:` then `uuid:` (case-sensitive), strip
+/// braces at both ends, drop hyphens, then exactly 32 hex digits.
+pub fn model_uuid(s: &str) -> Option<Uuid> {
+    let s = s.trim().replace("urn:", "").replace("uuid:", "");
+    let s = s.trim_matches(|c| c == '{' || c == '}').replace('-', "");
+    if s.len() != 32 || !s.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u128::from_str_radix(&s, 16).ok().map(Uuid::from_u128)
+}
+
+/// The resource a `resource` URL names: path (of an absolute, scheme-relative
+/// or relative URL, without query and fragment) exactly
+/// `/api/marketplace-resources/{uuid}` with an optional trailing slash.
+pub fn model_resource_url(v: &str) -> Option<Uuid> {
+    let v = v.split(['?', '#']).next().unwrap_or("");
+    let path = if let Some((_, rest)) = v.split_once("://") {
+        rest.find('/').map_or("", |i| &rest[i..])
+    } else if let Some(rest) = v.strip_prefix("//") {
+        rest.find('/').map_or("", |i| &rest[i..])
+    } else {
+        v
+    };
+    let rest = path.strip_prefix("/api/marketplace-resources/")?;
+    let seg = rest.strip_suffix('/').unwrap_or(rest);
+    if seg.is_empty() || seg.contains('/') {
+        return None;
+    }
+    model_uuid(seg)
+}
+
+/// A decimal number `[+-]digits[.digits][e[+-]digits]` (either side of the
+/// dot may be empty, not both): `None` when not a number.
+pub fn model_number(s: &str) -> Option<Num> {
+    let (neg, s) = match s.strip_prefix(['+', '-']) {
+        Some(rest) => (s.starts_with('-'), rest),
+        None => (false, s),
+    };
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut e: i64 = 0;
+    if let Some(x) = exp {
+        let (eneg, digits) = match x.strip_prefix(['+', '-']) {
+            Some(d) => (x.starts_with('-'), d),
+            None => (false, x),
+        };
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        e = digits.parse::<i64>().unwrap_or(1_000_000).min(1_000_000);
+        if eneg {
+            e = -e;
+        }
+    }
+    let mut digits: String = format!("{int}{frac}");
+    e -= frac.len() as i64;
+    while digits.ends_with('0') {
+        digits.pop();
+        e += 1;
+    }
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some(Num::Int(0));
+    }
+    if e < 0 || digits.len() as i64 + e > 15 {
+        // A fraction, or far beyond any year or month.
+        return Some(Num::Never);
+    }
+    let v: i64 = digits.parse::<i64>().expect("at most 15 digits") * 10i64.pow(e as u32);
+    Some(Num::Int(if neg { -v } else { v }))
+}
+
+/// `YYYY-MM-DD`, month and day with one or two digits, a real calendar date.
+pub fn model_date(s: &str) -> Option<NaiveDate> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |p: &str, lens: std::ops::RangeInclusive<usize>| {
+        lens.contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit())
+    };
+    if !digits(y, 4..=4) || !digits(m, 1..=2) || !digits(d, 1..=2) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// Optional sign and ASCII digits after trimming, saturated.
+fn model_int(s: &str) -> Option<i128> {
+    let s = s.trim();
+    let (neg, d) = match s.strip_prefix(['+', '-']) {
+        Some(d) => (s.starts_with('-'), d),
+        None => (false, s),
+    };
+    if d.is_empty() || !d.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let v = d.bytes().fold(0i128, |v, c| {
+        v.saturating_mul(10).saturating_add(i128::from(c - b'0'))
+    });
+    Some(if neg { -v } else { v })
+}
+
+const FIELD_NAMES: [(&str, Field); 21] = [
+    ("uuid", Field::Uuid),
+    ("user", Field::User),
+    ("username", Field::Username),
+    ("component_usage", Field::ComponentUsage),
+    ("usage", Field::Usage),
+    ("measured_unit", Field::MeasuredUnit),
+    ("description", Field::Description),
+    ("created", Field::Created),
+    ("modified", Field::Modified),
+    ("backend_id", Field::BackendId),
+    ("resource_name", Field::ResourceName),
+    ("resource_uuid", Field::ResourceUuid),
+    ("offering_name", Field::OfferingName),
+    ("offering_uuid", Field::OfferingUuid),
+    ("project_name", Field::ProjectName),
+    ("project_uuid", Field::ProjectUuid),
+    ("customer_name", Field::CustomerName),
+    ("customer_uuid", Field::CustomerUuid),
+    ("component_type", Field::ComponentType),
+    ("date", Field::Date),
+    ("billing_period", Field::BillingPeriod),
+];
+
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Last occurrence, raw.
+    fn last_raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Last occurrence, trimmed; empty means absent.
+    fn last(&self, name: &str) -> Option<&str> {
+        self.last_raw(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn model_filter(p: &Params, errors: &mut MErrors) -> MFilter {
+    let mut err = |name: &str, msg: &str| errors.push((name.to_owned(), vec![msg.to_owned()]));
+    let mut f = MFilter::default();
+    let uuid_param = |name: &str, err: &mut dyn FnMut(&str, &str)| {
+        let v = p.last(name)?;
+        let u = model_uuid(v);
+        if u.is_none() {
+            err(name, "Enter a valid UUID.");
+        }
+        u
+    };
+    f.customer = uuid_param("customer_uuid", &mut err);
+    f.project = uuid_param("project_uuid", &mut err);
+    f.offering = uuid_param("offering_uuid", &mut err);
+    f.resource_uuid = uuid_param("resource_uuid", &mut err);
+    f.resource = p.last("resource").map(model_resource_url);
+    f.username = p.last("username").map(str::to_owned);
+    f.component_type = p.last("type").map(str::to_owned);
+    for (name, slot) in [
+        ("billing_period_year", &mut f.year),
+        ("billing_period_month", &mut f.month),
+    ] {
+        if let Some(v) = p.last(name) {
+            match model_number(v) {
+                Some(n) => *slot = Some(n),
+                None => err(name, "Enter a number."),
+            }
+        }
+    }
+    for (name, slot) in [
+        ("component_usage__billing_period", &mut f.billing_period),
+        ("date_after", &mut f.date_after),
+        ("date_before", &mut f.date_before),
+    ] {
+        if let Some(v) = p.last(name) {
+            match model_date(v) {
+                Some(d) => *slot = Some(d),
+                None => err(name, "Enter a valid date."),
+            }
+        }
+    }
+    f
+}
+
+/// The filter parameters of a query string (as `Filter::parse`).
+pub fn model_parse_filter(qs: &str) -> Result<MFilter, MErrors> {
+    let p = Params(decode_form(qs));
+    let mut errors = MErrors::new();
+    let f = model_filter(&p, &mut errors);
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A whole query string (as `Query::parse`).
+pub fn model_parse_query(qs: &str) -> Result<MQuery, MErrors> {
+    let p = Params(decode_form(qs));
+    let mut errors = MErrors::new();
+    let filter = model_filter(&p, &mut errors);
+    let mut order = Vec::new();
+    'o: for v in p.all("o") {
+        for item in v.split(',').filter(|i| !i.is_empty()) {
+            let (desc, name) = match item.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, item),
+            };
+            let col = match name {
+                "component_usage__billing_period" => SortCol::Period,
+                "usage" => SortCol::Usage,
+                "username" => SortCol::Username,
+                _ => {
+                    errors.push((
+                        "o".to_owned(),
+                        vec![format!(
+                            "Select a valid choice. {item} is not one of the available choices."
+                        )],
+                    ));
+                    break 'o;
+                }
+            };
+            order.push((col, desc));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let page = match p.last_raw("page") {
+        None | Some("") => MPage::Number(1),
+        Some("last") => MPage::Last,
+        Some(v) => match model_int(v) {
+            Some(n) if n >= 1 => MPage::Number(u64::try_from(n).unwrap_or(u64::MAX)),
+            _ => MPage::Invalid,
+        },
+    };
+    let page_size = match p.last_raw("page_size").and_then(model_int) {
+        Some(n) if n >= 1 => n.min(300) as usize,
+        _ => 10,
+    };
+    let mut fields = Vec::new();
+    for v in p.all("field") {
+        for name in v.split(',') {
+            if let Some((_, f)) = FIELD_NAMES.iter().find(|(n, _)| *n == name.trim())
+                && !fields.contains(f)
+            {
+                fields.push(*f);
+            }
+        }
+    }
+    Ok(MQuery {
+        filter,
+        order,
+        page,
+        page_size,
+        fields: (!fields.is_empty()).then_some(fields),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The runner: one op against both, then compare everything
+// ---------------------------------------------------------------------------
+
+macro_rules! ensure_eq {
+    ($got:expr, $want:expr, $($ctx:tt)+) => {{
+        let (got, want) = (&$got, &$want);
+        if got != want {
+            let ctx = format!($($ctx)+);
+            return Err(format!("{ctx}\n  store: {got:?}\n  model: {want:?}"));
+        }
+    }};
+}
+
+fn crate_errors(e: &usage_store::ParamErrors) -> MErrors {
+    e.iter().map(|(p, m)| (p.to_owned(), m.to_vec())).collect()
+}
+
+fn crate_write_error(e: &WriteError) -> ModelWriteError {
+    match e {
+        WriteError::Invalid { index, error } => ModelWriteError::Invalid {
+            index: *index,
+            field: error.field(),
+        },
+        WriteError::Conflict { index, holder, .. } => ModelWriteError::Conflict {
+            index: *index,
+            holder: *holder,
+        },
+        WriteError::OutsideFilter { index, .. } => ModelWriteError::OutsideFilter { index: *index },
+        other => panic!("unknown write error {other:?}"),
+    }
+}
+
+fn sort_col(f: SortField) -> SortCol {
+    match f {
+        SortField::BillingPeriod => SortCol::Period,
+        SortField::Usage => SortCol::Usage,
+        SortField::Username => SortCol::Username,
+    }
+}
+
+fn page_info(i: &usage_store::PageInfo) -> MPageInfo {
+    MPageInfo {
+        count: i.count,
+        number: i.number,
+        num_pages: i.num_pages,
+        page_size: i.page_size,
+        has_previous: i.has_previous(),
+        has_next: i.has_next(),
+    }
+}
+
+/// Runs one op on both sides and compares the answers.
+pub fn step(store: &Store, model: &mut Model, op: &Op) -> Result<(), String> {
+    match op {
+        Op::Upsert(r) => {
+            let r: &Record = r;
+            let got = store.upsert(r).map_err(|e| crate_write_error(&e));
+            let want = model.write(None, std::slice::from_ref(r)).map(|c| match c {
+                (1, 0, 0, 0) => WriteOutcome::Inserted,
+                (0, 1, 0, 0) => WriteOutcome::Replaced,
+                (0, 0, 1, 0) => WriteOutcome::Unchanged,
+                other => unreachable!("one record, counts {other:?}"),
+            });
+            ensure_eq!(got, want, "upsert result");
+        }
+        Op::Batch(rs) => {
+            let got = store
+                .upsert_batch(rs)
+                .map(|s| counts(&s))
+                .map_err(|e| crate_write_error(&e));
+            let want = model.write(None, rs);
+            ensure_eq!(got, want, "upsert_batch result");
+        }
+        Op::Remove(i) => {
+            let u = uuid(&RECORD_UUIDS, *i);
+            ensure_eq!(store.remove(u), model.remove(u), "remove result");
+        }
+        Op::Replace(qs, rs) => {
+            let mf = model_parse_filter(qs);
+            match (usage_store::Filter::parse(qs), mf) {
+                (Ok(f), Ok(mf)) => {
+                    let got = store
+                        .replace(&f, rs)
+                        .map(|s| counts(&s))
+                        .map_err(|e| crate_write_error(&e));
+                    let want = model.write(Some(&mf), rs);
+                    ensure_eq!(got, want, "replace result");
+                }
+                (Err(e), Err(me)) => ensure_eq!(crate_errors(&e), me, "Filter::parse errors"),
+                (got, want) => {
+                    return Err(format!(
+                        "Filter::parse({qs:?})\n  store: {got:?}\n  model: {want:?}"
+                    ));
+                }
+            }
+        }
+        Op::Get(i, scope) => {
+            let u = uuid(&RECORD_UUIDS, *i);
+            let want = model.get(u).filter(|r| scope.sees(r));
+            ensure_eq!(store.get(u, &scope.to_scope()), want, "get result");
+            let txn = store.read();
+            ensure_eq!(
+                txn.get(u, &scope.to_scope()).map(|r| r.to_record()),
+                want,
+                "ReadTxn::get result"
+            );
+        }
+        Op::Query(qs, scope) => {
+            let want = model_parse_query(qs);
+            let got = Query::parse(qs);
+            let q = match (got, want) {
+                (Err(QueryError::Params(e)), Err(me)) => {
+                    ensure_eq!(crate_errors(&e), me, "Query::parse errors");
+                    return Ok(());
+                }
+                (Ok(q), Ok(mq)) => {
+                    let order: Vec<(SortCol, bool)> = q
+                        .order()
+                        .iter()
+                        .map(|k: &OrderKey| (sort_col(k.field), k.descending))
+                        .collect();
+                    ensure_eq!(order, mq.order, "parsed o");
+                    ensure_eq!(q.page_size(), mq.page_size, "parsed page_size");
+                    let page = match q.page() {
+                        PageSpec::Number(n) => MPage::Number(n),
+                        PageSpec::Last => MPage::Last,
+                        PageSpec::Invalid => MPage::Invalid,
+                    };
+                    ensure_eq!(page, mq.page, "parsed page");
+                    let fields = mq
+                        .fields
+                        .clone()
+                        .map_or(FieldSet::all(), FieldSet::from_fields);
+                    ensure_eq!(q.fields(), fields, "parsed field");
+                    (q, mq)
+                }
+                (got, want) => {
+                    return Err(format!("Query::parse\n  store: {got:?}\n  model: {want:?}"));
+                }
+            };
+            let (q, mq) = q;
+            let q = q.with_scope(scope.to_scope());
+            let txn = store.read();
+            let want = model.query(&mq, scope);
+            let got = match txn.query(&q) {
+                Ok(p) => {
+                    ensure_eq!(p.len(), p.iter().len(), "Page::len");
+                    ensure_eq!(p.fields(), q.fields(), "Page::fields");
+                    Ok((
+                        page_info(&p.info()),
+                        p.iter().map(|r| r.to_record()).collect::<Vec<_>>(),
+                    ))
+                }
+                Err(QueryError::InvalidPage) => Err(InvalidPage),
+                Err(e) => return Err(format!("query: unexpected error {e:?}")),
+            };
+            ensure_eq!(got, want, "query page");
+            let got_count = match txn.count(&q) {
+                Ok(i) => Ok(page_info(&i)),
+                Err(QueryError::InvalidPage) => Err(InvalidPage),
+                Err(e) => return Err(format!("count: unexpected error {e:?}")),
+            };
+            ensure_eq!(got_count, want.map(|(i, _)| i), "count");
+        }
+    }
+    Ok(())
+}
+
+/// The store's whole content, resolved, sorted by uuid.
+pub fn store_content(store: &Store) -> Vec<Record> {
+    let txn = store.read();
+    let mut v: Vec<Record> = Vec::with_capacity(txn.len());
+    for n in 1.. {
+        let q = Query::new().with_page_size(300).page_number(n);
+        let page = txn.query(&q).expect("pages up to num_pages exist");
+        v.extend(page.iter().map(|r| r.to_record()));
+        if !page.info().has_next() {
+            break;
+        }
+    }
+    v.sort_by(|a, b| a.uuid.as_bytes().cmp(b.uuid.as_bytes()));
+    v
+}
+
+/// Usernames of prefilled records (the small pool plus a few more).
+pub static PREFILL_USERNAMES: [&str; 12] = [
+    "ann", "Ann", "JOANNA", "Élodie", "50%off", "a_b", "zoë", "Zed", "bob", "ANNA", "joann", "Ω",
+];
+/// Number of component usages of prefilled records (the first 4 are `CU_UUIDS`).
+pub const PREFILL_CUS: usize = 300;
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// `n` (at most 3600) valid records drawn from the same entity pools as the
+/// small test, with consistent entities (every record of a component usage
+/// carries the same attributes) and unique natural keys: a store big enough
+/// for the query planner's sort and partial-walk paths.
+pub fn prefill_records(n: usize, seed: u64) -> Vec<Record> {
+    assert!(n <= PREFILL_CUS * PREFILL_USERNAMES.len());
+    let cu_uuid = |k: usize| match CU_UUIDS.get(k) {
+        Some(&u) => Uuid::from_u128(u),
+        None => Uuid::from_u128(0xc0c1_0000_0000_4000_8000_0000_0000_0000 + k as u128),
+    };
+    (0..n)
+        .map(|i| {
+            let h = splitmix(seed ^ i as u64);
+            let k = i % PREFILL_CUS;
+            let res = k % 3;
+            let (off, proj) = (res % 2, res);
+            let cust = proj % 2;
+            Record {
+                uuid: Uuid::from_u128((u128::from(h) << 64) | i as u128),
+                user: USER_UUIDS
+                    .get((h >> 8) as usize % 4)
+                    .map(|&x| Uuid::from_u128(x)),
+                username: PREFILL_USERNAMES[i / PREFILL_CUS].to_owned(),
+                component_usage: cu_uuid(k),
+                usage: Usage::from_cents(USAGE_CENTS[(h >> 16) as usize % USAGE_CENTS.len()]),
+                measured_unit: "hours".to_owned(),
+                description: String::new(),
+                created: ts("2025-01-01T00:00:00Z"),
+                modified: ts("2025-01-02T00:00:00.5Z"),
+                backend_id: String::new(),
+                resource_name: RESOURCE_NAMES[0].to_owned(),
+                resource_uuid: uuid(&RESOURCE_UUIDS, res),
+                offering_name: OFFERING_NAMES[0].to_owned(),
+                offering_uuid: uuid(&OFFERING_UUIDS, off),
+                project_name: PROJECT_NAMES[0].to_owned(),
+                project_uuid: uuid(&PROJECT_UUIDS, proj),
+                customer_name: CUSTOMER_NAMES[0].to_owned(),
+                customer_uuid: uuid(&CUSTOMER_UUIDS, cust),
+                component_type: COMPONENT_TYPES[k % 3].to_owned(),
+                date: ts(DATES[(k / 3) % DATES.len()]),
+                billing_period: ymd(2024 + (k % 2) as i32, [1, 2, 3, 12][(k / 2) % 4], 1),
+            }
+        })
+        .collect()
+}
+
+/// Runs a whole case on a fresh store and model.
+pub fn run(ops: &[Op]) -> Result<(), String> {
+    run_on(&[], ops)
+}
+
+/// Runs a whole case on a store and model that first receive `initial` as one batch.
+pub fn run_on(initial: &[Record], ops: &[Op]) -> Result<(), String> {
+    let store = Store::new();
+    let mut model = Model::default();
+    if !initial.is_empty() {
+        let got = store
+            .upsert_batch(initial)
+            .map(|s| counts(&s))
+            .map_err(|e| crate_write_error(&e));
+        ensure_eq!(got, model.write(None, initial), "initial batch");
+        store
+            .validate()
+            .map_err(|e| format!("initial batch: Store::validate failed: {e}"))?;
+    }
+    for (i, op) in ops.iter().enumerate() {
+        step(&store, &mut model, op).map_err(|e| format!("op #{i}: {e}"))?;
+        store
+            .validate()
+            .map_err(|e| format!("op #{i}: Store::validate failed: {e}"))?;
+        ensure_eq!(store.len(), model.records.len(), "op #{i}: len");
+        ensure_eq!(store_content(&store), model.all(), "op #{i}: content");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Strategies
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod strategies {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+
+    fn pick(pool: &'static [&'static str]) -> BoxedStrategy<String> {
+        select(pool).prop_map(str::to_owned).boxed()
+    }
+
+    fn username() -> BoxedStrategy<String> {
+        prop_oneof![
+            400 => pick(&USERNAMES),
+            1 => Just(String::new()),
+            1 => Just("x".repeat(101)),
+            1 => Just("é".repeat(100)),
+            1 => Just("é".repeat(101)),
+        ]
+        .boxed()
+    }
+
+    fn bounded(
+        common: &'static [&'static str],
+        ch: &'static str,
+        max: usize,
+    ) -> BoxedStrategy<String> {
+        prop_oneof![
+            200 => pick(common),
+            1 => Just(ch.repeat(max)),
+            1 => Just(ch.repeat(max + 1)),
+        ]
+        .boxed()
+    }
+
+    fn timestamp() -> BoxedStrategy<DateTime<Utc>> {
+        (
+            0i64..10 * 86_400,
+            select(vec![0i64, 1, 250_000, 999_999]),
+            // Sub-microsecond digits are dropped on write.
+            select(vec![0i64, 0, 0, 1, 999]),
+        )
+            .prop_map(|(s, us, ns)| {
+                ts("2025-01-01T00:00:00Z")
+                    + chrono::Duration::seconds(s)
+                    + chrono::Duration::microseconds(us)
+                    + chrono::Duration::nanoseconds(ns)
+            })
+            .boxed()
+    }
+
+    fn period() -> BoxedStrategy<NaiveDate> {
+        (select(vec![2024, 2025]), select(vec![1u32, 2, 3, 12]))
+            .prop_map(|(y, m)| ymd(y, m, 1))
+            .boxed()
+    }
+
+    pub(super) fn record() -> BoxedStrategy<Record> {
+        let own = (
+            0..WRITTEN_UUIDS,
+            0..USER_UUIDS.len() + 1,
+            username(),
+            0..CU_UUIDS.len(),
+            select(&USAGE_CENTS[..]),
+            bounded(&["hours", "GB"], "ü", 150),
+            bounded(&["", "note"], "d", 2000),
+            timestamp(),
+            timestamp(),
+            bounded(&["", "b-1"], "é", 255),
+        );
+        let ent = (
+            0..RESOURCE_UUIDS.len() - 1,
+            0..2usize,
+            0..OFFERING_UUIDS.len() - 1,
+            0..2usize,
+            0..PROJECT_UUIDS.len() - 1,
+            0..2usize,
+            0..CUSTOMER_UUIDS.len() - 1,
+            0..2usize,
+            bounded(&COMPONENT_TYPES, "ß", 50),
+            select(&DATES[..]),
+            period(),
+        );
+        (own, ent)
+            .prop_map(
+                |(
+                    (u, user, username, cu, cents, unit, desc, created, modified, backend),
+                    (res, rn, off, on, proj, pn, cust, cn, ctype, date, bp),
+                )| {
+                    Record {
+                        uuid: uuid(&RECORD_UUIDS, u),
+                        user: USER_UUIDS.get(user).map(|&x| Uuid::from_u128(x)),
+                        username,
+                        component_usage: uuid(&CU_UUIDS, cu),
+                        usage: Usage::from_cents(cents),
+                        measured_unit: unit,
+                        description: desc,
+                        created,
+                        modified,
+                        backend_id: backend,
+                        resource_name: RESOURCE_NAMES[rn].to_owned(),
+                        resource_uuid: uuid(&RESOURCE_UUIDS, res),
+                        offering_name: OFFERING_NAMES[on].to_owned(),
+                        offering_uuid: uuid(&OFFERING_UUIDS, off),
+                        project_name: PROJECT_NAMES[pn].to_owned(),
+                        project_uuid: uuid(&PROJECT_UUIDS, proj),
+                        customer_name: CUSTOMER_NAMES[cn].to_owned(),
+                        customer_uuid: uuid(&CUSTOMER_UUIDS, cust),
+                        component_type: ctype,
+                        date: ts(date),
+                        billing_period: bp,
+                    }
+                },
+            )
+            .boxed()
+    }
+
+    // ----- query strings -----
+
+    /// A piece of a query string: a pair to encode, or raw text.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Pair(String, String),
+        Raw(&'static str),
+    }
+
+    /// Percent-encodes a name or value; `full` encodes everything but
+    /// unreserved characters (space as `%20`), otherwise only what must be
+    /// (space as `+`, raw UTF-8 and punctuation kept).
+    fn encode(s: &str, full: bool) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' => out.push(c),
+                ' ' if !full => out.push('+'),
+                c if !full && !matches!(c, '&' | '=' | '+' | '%' | '#') && !c.is_control() => {
+                    out.push(c)
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    for byte in c.encode_utf8(&mut b).bytes() {
+                        out.push_str(&format!("%{byte:02X}"));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn join(pieces: &[Piece], full: bool) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Pair(n, v) => format!("{}={}", encode(n, full), encode(v, full)),
+                Piece::Raw(r) => (*r).to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Accepted and rejected spellings of a uuid.
+    fn uuid_forms(u: Uuid) -> BoxedStrategy<String> {
+        let s = u.simple().to_string();
+        let h = u.hyphenated().to_string();
+        let valid = vec![
+            s.clone(),
+            s.to_uppercase(),
+            h.clone(),
+            h.to_uppercase(),
+            format!("{{{h}}}"),
+            format!("{{{s}}}"),
+            format!("{{{{{s}}}"),
+            format!("urn:uuid:{h}"),
+            format!("uuid:{s}"),
+            format!("  {s} "),
+            format!("\t{h}\n"),
+        ];
+        let invalid = vec![
+            format!("URN:UUID:{h}"),
+            s[..31].to_owned(),
+            format!("{s}0"),
+            format!("{}g", &s[..31]),
+            format!("{s}é"),
+            format!("+{}", &s[..31]),
+            format!("{}_{}", &s[..8], &s[9..]),
+            format!("{{{s}}}x"),
+        ];
+        prop_oneof![
+            12 => Just(s.clone()),
+            6 => select(valid),
+            1 => select(invalid),
+            2 => (0..=32usize, 0..=32usize).prop_map(move |(i, j)| {
+                // Hyphens anywhere.
+                let (i, j) = (i.min(j), i.max(j));
+                format!("{}-{}-{}", &s[..i], &s[i..j], &s[j..])
+            }),
+        ]
+        .boxed()
+    }
+
+    fn uuid_value(pool: &'static [u128]) -> BoxedStrategy<String> {
+        prop_oneof![
+            16 => select(pool).prop_flat_map(|u| uuid_forms(Uuid::from_u128(u))),
+            1 => pick(&["", " ", "x", "not-a-uuid", "123", "{}", "urn:uuid:"]),
+        ]
+        .boxed()
+    }
+
+    fn resource_value() -> BoxedStrategy<String> {
+        let urls = select(&RESOURCE_UUIDS[..]).prop_flat_map(|u| {
+            let u = Uuid::from_u128(u);
+            let s = u.simple().to_string();
+            let h = u.hyphenated().to_string();
+            select(vec![
+                format!("https://waldur.example.com/api/marketplace-resources/{s}/"),
+                format!("http://x.org:8000/api/marketplace-resources/{h}"),
+                format!("/api/marketplace-resources/{s}/"),
+                format!("/api/marketplace-resources/{s}"),
+                format!("//x.org/api/marketplace-resources/{s}/"),
+                format!("/api/marketplace-resources/{s}/?a=b#c"),
+                format!(
+                    "https://waldur.example.com/api/marketplace-resources/{}/",
+                    s.to_uppercase()
+                ),
+                format!(" /api/marketplace-resources/{s}/ "),
+                // Match nothing:
+                format!("https://waldur.example.com/api/marketplace-offerings/{s}/"),
+                format!("api/marketplace-resources/{s}/"),
+                format!("/api/marketplace-resources/{s}/extra/"),
+                format!("/api/marketplace-resources/{s}//"),
+                s.clone(),
+            ])
+        });
+        prop_oneof![
+            8 => urls,
+            1 => pick(&["/api/marketplace-resources//", "junk", "", "https://waldur.example.com"]),
+        ]
+        .boxed()
+    }
+
+    /// Mostly valid values, sometimes invalid ones.
+    fn vi(
+        valid: &'static [&'static str],
+        invalid: &'static [&'static str],
+    ) -> BoxedStrategy<String> {
+        prop_oneof![8 => pick(valid), 1 => pick(invalid)].boxed()
+    }
+
+    fn pair(name: &'static str, v: BoxedStrategy<String>) -> BoxedStrategy<Piece> {
+        v.prop_map(move |v| Piece::Pair(name.to_owned(), v)).boxed()
+    }
+
+    /// `o`, `page`, `page_size`, `field` and stray pieces; `big`: pages
+    /// sized for a store of thousands of records.
+    fn control_param(big: bool) -> BoxedStrategy<Piece> {
+        const O_VALID: &[&str] = &[
+            "usage",
+            "-usage",
+            "username",
+            "-username",
+            "component_usage__billing_period",
+            "-component_usage__billing_period",
+        ];
+        let o_item = if big {
+            pick(O_VALID)
+        } else {
+            vi(
+                O_VALID,
+                &["", "created", "-created", " usage", "Usage", "--usage"],
+            )
+        };
+        prop_oneof![
+            5 => prop::collection::vec(o_item, 1..4).prop_map(|items| Piece::Pair("o".into(), items.join(","))),
+            (if big { 6 } else { 3 }) => pair("page", if big {
+                prop_oneof![
+                    3 => pick(&["last", "1"]),
+                    2 => pick(&["2", "3", "4", "6", "9", "15", "40"]),
+                ].boxed()
+            } else {
+                vi(
+                    &["1", "2", "3", "last", "", " 2 ", "+2"],
+                    &["0", "-1", "Last", " last", "abc", "1.0", "999", "99999999999999999999999"],
+                )
+            }),
+            4 => pair("page_size", if big {
+                pick(&["1", "7", "10", "25", "100", "300"])
+            } else {
+                prop_oneof![
+                    3 => pick(&["1", "2", "3"]),
+                    1 => pick(&["5", "10", "0", "-3", "301", "1000", "300", "abc", "", "2.5", " 4 "]),
+                ].boxed()
+            }),
+            (if big { 0 } else { 1 }) => pair("field", pick(&["uuid", "usage,uuid", "bogus", " usage , username ", "", "uuid,,bogus", "date"])),
+            (if big { 0 } else { 1 }) => select(vec!["foo=bar", "page", "o", "customer_uuid", "=x", "%zz=1", "type=%zz", "username=50%off", "page_size"]).prop_map(Piece::Raw),
+        ]
+        .boxed()
+    }
+
+    /// The filter parameters of SPEC §2.1, valid and invalid values.
+    fn filter_param() -> BoxedStrategy<Piece> {
+        prop_oneof![
+            2 => pair("customer_uuid", uuid_value(&CUSTOMER_UUIDS)),
+            2 => pair("project_uuid", uuid_value(&PROJECT_UUIDS)),
+            2 => pair("offering_uuid", uuid_value(&OFFERING_UUIDS)),
+            2 => pair("resource_uuid", uuid_value(&RESOURCE_UUIDS)),
+            2 => pair("resource", resource_value()),
+            3 => pair("username", pick(&[
+                "ann", "ANN", "Ann", "joanna", "JOANNA", "élodie", "ÉLODIE", "Élo", "50%", "%", "_", "a_b", "a%b",
+                "o", " ann ", "x", "", "nn", "é", "ÉLODIE ", "A", "%OFF", "b",
+            ])),
+            2 => pair("type", pick(&["cpu", "CPU", "ram", "storage", "stor", "", " cpu "])),
+            2 => pair("billing_period_year", prop_oneof![
+                6 => pick(&["2024", "2025", "2025.0", "2.025e3", "+2025", " 2025 ", "20250e-1", "2024.00", "2025."]),
+                2 => pick(&["2025.5", "1e3", "-2025", "1e999999", ".5", ""]),
+                1 => pick(&["abc", "e3", "2025,0", "2025.0.0", "1e", "--2025"]),
+            ].boxed()),
+            2 => pair("billing_period_month", prop_oneof![
+                6 => pick(&["1", "2", "3", "12", "2.0", "01", "1.2e1", "1.20e1", "0.3e1", "+3"]),
+                2 => pick(&["13", "0", "2.5", "-1", "1e1", ""]),
+                1 => pick(&["abc", "1,0", "two", "0x1"]),
+            ].boxed()),
+            2 => pair("component_usage__billing_period", vi(
+                &["2025-01-01", "2025-1-1", "2024-12-01", "2025-02-01", "2025-03-01", "", " 2025-02-01 ", "2024-01-01"],
+                &["2025-02-30", "2025/01/01", "x", "2025-01-01T00:00", "25-01-01", "2025-001-01", "2025-01"],
+            )),
+            2 => pair("date_after", vi(
+                &["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-28", "2025-03-01", "2025-3-1", "2024-02-29", "2024-12-31", ""],
+                &["2025-02-29", "junk", "2025-13-01"],
+            )),
+            2 => pair("date_before", vi(
+                &["2025-01-30", "2025-01-31", "2025-02-01", "2025-02-28", "2025-03-01", "2025-3-31", "2024-12-31", ""],
+                &["2025-02-29", "junk", "20250101"],
+            )),
+        ]
+        .boxed()
+    }
+
+    pub(super) fn query_string(big: bool) -> BoxedStrategy<String> {
+        (
+            if big {
+                // Valid filters only, so that most queries reach the planner.
+                let valid = replace_filter_param().prop_map(|p| {
+                    let (n, v) = p.pair();
+                    Piece::Pair(n, v)
+                });
+                prop::collection::vec(valid, 1..4).boxed()
+            } else {
+                prop::collection::vec(filter_param(), 0..3).boxed()
+            },
+            prop::collection::vec(control_param(big), if big { 2..5 } else { 0..4 }),
+            any::<bool>(),
+        )
+            .prop_flat_map(|(mut pieces, control, full)| {
+                pieces.extend(control);
+                (Just(pieces).prop_shuffle(), Just(full))
+            })
+            .prop_map(|(pieces, full)| join(&pieces, full))
+            .boxed()
+    }
+
+    fn scope() -> BoxedStrategy<ScopeSpec> {
+        prop_oneof![
+            2 => Just(ScopeSpec::everything()),
+            1 => (
+                prop::collection::vec(0..CUSTOMER_UUIDS.len(), 0..2),
+                prop::collection::vec(0..PROJECT_UUIDS.len(), 0..2),
+                prop::collection::vec(0..OFFERING_UUIDS.len(), 0..2),
+            )
+                .prop_map(|(customers, projects, offerings)| ScopeSpec {
+                    everything: false,
+                    customers,
+                    projects,
+                    offerings,
+                }),
+        ]
+        .boxed()
+    }
+
+    // ----- replace -----
+
+    /// A valid filter parameter of a replace, and how to make a record match it.
+    #[derive(Debug, Clone)]
+    enum FilterParam {
+        Resource(usize),
+        ResourceUrl(usize),
+        Period(NaiveDate),
+        Customer(usize),
+        Project(usize),
+        Offering(usize),
+        Type(&'static str),
+        Year(i32),
+        Month(u32),
+        Username(&'static str, &'static str),
+        After(NaiveDate),
+        Before(NaiveDate),
+    }
+
+    impl FilterParam {
+        fn pair(&self) -> (String, String) {
+            let hex = |pool: &[u128], i: usize| uuid(pool, i).simple().to_string();
+            let (n, v) = match self {
+                FilterParam::Resource(i) => ("resource_uuid", hex(&RESOURCE_UUIDS, *i)),
+                FilterParam::ResourceUrl(i) => (
+                    "resource",
+                    format!(
+                        "https://waldur.example.com/api/marketplace-resources/{}/",
+                        hex(&RESOURCE_UUIDS, *i)
+                    ),
+                ),
+                FilterParam::Period(d) => ("component_usage__billing_period", d.to_string()),
+                FilterParam::Customer(i) => ("customer_uuid", hex(&CUSTOMER_UUIDS, *i)),
+                FilterParam::Project(i) => ("project_uuid", hex(&PROJECT_UUIDS, *i)),
+                FilterParam::Offering(i) => ("offering_uuid", hex(&OFFERING_UUIDS, *i)),
+                FilterParam::Type(t) => ("type", (*t).to_owned()),
+                FilterParam::Year(y) => ("billing_period_year", y.to_string()),
+                FilterParam::Month(m) => ("billing_period_month", m.to_string()),
+                FilterParam::Username(n, _) => ("username", (*n).to_owned()),
+                FilterParam::After(d) => ("date_after", d.to_string()),
+                FilterParam::Before(d) => ("date_before", d.to_string()),
+            };
+            (n.to_owned(), v)
+        }
+
+        fn conform(&self, r: &mut Record) {
+            match self {
+                FilterParam::Resource(i) | FilterParam::ResourceUrl(i) => {
+                    r.resource_uuid = uuid(&RESOURCE_UUIDS, *i)
+                }
+                FilterParam::Period(d) => r.billing_period = *d,
+                FilterParam::Customer(i) => r.customer_uuid = uuid(&CUSTOMER_UUIDS, *i),
+                FilterParam::Project(i) => r.project_uuid = uuid(&PROJECT_UUIDS, *i),
+                FilterParam::Offering(i) => r.offering_uuid = uuid(&OFFERING_UUIDS, *i),
+                FilterParam::Type(t) => r.component_type = (*t).to_owned(),
+                FilterParam::Year(y) => r.billing_period = ymd(*y, r.billing_period.month(), 1),
+                FilterParam::Month(m) => r.billing_period = ymd(r.billing_period.year(), *m, 1),
+                FilterParam::Username(_, u) => r.username = (*u).to_owned(),
+                FilterParam::After(d) => {
+                    if r.date.date_naive() < *d {
+                        r.date = d.and_hms_opt(0, 0, 0).expect("valid time").and_utc();
+                    }
+                }
+                FilterParam::Before(d) => {
+                    if r.date.date_naive() > *d {
+                        r.date = d
+                            .and_hms_micro_opt(23, 59, 59, 999_999)
+                            .expect("valid time")
+                            .and_utc();
+                    }
+                }
+            }
+        }
+    }
+
+    fn replace_filter_param() -> BoxedStrategy<FilterParam> {
+        let day = select(vec![
+            ymd(2025, 1, 30),
+            ymd(2025, 1, 31),
+            ymd(2025, 2, 1),
+            ymd(2025, 2, 28),
+            ymd(2025, 3, 1),
+        ]);
+        prop_oneof![
+            4 => (0..RESOURCE_UUIDS.len()).prop_map(FilterParam::Resource),
+            1 => (0..RESOURCE_UUIDS.len()).prop_map(FilterParam::ResourceUrl),
+            4 => period().prop_map(FilterParam::Period),
+            1 => (0..CUSTOMER_UUIDS.len()).prop_map(FilterParam::Customer),
+            1 => (0..PROJECT_UUIDS.len()).prop_map(FilterParam::Project),
+            1 => (0..OFFERING_UUIDS.len()).prop_map(FilterParam::Offering),
+            1 => select(&COMPONENT_TYPES[..]).prop_map(FilterParam::Type),
+            1 => select(vec![2024, 2025]).prop_map(FilterParam::Year),
+            1 => select(vec![1u32, 2, 3, 12]).prop_map(FilterParam::Month),
+            1 => select(vec![("ann", "JOANNA"), ("ANN", "ann"), ("%", "50%off"), ("_", "a_b"), ("élo", "Élodie")])
+                .prop_map(|(n, u)| FilterParam::Username(n, u)),
+            1 => day.clone().prop_map(FilterParam::After),
+            1 => day.prop_map(FilterParam::Before),
+        ]
+        .boxed()
+    }
+
+    fn replace() -> BoxedStrategy<Op> {
+        (
+            prop::collection::vec(replace_filter_param(), 0..3),
+            prop::collection::vec((record(), prop::bool::weighted(0.8)), 0..5),
+        )
+            .prop_map(|(params, recs)| {
+                let pieces: Vec<Piece> = params
+                    .iter()
+                    .map(|p| {
+                        let (n, v) = p.pair();
+                        Piece::Pair(n, v)
+                    })
+                    .collect();
+                let recs = recs
+                    .into_iter()
+                    .map(|(mut r, conform)| {
+                        if conform {
+                            for p in &params {
+                                p.conform(&mut r);
+                            }
+                        }
+                        r
+                    })
+                    .collect();
+                Op::Replace(join(&pieces, true), recs)
+            })
+            .boxed()
+    }
+
+    /// Small batches, and now and then one of 64+ elements (a few records
+    /// repeated) so that the store takes its bulk-write path.
+    fn batch() -> BoxedStrategy<Op> {
+        prop_oneof![
+            6 => prop::collection::vec(record(), 0..5).prop_map(Op::Batch),
+            1 => (prop::collection::vec(record(), 1..4), 64usize..80).prop_map(|(base, n)| {
+                Op::Batch(base.iter().cycle().take(n).cloned().collect())
+            }),
+        ]
+        .boxed()
+    }
+
+    /// Any op; `big`: queries paged for a store of thousands of records.
+    pub(super) fn op(big: bool) -> BoxedStrategy<Op> {
+        prop_oneof![
+            6 => record().prop_map(|r| Op::Upsert(Box::new(r))),
+            2 => batch(),
+            1 => (0..RECORD_UUIDS.len()).prop_map(Op::Remove),
+            2 => replace(),
+            (if big { 16 } else { 6 }) => (query_string(big), scope()).prop_map(|(q, s)| Op::Query(q, s)),
+            1 => (0..RECORD_UUIDS.len(), scope()).prop_map(|(i, s)| Op::Get(i, s)),
+        ]
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::strategies::op;
+    use super::*;
+
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1024);
+        ProptestConfig {
+            // Regressions are kept as explicit tests below, not in a side file.
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(cases)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn store_matches_model(ops in prop::collection::vec(op(false), 1..40)) {
+            run(&ops).map_err(TestCaseError::fail)?;
+        }
+    }
+
+    /// The same on a store prefilled with 1000 to 3600 records, where the
+    /// query planner sorts matches, walks pages from either end and counts
+    /// lazily. Costlier per case: `cases / 32` cases of up to 12 ops.
+    #[test]
+    fn big_store_matches_model() {
+        use proptest::test_runner::{TestError, TestRunner};
+        let config = ProptestConfig {
+            cases: config().cases.div_ceil(32),
+            ..config()
+        };
+        let strategy = (
+            1000usize..3600,
+            any::<u64>(),
+            prop::collection::vec(op(true), 1..12),
+        );
+        let result = TestRunner::new(config).run(&strategy, |(n, seed, ops)| {
+            run_on(&prefill_records(n, seed), &ops).map_err(TestCaseError::fail)
+        });
+        match result {
+            Ok(()) => {}
+            Err(TestError::Fail(why, (n, seed, ops))) => {
+                panic!("{why}\nminimal failing input: n = {n}, seed = {seed}, ops = {ops:#?}")
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The model itself, on a hand-checked case.
+    #[test]
+    fn model_sanity() {
+        let mut a = Record::example();
+        a.uuid = uuid(&RECORD_UUIDS, 0);
+        let mut b = a.clone();
+        b.uuid = uuid(&RECORD_UUIDS, 1);
+        b.username = "bob".into();
+        b.project_name = "Renamed".into();
+        let ops = vec![
+            Op::Upsert(Box::new(a.clone())),
+            Op::Upsert(Box::new(b)),
+            Op::Query(
+                "o=username&page_size=1&page=2".into(),
+                ScopeSpec::everything(),
+            ),
+            Op::Query(
+                "project_uuid=55555555555545558555555555555555&o=-usage".into(),
+                ScopeSpec::everything(),
+            ),
+            Op::Get(0, ScopeSpec::everything()),
+            Op::Remove(0),
+            Op::Batch(vec![a.clone(), a]),
+        ];
+        run(&ops).unwrap();
+        let q = model_parse_query("customer_uuid=x&o=-created&date_after=2025-02-30").unwrap_err();
+        assert_eq!(
+            q,
+            vec![
+                (
+                    "customer_uuid".to_owned(),
+                    vec!["Enter a valid UUID.".to_owned()]
+                ),
+                (
+                    "date_after".to_owned(),
+                    vec!["Enter a valid date.".to_owned()]
+                ),
+                (
+                    "o".to_owned(),
+                    vec![
+                        "Select a valid choice. -created is not one of the available choices."
+                            .to_owned()
+                    ]
+                ),
+            ]
+        );
+        assert_eq!(model_number("2025.0"), Some(Num::Int(2025)));
+        assert_eq!(model_number("2025.5"), Some(Num::Never));
+        assert_eq!(model_number("1e3"), Some(Num::Int(1000)));
+        assert_eq!(model_number("20250e-1"), Some(Num::Int(2025)));
+        assert_eq!(model_number("e3"), None);
+        assert_eq!(model_number("."), None);
+        assert_eq!(model_number(".5"), Some(Num::Never));
+        assert_eq!(
+            decode_form("a=%zz&&b+c=d%20e&f"),
+            vec![
+                ("a".to_owned(), "%zz".to_owned()),
+                ("b c".to_owned(), "d e".to_owned()),
+                ("f".to_owned(), String::new()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,179 @@
+//! Write benchmarks: usage_store against SQLite (see `benches/peers/sqlite.rs`).
+//!
+//! Group `write`, one `BenchmarkId::new(engine, case)` per engine and case:
+//!
+//! - `bulk_load`: the whole data set into an empty engine, indexes included.
+//!   usage_store: one `upsert_batch` of every record. SQLite, two variants:
+//!   `sqlite_indexes_after` (one transaction of prepared inserts into the bare
+//!   table, then `CREATE INDEX`: the fastest honest bulk load)
+//!   and `sqlite_indexes_first` (the indexes exist before the inserts); both
+//!   end with `ANALYZE`, which the query plans need (see `peers/sqlite.rs`).
+//! - `rereport`: the site agent's 30-minute cycle: the records of the latest
+//!   billing periods (about 10% of all, what an agent re-reports) come back
+//!   with a new `usage` and `modified`. usage_store: `upsert_batch` of the
+//!   full records. SQLite: `sqlite_upsert`, one transaction of
+//!   `INSERT … ON CONFLICT(uuid) DO UPDATE` of the full records (the same
+//!   input the store gets), and `sqlite_update`, `UPDATE … SET usage, modified
+//!   WHERE uuid` (a writer that knows which columns changed).
+//!
+//! Each iteration of `rereport` writes values that differ from the stored
+//! ones (generation k adds k cents and k seconds), so no engine can skip work.
+//!
+//! Run: `USAGE_BENCH_RECORDS=1000000 cargo bench --bench write`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use chrono::{Datelike, NaiveDate};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use usage_store::demo::{Demo, DemoConfig};
+use usage_store::{Record, Store, Usage};
+
+mod peers;
+
+use peers::sqlite::Sqlite;
+
+/// Positions of the records of the latest billing periods, at least 10% of all.
+fn rereported(records: &[Record]) -> Vec<usize> {
+    let mut per_period = std::collections::BTreeMap::<NaiveDate, usize>::new();
+    for r in records {
+        *per_period.entry(r.billing_period).or_default() += 1;
+    }
+    let (mut n, mut from) = (0, NaiveDate::MAX);
+    for (&p, &k) in per_period.iter().rev() {
+        if n * 10 >= records.len() {
+            break;
+        }
+        n += k;
+        from = p;
+    }
+    (0..records.len())
+        .filter(|&i| records[i].billing_period >= from)
+        .collect()
+}
+
+/// Generation `k` of the re-reported records: usage + k cents, modified + k seconds.
+fn generation(records: &[Record], which: &[usize], k: i64) -> Vec<Record> {
+    which
+        .iter()
+        .map(|&i| {
+            let mut r = records[i].clone();
+            r.usage = Usage::from_cents(r.usage.cents() + k);
+            r.modified += chrono::Duration::seconds(k);
+            r
+        })
+        .collect()
+}
+
+fn write(c: &mut Criterion) {
+    let cfg = DemoConfig::from_env();
+    let demo = Demo::new(cfg);
+    let records: Vec<Record> = demo.records().collect();
+
+    let mut g = c.benchmark_group("write");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(5));
+
+    g.bench_function(BenchmarkId::new("usage_store", "bulk_load"), |b| {
+        b.iter_batched(
+            Store::new,
+            |store| {
+                store.upsert_batch(&records).expect("load");
+                store
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(BenchmarkId::new("sqlite_indexes_after", "bulk_load"), |b| {
+        b.iter_batched(
+            || Sqlite::new(false),
+            |db| {
+                db.insert(&records);
+                db.create_indexes();
+                db.analyze();
+                db
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(BenchmarkId::new("sqlite_indexes_first", "bulk_load"), |b| {
+        b.iter_batched(
+            || Sqlite::new(true),
+            |db| {
+                db.insert(&records);
+                db.analyze();
+                db
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    let which = rereported(&records);
+    let periods: std::collections::BTreeSet<_> = which
+        .iter()
+        .map(|&i| {
+            let p = records[i].billing_period;
+            (p.year(), p.month())
+        })
+        .collect();
+    eprintln!(
+        "rereport: {} of {} records ({:.1}%), billing periods {periods:?}",
+        which.len(),
+        records.len(),
+        100.0 * which.len() as f64 / records.len().max(1) as f64
+    );
+
+    let store = Store::new();
+    store.upsert_batch(&records).expect("load");
+    let mut k = 0;
+    g.bench_function(BenchmarkId::new("usage_store", "rereport"), |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                generation(&records, &which, k)
+            },
+            |batch| {
+                let s = store.upsert_batch(&batch).expect("rereport");
+                assert_eq!(s.replaced, batch.len(), "every record changed");
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    drop(store);
+
+    let db = Sqlite::load(&records);
+    let mut k = 0;
+    g.bench_function(BenchmarkId::new("sqlite_upsert", "rereport"), |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                generation(&records, &which, k)
+            },
+            |batch| {
+                db.upsert(&batch);
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(BenchmarkId::new("sqlite_update", "rereport"), |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                generation(&records, &which, k)
+            },
+            |batch| {
+                db.update_usage(&batch);
+                batch
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+    black_box(db);
+}
+
+criterion_group!(benches, write);
+criterion_main!(benches);

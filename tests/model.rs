@@ -17,7 +17,7 @@
 
 // Test support code: public so a fuzz target can include it; not all of it
 // is used by every includer, and it is not API documentation.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, unreachable_pub)]
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

@@ -59,7 +59,11 @@ impl fmt::Display for RecordError {
         match &self.kind {
             RecordErrorKind::Empty => write!(f, "{}: must not be empty", self.field),
             RecordErrorKind::TooLong { max, len } => {
-                write!(f, "{}: at most {max} characters allowed, got {len}", self.field)
+                write!(
+                    f,
+                    "{}: at most {max} characters allowed, got {len}",
+                    self.field
+                )
             }
         }
     }
@@ -131,7 +135,10 @@ impl fmt::Display for WriteError {
                 holder.simple()
             ),
             WriteError::OutsideFilter { index, param } => {
-                write!(f, "record {index}: does not match the replace filter on `{param}`")
+                write!(
+                    f,
+                    "record {index}: does not match the replace filter on `{param}`"
+                )
             }
         }
     }

@@ -78,7 +78,9 @@ pub mod demo;
 pub mod server;
 
 pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteError};
-pub use query::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField};
+pub use query::{
+    DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField,
+};
 pub use record::{Field, FieldSet, Record, Usage, UsageError};
 pub use store::{Page, PageInfo, PageIter, ReadTxn, RecordRef, Store, WriteOutcome, WriteSummary};
 pub use wire::json::{INVALID_PAGE_BODY, JsonError, NOT_FOUND_BODY, RecordJson, read_records};

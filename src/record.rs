@@ -132,7 +132,10 @@ impl Record {
             if s.len() > max {
                 let len = s.chars().count();
                 if len > max {
-                    return Err(RecordError::new(field, RecordErrorKind::TooLong { max, len }));
+                    return Err(RecordError::new(
+                        field,
+                        RecordErrorKind::TooLong { max, len },
+                    ));
                 }
             }
             Ok(())
@@ -248,12 +251,6 @@ impl Usage {
             Some(c) => Some(Usage(c)),
             None => None,
         }
-    }
-
-    /// Writes the canonical decimal form into `out` without allocating.
-    pub(crate) fn write_to(self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = write!(out, "{self}");
     }
 }
 

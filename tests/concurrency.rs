@@ -65,5 +65,9 @@ fn readers_see_whole_writes_only() {
     }
     store.validate().unwrap();
     assert_eq!(store.len() % 2, 0);
-    assert!(store.get(Uuid::from_u128(599), &Scope::everything()).is_some());
+    assert!(
+        store
+            .get(Uuid::from_u128(599), &Scope::everything())
+            .is_some()
+    );
 }

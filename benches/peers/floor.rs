@@ -1,15 +1,22 @@
 //! The floor: the work no index-based engine can avoid for a case, as a
 //! reference point, not a peer. Records sit in a `Vec<Record>`; roaring
 //! bitmaps over their positions are built once per customer, project,
-//! resource, component type, billing period, year, month, UTC report day and
-//! folded username. A query intersects the case's bitmaps (unions first,
-//! where the case needs one: the scope's customers and projects, the days of
-//! a date range, the usernames containing the needle, resolved at setup),
-//! takes the cardinality and clones the records at the page's positions in
-//! position order. It does no ordering, so only its counts are comparable.
+//! resource, component type, billing period, year, month, UTC report month,
+//! UTC report day and folded username. Which bitmaps a case needs is resolved
+//! at setup ([`Floor::plan`]: e.g. the usernames that contain the needle, the
+//! months and days that tile a date range). A query intersects the case's
+//! bitmaps, smallest first (the scope's customers and projects are unioned
+//! first), takes the cardinality and clones the records at the page's
+//! positions in position order. Disjoint unions (the usernames of a
+//! substring, the months and days of a date range) are never materialised:
+//! the count sums per-part cardinalities and the page is read from the parts
+//! that hold it. The floor does no ordering, so only its counts are
+//! comparable with the engines.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate};
 use roaring::{MultiOps, RoaringBitmap};
@@ -30,39 +37,59 @@ pub(crate) struct Floor {
     period: HashMap<NaiveDate, RoaringBitmap>,
     year: HashMap<i32, RoaringBitmap>,
     month: HashMap<u32, RoaringBitmap>,
+    report_month: HashMap<(i32, u32), RoaringBitmap>,
     day: HashMap<NaiveDate, RoaringBitmap>,
     username: HashMap<String, RoaringBitmap>,
 }
 
-/// A case resolved against the floor's dictionaries (setup, not timed):
-/// the keys of the bitmaps to intersect; each term is a union of keys.
+/// A case resolved against the floor's dictionaries (setup, not timed).
 pub(crate) struct Plan {
     op: Op,
+    /// Bitmaps to intersect.
     terms: Vec<Term>,
+    /// A disjoint union to intersect with them, if the case has one.
+    parts: Option<Vec<Part>>,
 }
 
 enum Term {
     All,
-    Customers(Vec<Uuid>),
-    Projects(Vec<Uuid>),
+    Customer(Uuid),
+    Project(Uuid),
     Scope(Vec<Uuid>, Vec<Uuid>),
     Resource(Uuid),
     Type(String),
     Period(NaiveDate),
     Year(i32),
     Month(u32),
-    Days(Vec<NaiveDate>),
-    Usernames(Vec<String>),
+}
+
+/// One bitmap of a disjoint union.
+enum Part {
+    ReportMonth(i32, u32),
+    Day(NaiveDate),
+    Username(String),
 }
 
 fn add<K: Hash + Eq>(m: &mut HashMap<K, RoaringBitmap>, k: K, pos: u32) {
     m.entry(k).or_default().insert(pos);
 }
 
-static EMPTY: std::sync::LazyLock<RoaringBitmap> = std::sync::LazyLock::new(RoaringBitmap::new);
+static EMPTY: LazyLock<RoaringBitmap> = LazyLock::new(RoaringBitmap::new);
 
 fn one<'a, K: Hash + Eq>(m: &'a HashMap<K, RoaringBitmap>, k: &K) -> &'a RoaringBitmap {
     m.get(k).unwrap_or(&EMPTY)
+}
+
+fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("day 1 exists")
+}
+
+fn last_of_month(d: NaiveDate) -> NaiveDate {
+    let first = first_of_month(d);
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .expect("date in range");
+    next.pred_opt().expect("date in range")
 }
 
 impl Floor {
@@ -78,12 +105,14 @@ impl Floor {
             period: HashMap::new(),
             year: HashMap::new(),
             month: HashMap::new(),
+            report_month: HashMap::new(),
             day: HashMap::new(),
             username: HashMap::new(),
             records: Vec::new(),
         };
         for (i, r) in records.iter().enumerate() {
             let i = i as u32;
+            let day = r.date.date_naive();
             f.uuid.insert(r.uuid, i);
             add(&mut f.customer, r.customer_uuid, i);
             add(&mut f.project, r.project_uuid, i);
@@ -92,32 +121,34 @@ impl Floor {
             add(&mut f.period, r.billing_period, i);
             add(&mut f.year, r.billing_period.year(), i);
             add(&mut f.month, r.billing_period.month(), i);
-            add(&mut f.day, r.date.date_naive(), i);
+            add(&mut f.report_month, (day.year(), day.month()), i);
+            add(&mut f.day, day, i);
             add(&mut f.username, r.username.to_lowercase(), i);
         }
         f.records = records;
         f
     }
 
-    /// Resolves a case's keys: which bitmaps it intersects.
+    /// Resolves a case: which bitmaps it intersects.
     pub(crate) fn plan(&self, op: &Op) -> Plan {
-        let mut terms = Vec::new();
-        if let Op::List(s) | Op::Count(s) = op {
-            terms = self.terms(s);
-        }
+        let (terms, parts) = match op {
+            Op::List(s) | Op::Count(s) => self.terms(s),
+            Op::Get(_) => (Vec::new(), None),
+        };
         Plan {
             op: op.clone(),
             terms,
+            parts,
         }
     }
 
-    fn terms(&self, s: &Spec) -> Vec<Term> {
+    fn terms(&self, s: &Spec) -> (Vec<Term>, Option<Vec<Part>>) {
         let mut t = Vec::new();
         if let Some(u) = s.customer {
-            t.push(Term::Customers(vec![u]));
+            t.push(Term::Customer(u));
         }
         if let Some(u) = s.project {
-            t.push(Term::Projects(vec![u]));
+            t.push(Term::Project(u));
         }
         if let Some(u) = s.resource {
             t.push(Term::Resource(u));
@@ -134,7 +165,12 @@ impl Floor {
         if let Some(m) = s.month {
             t.push(Term::Month(m));
         }
+        if let Some((cs, ps)) = &s.scope {
+            t.push(Term::Scope(cs.clone(), ps.clone()));
+        }
+        let mut parts = None;
         if s.date_after.is_some() || s.date_before.is_some() {
+            // Tile the range with whole report months and single days.
             let mut days: Vec<NaiveDate> = self
                 .day
                 .keys()
@@ -143,9 +179,26 @@ impl Floor {
                 .copied()
                 .collect();
             days.sort();
-            t.push(Term::Days(days));
+            let mut p = Vec::new();
+            let mut i = 0;
+            while i < days.len() {
+                let d = days[i];
+                let whole = s.date_after.is_none_or(|a| a <= first_of_month(d))
+                    && s.date_before.is_none_or(|b| b >= last_of_month(d));
+                if whole {
+                    p.push(Part::ReportMonth(d.year(), d.month()));
+                    while i < days.len() && first_of_month(days[i]) == first_of_month(d) {
+                        i += 1;
+                    }
+                } else {
+                    p.push(Part::Day(d));
+                    i += 1;
+                }
+            }
+            parts = Some(p);
         }
         if let Some(n) = s.needle_folded() {
+            assert!(parts.is_none(), "one disjoint union per case");
             let mut names: Vec<String> = self
                 .username
                 .keys()
@@ -153,49 +206,48 @@ impl Floor {
                 .cloned()
                 .collect();
             names.sort();
-            t.push(Term::Usernames(names));
+            parts = Some(names.into_iter().map(Part::Username).collect());
         }
-        if let Some((cs, ps)) = &s.scope {
-            t.push(Term::Scope(cs.clone(), ps.clone()));
-        }
-        if t.is_empty() {
+        if t.is_empty() && parts.is_none() {
             t.push(Term::All);
         }
-        t
+        (t, parts)
     }
 
-    fn union<'a>(bitmaps: impl IntoIterator<Item = &'a RoaringBitmap>) -> RoaringBitmap {
-        bitmaps.into_iter().union()
-    }
-
-    fn bitmap(&self, term: &Term) -> std::borrow::Cow<'_, RoaringBitmap> {
-        use std::borrow::Cow::{Borrowed, Owned};
+    fn bitmap(&self, term: &Term) -> Cow<'_, RoaringBitmap> {
         match term {
-            Term::All => Borrowed(&self.all),
-            Term::Customers(us) if us.len() == 1 => Borrowed(one(&self.customer, &us[0])),
-            Term::Customers(us) => Owned(Self::union(us.iter().map(|u| one(&self.customer, u)))),
-            Term::Projects(us) if us.len() == 1 => Borrowed(one(&self.project, &us[0])),
-            Term::Projects(us) => Owned(Self::union(us.iter().map(|u| one(&self.project, u)))),
-            Term::Scope(cs, ps) => Owned(Self::union(
-                cs.iter()
+            Term::All => Cow::Borrowed(&self.all),
+            Term::Customer(u) => Cow::Borrowed(one(&self.customer, u)),
+            Term::Project(u) => Cow::Borrowed(one(&self.project, u)),
+            Term::Scope(cs, ps) => {
+                let bms: Vec<&RoaringBitmap> = cs
+                    .iter()
                     .map(|u| one(&self.customer, u))
-                    .chain(ps.iter().map(|u| one(&self.project, u))),
-            )),
-            Term::Resource(u) => Borrowed(one(&self.resource, u)),
-            Term::Type(t) => Borrowed(one(&self.component_type, t)),
-            Term::Period(d) => Borrowed(one(&self.period, d)),
-            Term::Year(y) => Borrowed(one(&self.year, y)),
-            Term::Month(m) => Borrowed(one(&self.month, m)),
-            Term::Days(ds) => Owned(Self::union(ds.iter().map(|d| one(&self.day, d)))),
-            Term::Usernames(ns) => Owned(Self::union(ns.iter().map(|n| one(&self.username, n)))),
+                    .chain(ps.iter().map(|u| one(&self.project, u)))
+                    .collect();
+                Cow::Owned(bms.union())
+            }
+            Term::Resource(u) => Cow::Borrowed(one(&self.resource, u)),
+            Term::Type(t) => Cow::Borrowed(one(&self.component_type, t)),
+            Term::Period(d) => Cow::Borrowed(one(&self.period, d)),
+            Term::Year(y) => Cow::Borrowed(one(&self.year, y)),
+            Term::Month(m) => Cow::Borrowed(one(&self.month, m)),
         }
     }
 
-    /// The intersection of a plan's terms, smallest first.
-    fn intersect(&self, terms: &[Term]) -> std::borrow::Cow<'_, RoaringBitmap> {
+    fn part(&self, part: &Part) -> &RoaringBitmap {
+        match part {
+            Part::ReportMonth(y, m) => one(&self.report_month, &(*y, *m)),
+            Part::Day(d) => one(&self.day, d),
+            Part::Username(n) => one(&self.username, n),
+        }
+    }
+
+    /// The intersection of the terms, smallest first; `None` when there is no term.
+    fn intersect(&self, terms: &[Term]) -> Option<Cow<'_, RoaringBitmap>> {
         let mut bms: Vec<_> = terms.iter().map(|t| self.bitmap(t)).collect();
-        if bms.len() == 1 {
-            return bms.pop().expect("one");
+        if bms.len() <= 1 {
+            return bms.pop();
         }
         bms.sort_by_key(|b| b.len());
         let mut it = bms.into_iter();
@@ -203,12 +255,13 @@ impl Floor {
         for b in it {
             acc &= b.as_ref();
         }
-        std::borrow::Cow::Owned(acc)
+        Some(Cow::Owned(acc))
     }
 
-    /// Answers a plan: count, and the page's records at the page's rank in position order.
+    /// Answers a plan: the count, and the page's records at the page's rank
+    /// in position order (per part, for a disjoint union).
     pub(crate) fn run(&self, p: &Plan) -> Answer {
-        match &p.op {
+        let spec = match &p.op {
             Op::Get(u) => {
                 let records: Vec<Record> = self
                     .uuid
@@ -216,37 +269,80 @@ impl Floor {
                     .map(|&i| self.records[i as usize].clone())
                     .into_iter()
                     .collect();
-                Answer {
+                return Answer {
                     count: records.len() as u64,
                     records,
-                }
+                };
             }
-            Op::Count(_) if p.terms.len() == 2 => {
+            Op::Count(_) if p.terms.len() == 2 && p.parts.is_none() => {
                 let a = self.bitmap(&p.terms[0]);
                 let b = self.bitmap(&p.terms[1]);
-                Answer {
+                return Answer {
                     count: a.intersection_len(&b),
                     records: Vec::new(),
-                }
-            }
-            Op::Count(_) => Answer {
-                count: self.intersect(&p.terms).len(),
-                records: Vec::new(),
-            },
-            Op::List(spec) => {
-                let bm = self.intersect(&p.terms);
-                let count = bm.len();
-                let (offset, len) = spec.window(count);
-                let records = match bm.select(offset as u32) {
-                    Some(first) => bm
-                        .range(first..)
-                        .take(len)
-                        .map(|i| self.records[i as usize].clone())
-                        .collect(),
-                    None => Vec::new(),
                 };
-                Answer { count, records }
             }
+            Op::Count(_) => None,
+            Op::List(spec) => Some(spec),
+        };
+        let acc = self.intersect(&p.terms);
+        let Some(parts) = &p.parts else {
+            let bm = acc.expect("a term");
+            let count = bm.len();
+            let Some(spec) = spec else {
+                return Answer {
+                    count,
+                    records: Vec::new(),
+                };
+            };
+            let (offset, len) = spec.window(count);
+            let mut records = Vec::with_capacity(len);
+            self.take(&bm, offset as u64, len, &mut records);
+            return Answer { count, records };
+        };
+        let lens: Vec<u64> = parts
+            .iter()
+            .map(|part| {
+                let b = self.part(part);
+                acc.as_ref().map_or(b.len(), |a| a.intersection_len(b))
+            })
+            .collect();
+        let count = lens.iter().sum();
+        let Some(spec) = spec else {
+            return Answer {
+                count,
+                records: Vec::new(),
+            };
+        };
+        let (offset, len) = spec.window(count);
+        let (mut skip, mut records) = (offset as u64, Vec::with_capacity(len));
+        for (part, &n) in parts.iter().zip(&lens) {
+            if records.len() == len {
+                break;
+            }
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            let b = self.part(part);
+            let bm = match &acc {
+                Some(a) => Cow::Owned(a.as_ref() & b),
+                None => Cow::Borrowed(b),
+            };
+            self.take(&bm, skip, len - records.len(), &mut records);
+            skip = 0;
+        }
+        Answer { count, records }
+    }
+
+    /// Clones up to `len` records from rank `skip` of `bm` on.
+    fn take(&self, bm: &RoaringBitmap, skip: u64, len: usize, out: &mut Vec<Record>) {
+        if let Some(first) = u32::try_from(skip).ok().and_then(|s| bm.select(s)) {
+            out.extend(
+                bm.range(first..)
+                    .take(len)
+                    .map(|i| self.records[i as usize].clone()),
+            );
         }
     }
 }

@@ -23,6 +23,7 @@
 //! microsecond timestamp: `date >= midnight(after) AND date < midnight(before + 1)`.
 
 use chrono::{DateTime, Datelike, NaiveDate};
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 use usage_store::{Record, SortField, Usage};
@@ -112,6 +113,12 @@ impl Sqlite {
     pub(crate) fn new(indexes: bool) -> Sqlite {
         let conn = Connection::open_in_memory().expect("open :memory:");
         conn.set_prepared_statement_cache_capacity(64);
+        // Query planner stability guarantee: without it, SQLite marks a
+        // statement for re-preparation (parse and plan again) whenever a
+        // parameter its plan looked at is re-bound (`LIMIT ?`, and with the
+        // bundled build's STAT4, indexed equalities), i.e. on every query.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .expect("QPSG");
         conn.execute_batch(
             "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;",
         )

@@ -54,15 +54,24 @@ impl<P> Dict<P> {
     }
 
     pub(crate) fn str(&self, id: u32) -> &str {
-        &self.entries[id as usize].as_ref().expect("live dictionary id").0
+        &self.entries[id as usize]
+            .as_ref()
+            .expect("live dictionary id")
+            .0
     }
 
     pub(crate) fn payload(&self, id: u32) -> &P {
-        &self.entries[id as usize].as_ref().expect("live dictionary id").1
+        &self.entries[id as usize]
+            .as_ref()
+            .expect("live dictionary id")
+            .1
     }
 
     pub(crate) fn payload_mut(&mut self, id: u32) -> &mut P {
-        &mut self.entries[id as usize].as_mut().expect("live dictionary id").1
+        &mut self.entries[id as usize]
+            .as_mut()
+            .expect("live dictionary id")
+            .1
     }
 
     pub(crate) fn remove(&mut self, id: u32) {
@@ -139,7 +148,9 @@ impl Usernames {
 
     pub(crate) fn remove(&mut self, id: u32) {
         let off = self.seg_of[id as usize];
-        let end = self.lower[off as usize..].find('\0').map_or(self.lower.len(), |e| off as usize + e + 1);
+        let end = self.lower[off as usize..]
+            .find('\0')
+            .map_or(self.lower.len(), |e| off as usize + e + 1);
         self.dead += end - off as usize;
         self.seg_of[id as usize] = u32::MAX;
         self.dict.remove(id);
@@ -149,7 +160,8 @@ impl Usernames {
     }
 
     fn compact(&mut self) {
-        let live: Vec<(u32, Box<str>)> = self.dict.iter().map(|(id, s, _)| (id, s.into())).collect();
+        let live: Vec<(u32, Box<str>)> =
+            self.dict.iter().map(|(id, s, _)| (id, s.into())).collect();
         self.lower.clear();
         self.starts.clear();
         self.seg_of.iter_mut().for_each(|o| *o = u32::MAX);

@@ -92,9 +92,9 @@ impl View {
 
     /// The block that holds, or would hold, `slot`.
     fn block_for(&self, slot: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> usize {
-        let b = self
-            .blocks
-            .partition_point(|blk| cmp(*blk.last().expect("blocks are never empty"), slot) == Ordering::Less);
+        let b = self.blocks.partition_point(|blk| {
+            cmp(*blk.last().expect("blocks are never empty"), slot) == Ordering::Less
+        });
         b.min(self.blocks.len().saturating_sub(1))
     }
 
@@ -156,7 +156,12 @@ impl View {
     /// Merges `sorted` (in view order, disjoint from the content) into the
     /// view: O(n) moves, O(k log(n/k)) comparisons (galloping search).
     /// `key` extracts a slot's sort key, so each new slot's key is looked up once.
-    pub(crate) fn merge<K>(&mut self, sorted: &[u32], key: impl Fn(u32) -> K, cmp: impl Fn(&K, &K) -> Ordering) {
+    pub(crate) fn merge<K>(
+        &mut self,
+        sorted: &[u32],
+        key: impl Fn(u32) -> K,
+        cmp: impl Fn(&K, &K) -> Ordering,
+    ) {
         if sorted.is_empty() {
             return;
         }
@@ -222,11 +227,12 @@ impl View {
         };
         // Blocks 0..b whole, plus the first `o` slots of block b.
         let partial = self.blocks.get(b).map_or(&[][..], |blk| &blk[..o]);
-        partial
-            .iter()
-            .rev()
-            .copied()
-            .chain(self.blocks[..b].iter().rev().flat_map(|blk| blk.iter().rev().copied()))
+        partial.iter().rev().copied().chain(
+            self.blocks[..b]
+                .iter()
+                .rev()
+                .flat_map(|blk| blk.iter().rev().copied()),
+        )
     }
 
     /// Every slot, in order.
@@ -254,15 +260,18 @@ impl View {
         for i in 0..=self.blocks.len() {
             let want: usize = self.blocks[..i].iter().map(Vec::len).sum();
             if self.prefix(i) != want {
-                return Err(format!("view: prefix({i}) = {} but should be {want}", self.prefix(i)));
+                return Err(format!(
+                    "view: prefix({i}) = {} but should be {want}",
+                    self.prefix(i)
+                ));
             }
         }
         let mut prev: Option<u32> = None;
         for s in self.iter() {
-            if let Some(p) = prev {
-                if cmp(p, s) != Ordering::Less {
-                    return Err(format!("view: slots {p} and {s} out of order"));
-                }
+            if let Some(p) = prev
+                && cmp(p, s) != Ordering::Less
+            {
+                return Err(format!("view: slots {p} and {s} out of order"));
             }
             prev = Some(s);
         }
@@ -281,7 +290,9 @@ mod tests {
         let mut model: Vec<u32> = Vec::new();
         let mut x: u64 = 12345;
         for step in 0..20_000u32 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let s = (x >> 40) as u32 % 5000;
             if model.contains(&s) {
                 assert!(v.remove(s, cmp));
@@ -300,7 +311,10 @@ mod tests {
                     assert_eq!(v.iter_rev_before(i + 1).next(), Some(m));
                 }
                 let k = 500;
-                assert_eq!(v.partition_point(|s| s % 1000 < k), model.partition_point(|s| s % 1000 < k));
+                assert_eq!(
+                    v.partition_point(|s| s % 1000 < k),
+                    model.partition_point(|s| s % 1000 < k)
+                );
             }
         }
         assert!(!v.remove(999_999, cmp));

@@ -159,7 +159,11 @@ impl Filter {
         let raw = parse::RawParams::new(query_string);
         let mut errors = crate::ParamErrors::default();
         let f = parse::filter(&raw, &mut errors);
-        if errors.is_empty() { Ok(f) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(f)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Checks one record against the filter by its own fields, naming the
@@ -177,10 +181,22 @@ impl Filter {
         }
         let f = self;
         check(!f.nothing, "filter")?;
-        check(f.customer.is_none_or(|u| u == r.customer_uuid), "customer_uuid")?;
-        check(f.project.is_none_or(|u| u == r.project_uuid), "project_uuid")?;
-        check(f.offering.is_none_or(|u| u == r.offering_uuid), "offering_uuid")?;
-        check(f.resource_uuid.is_none_or(|u| u == r.resource_uuid), "resource_uuid")?;
+        check(
+            f.customer.is_none_or(|u| u == r.customer_uuid),
+            "customer_uuid",
+        )?;
+        check(
+            f.project.is_none_or(|u| u == r.project_uuid),
+            "project_uuid",
+        )?;
+        check(
+            f.offering.is_none_or(|u| u == r.offering_uuid),
+            "offering_uuid",
+        )?;
+        check(
+            f.resource_uuid.is_none_or(|u| u == r.resource_uuid),
+            "resource_uuid",
+        )?;
         check(f.resource.is_none_or(|u| u == r.resource_uuid), "resource")?;
         check(
             f.username
@@ -194,8 +210,14 @@ impl Filter {
                 .is_none_or(|t| t.is_empty() || *t == r.component_type),
             "type",
         )?;
-        check(f.year.is_none_or(|y| y == r.billing_period.year()), "billing_period_year")?;
-        check(f.month.is_none_or(|m| m == r.billing_period.month()), "billing_period_month")?;
+        check(
+            f.year.is_none_or(|y| y == r.billing_period.year()),
+            "billing_period_year",
+        )?;
+        check(
+            f.month.is_none_or(|m| m == r.billing_period.month()),
+            "billing_period_month",
+        )?;
         check(
             f.billing_period.is_none_or(|d| d == r.billing_period),
             "component_usage__billing_period",
@@ -250,12 +272,18 @@ pub struct OrderKey {
 impl OrderKey {
     /// Ascending on `field`.
     pub fn asc(field: SortField) -> OrderKey {
-        OrderKey { field, descending: false }
+        OrderKey {
+            field,
+            descending: false,
+        }
     }
 
     /// Descending on `field`.
     pub fn desc(field: SortField) -> OrderKey {
-        OrderKey { field, descending: true }
+        OrderKey {
+            field,
+            descending: true,
+        }
     }
 }
 
@@ -452,7 +480,11 @@ impl Query {
 
     /// Asks for a page by number (1-based; 0 is an invalid page).
     pub fn page_number(mut self, n: u64) -> Query {
-        self.page = if n == 0 { PageSpec::Invalid } else { PageSpec::Number(n) };
+        self.page = if n == 0 {
+            PageSpec::Invalid
+        } else {
+            PageSpec::Number(n)
+        };
         self
     }
 
@@ -473,7 +505,11 @@ impl Query {
 
     /// Sets the sparse fields; an empty set means all fields.
     pub fn with_fields(mut self, fields: FieldSet) -> Query {
-        self.fields = if fields.is_empty() { FieldSet::all() } else { fields };
+        self.fields = if fields.is_empty() {
+            FieldSet::all()
+        } else {
+            fields
+        };
         self
     }
 

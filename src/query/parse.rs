@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::{DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query};
 use crate::error::{ParamErrors, QueryError};
 use crate::record::{Field, FieldSet};
-use crate::wire::number::{Decimal, ScaleError};
+use crate::wire::number::Decimal;
 use crate::wire::time::parse_date;
 use crate::wire::uuid::{parse_uuid, resource_from_url};
 
@@ -100,10 +100,7 @@ fn number_param(
             errors.push(name, NUMBER_MSG.to_owned());
             None
         }
-        Some(d) => Some(match d.to_scaled(0) {
-            Ok(n) => Some(n),
-            Err(ScaleError::Fraction | ScaleError::Range) => None,
-        }),
+        Some(d) => Some(d.to_scaled(0).ok()),
     }
 }
 
@@ -153,7 +150,9 @@ fn order(raw: &RawParams<'_>, errors: &mut ParamErrors) -> Vec<OrderKey> {
                 Err(()) => {
                     errors.push(
                         "o",
-                        format!("Select a valid choice. {item} is not one of the available choices."),
+                        format!(
+                            "Select a valid choice. {item} is not one of the available choices."
+                        ),
                     );
                     return keys;
                 }
@@ -257,7 +256,10 @@ mod tests {
         assert_eq!(p("page=-1"), PageSpec::Invalid);
         assert_eq!(p("page=1.0"), PageSpec::Invalid);
         assert_eq!(p("page=x&page=2"), PageSpec::Number(2));
-        assert_eq!(p("page=99999999999999999999999999"), PageSpec::Number(u64::MAX));
+        assert_eq!(
+            p("page=99999999999999999999999999"),
+            PageSpec::Number(u64::MAX)
+        );
     }
 
     #[test]
@@ -301,7 +303,10 @@ mod tests {
             panic!("expected errors")
         };
         let names: Vec<_> = e.iter().map(|(p, _)| p).collect();
-        assert_eq!(names, ["customer_uuid", "billing_period_month", "date_before", "o"]);
+        assert_eq!(
+            names,
+            ["customer_uuid", "billing_period_month", "date_before", "o"]
+        );
         assert_eq!(e.get("billing_period_month").unwrap(), ["Enter a number."]);
     }
 
@@ -316,7 +321,16 @@ mod tests {
         assert_eq!(query("field=nope").unwrap().fields, FieldSet::all());
         assert!(query("billing_period_month=13").unwrap().filter.nothing);
         assert!(query("billing_period_year=1e3").unwrap().filter.year == Some(1000));
-        assert!(query("customer_uuid=&customer_uuid=").unwrap().filter.customer.is_none());
-        assert!(query("customer_uuid=bad&customer_uuid=").is_ok(), "last occurrence wins");
+        assert!(
+            query("customer_uuid=&customer_uuid=")
+                .unwrap()
+                .filter
+                .customer
+                .is_none()
+        );
+        assert!(
+            query("customer_uuid=bad&customer_uuid=").is_ok(),
+            "last occurrence wins"
+        );
     }
 }

@@ -96,7 +96,9 @@ impl Row {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.text.as_ref().map_or(0, |t| t.s.len() + std::mem::size_of::<Text>())
+        self.text
+            .as_ref()
+            .map_or(0, |t| t.s.len() + std::mem::size_of::<Text>())
     }
 }
 
@@ -110,7 +112,12 @@ pub(crate) enum ViewKind {
     Period,
 }
 
-pub(crate) const VIEW_KINDS: [ViewKind; 4] = [ViewKind::Default, ViewKind::Usage, ViewKind::Username, ViewKind::Period];
+pub(crate) const VIEW_KINDS: [ViewKind; 4] = [
+    ViewKind::Default,
+    ViewKind::Usage,
+    ViewKind::Username,
+    ViewKind::Period,
+];
 
 /// Everything except the views, so that view comparisons can borrow it
 /// while a view is mutated.
@@ -171,7 +178,8 @@ impl Tables {
 
     /// The slot of a record uuid.
     pub(crate) fn slot_of(&self, uuid: &Uuid) -> Option<u32> {
-        self.by_uuid.find(self.uuid_hash(uuid), |s| self.row(s).uuid == *uuid)
+        self.by_uuid
+            .find(self.uuid_hash(uuid), |s| self.row(s).uuid == *uuid)
     }
 
     /// The slot holding a natural key.
@@ -202,7 +210,9 @@ impl Tables {
             None => self.users.insert(u, User { uuid: u, refs: 0 }),
         };
         self.users.get_mut(id).refs += 1;
-        NonZeroU32::new(id + 1).filter(|&u| u != NO_USER).expect("fewer than 2^32 - 1 offering users")
+        NonZeroU32::new(id + 1)
+            .filter(|&u| u != NO_USER)
+            .expect("fewer than 2^32 - 1 offering users")
     }
 
     /// Counts one record fewer naming an offering user; forgets it at zero.
@@ -240,7 +250,12 @@ impl Tables {
     pub(crate) fn chain(&self, slot: u32) -> (u32, u32, u32, u32) {
         let res = self.cus.get(self.row(slot).cu).resource;
         let r = self.resources.get(res);
-        (res, r.offering, r.project, self.projects.get(r.project).customer)
+        (
+            res,
+            r.offering,
+            r.project,
+            self.projects.get(r.project).customer,
+        )
     }
 
     /// Slots of a component usage: its resource's records that point at it.
@@ -256,9 +271,18 @@ impl Tables {
             return true;
         }
         let (_, o, p, c) = self.chain(slot);
-        scope.customers.iter().any(|u| self.customers.id(u) == Some(c))
-            || scope.projects.iter().any(|u| self.projects.id(u) == Some(p))
-            || scope.offerings.iter().any(|u| self.offerings.id(u) == Some(o))
+        scope
+            .customers
+            .iter()
+            .any(|u| self.customers.id(u) == Some(c))
+            || scope
+                .projects
+                .iter()
+                .any(|u| self.projects.id(u) == Some(p))
+            || scope
+                .offerings
+                .iter()
+                .any(|u| self.offerings.id(u) == Some(o))
     }
 }
 
@@ -422,7 +446,8 @@ impl Core {
         let (rows, hasher) = (&t.rows, &t.hasher);
         let row = |s: u32| rows[s as usize].as_ref().expect("indexed slots are live");
         t.by_uuid.insert(hu, slot, |s| hasher.hash_one(row(s).uuid));
-        t.by_key.insert(hk, slot, |s| hasher.hash_one((row(s).cu, row(s).username)));
+        t.by_key
+            .insert(hk, slot, |s| hasher.hash_one((row(s).cu, row(s).username)));
         self.t.cus.get_mut(cu).nrows += 1;
         if let Some(d) = &mut self.deferred {
             d.pending.insert(slot);
@@ -441,7 +466,10 @@ impl Core {
 
     /// Detaches a slot from every index; the row stays in the arena.
     pub(crate) fn detach_row(&mut self, slot: u32) {
-        let pending = self.deferred.as_mut().is_some_and(|d| d.pending.remove(slot));
+        let pending = self
+            .deferred
+            .as_mut()
+            .is_some_and(|d| d.pending.remove(slot));
         if !pending {
             self.detach(slot, Part::CuKeys);
             self.detach(slot, Part::Links);
@@ -461,7 +489,9 @@ impl Core {
     /// merges the live ones back in. O(n) moves plus O(k log k + k log(n/k))
     /// comparisons; the views are independent, so they are rebuilt in parallel.
     pub(crate) fn flush_deferred(&mut self) {
-        let Some(mut d) = self.deferred.take() else { return };
+        let Some(mut d) = self.deferred.take() else {
+            return;
+        };
         // Pending slots, in increasing order: every bitmap insert is an append.
         self.deferred = Some(Deferred::default());
         for slot in &d.pending {
@@ -504,14 +534,40 @@ impl Core {
         let rows = t.rows.capacity() * std::mem::size_of::<Option<Row>>()
             + t.rows.iter().flatten().map(Row::heap_bytes).sum::<usize>();
         let maps = t.by_uuid.heap_bytes() + t.by_key.heap_bytes();
-        let bitmaps: usize = t.resources.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
-            + t.offerings.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
-            + t.projects.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
-            + t.customers.iter().map(|(_, e)| e.rows.serialized_size()).sum::<usize>()
-            + t.usernames.dict.iter().map(|(_, _, b)| b.serialized_size()).sum::<usize>()
-            + t.types.iter().map(|(_, _, b)| b.serialized_size()).sum::<usize>()
-            + t.periods.values().map(RoaringBitmap::serialized_size).sum::<usize>()
-            + t.days.values().map(RoaringBitmap::serialized_size).sum::<usize>()
+        let bitmaps: usize = t
+            .resources
+            .iter()
+            .map(|(_, e)| e.rows.serialized_size())
+            .sum::<usize>()
+            + t.offerings
+                .iter()
+                .map(|(_, e)| e.rows.serialized_size())
+                .sum::<usize>()
+            + t.projects
+                .iter()
+                .map(|(_, e)| e.rows.serialized_size())
+                .sum::<usize>()
+            + t.customers
+                .iter()
+                .map(|(_, e)| e.rows.serialized_size())
+                .sum::<usize>()
+            + t.usernames
+                .dict
+                .iter()
+                .map(|(_, _, b)| b.serialized_size())
+                .sum::<usize>()
+            + t.types
+                .iter()
+                .map(|(_, _, b)| b.serialized_size())
+                .sum::<usize>()
+            + t.periods
+                .values()
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
+            + t.days
+                .values()
+                .map(RoaringBitmap::serialized_size)
+                .sum::<usize>()
             + t.live.serialized_size();
         let entities = t.cus.heap_bytes()
             + t.resources.heap_bytes()
@@ -581,21 +637,18 @@ pub(crate) fn sort_slots_ranked(t: &Tables, ranks: &Ranks, kind: ViewKind, slots
                 ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
                 ViewKind::Period => i64::from(cu.period),
             };
-            (primary, Reverse(cu.date), ranks.types[cu.ctype as usize], r.uuid.as_u128(), s)
+            (
+                primary,
+                Reverse(cu.date),
+                ranks.types[cu.ctype as usize],
+                r.uuid.as_u128(),
+                s,
+            )
         })
         .collect();
     keyed.sort_unstable();
     for (dst, k) in slots.iter_mut().zip(keyed) {
         *dst = k.4;
-    }
-}
-
-/// Sorts slots into a view's order, extracting the keys once.
-pub(crate) fn sort_slots(t: &Tables, kind: ViewKind, slots: &mut [u32]) {
-    let mut keyed: Vec<(SortKey<'_>, u32)> = slots.iter().map(|&s| (t.key(s), s)).collect();
-    keyed.sort_unstable_by(|(a, _), (b, _)| cmp_sort_keys(kind, a, b));
-    for (dst, (_, s)) in slots.iter_mut().zip(keyed) {
-        *dst = s;
     }
 }
 

@@ -117,7 +117,11 @@ impl<T: Keyed> Table<T> {
     pub(crate) fn id(&self, uuid: &Uuid) -> Option<u32> {
         let h = self.hasher.hash_one(uuid);
         self.ids
-            .find(h, |&id| self.items[id as usize].as_ref().is_some_and(|t| t.uuid() == *uuid))
+            .find(h, |&id| {
+                self.items[id as usize]
+                    .as_ref()
+                    .is_some_and(|t| t.uuid() == *uuid)
+            })
             .copied()
     }
 
@@ -142,8 +146,16 @@ impl<T: Keyed> Table<T> {
             }
         };
         let (items, hasher) = (&self.items, &self.hasher);
-        let rehash = |&i: &u32| hasher.hash_one(items[i as usize].as_ref().expect("indexed ids are live").uuid());
-        self.ids.insert_unique(self.hasher.hash_one(uuid), id, rehash);
+        let rehash = |&i: &u32| {
+            hasher.hash_one(
+                items[i as usize]
+                    .as_ref()
+                    .expect("indexed ids are live")
+                    .uuid(),
+            )
+        };
+        self.ids
+            .insert_unique(self.hasher.hash_one(uuid), id, rehash);
         id
     }
 
@@ -171,14 +183,6 @@ impl<T: Keyed> Table<T> {
 
     pub(crate) fn is_free(&self, id: u32) -> bool {
         self.items.get(id as usize).is_none_or(Option::is_none)
-    }
-
-    pub(crate) fn free_list(&self) -> &[u32] {
-        &self.free
-    }
-
-    pub(crate) fn capacity_ids(&self) -> usize {
-        self.items.len()
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {

@@ -21,7 +21,11 @@ pub(crate) enum Cand<'a> {
     /// A union of disjoint bitmaps (one username, period or day per record),
     /// not materialised: its count is the sum of their lengths and its
     /// members are recognised by a per-record test.
-    Lazy { count: u64, check: Check, parts: Vec<&'a RoaringBitmap> },
+    Lazy {
+        count: u64,
+        check: Check,
+        parts: Vec<&'a RoaringBitmap>,
+    },
 }
 
 /// A per-record test equivalent to a union of bitmaps, used instead of
@@ -30,7 +34,11 @@ pub(crate) enum Check {
     Periods(Vec<i32>),
     Days(i32, i32),
     Usernames(RoaringBitmap),
-    Scope { customers: Vec<u32>, projects: Vec<u32>, offerings: Vec<u32> },
+    Scope {
+        customers: Vec<u32>,
+        projects: Vec<u32>,
+        offerings: Vec<u32>,
+    },
 }
 
 impl Check {
@@ -42,9 +50,15 @@ impl Check {
     fn test(&self, t: &Tables, slot: u32) -> bool {
         match self {
             Check::Periods(ps) => ps.binary_search(&t.cus.get(t.row(slot).cu).period).is_ok(),
-            Check::Days(lo, hi) => (*lo..=*hi).contains(&micros_to_day(t.cus.get(t.row(slot).cu).date)),
+            Check::Days(lo, hi) => {
+                (*lo..=*hi).contains(&micros_to_day(t.cus.get(t.row(slot).cu).date))
+            }
             Check::Usernames(ids) => ids.contains(t.row(slot).username),
-            Check::Scope { customers, projects, offerings } => {
+            Check::Scope {
+                customers,
+                projects,
+                offerings,
+            } => {
                 let (_, o, p, c) = t.chain(slot);
                 customers.contains(&c) || projects.contains(&p) || offerings.contains(&o)
             }
@@ -54,7 +68,10 @@ impl Check {
 
 enum Pred<'a> {
     One(&'a RoaringBitmap),
-    Any { parts: Vec<&'a RoaringBitmap>, check: Check },
+    Any {
+        parts: Vec<&'a RoaringBitmap>,
+        check: Check,
+    },
 }
 
 impl Pred<'_> {
@@ -144,7 +161,14 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
             .chain(projects.iter().map(|&p| &t.projects.get(p).rows))
             .chain(offerings.iter().map(|&o| &t.offerings.get(o).rows))
             .collect();
-        preds.push(any(parts, Check::Scope { customers, projects, offerings })?);
+        preds.push(any(
+            parts,
+            Check::Scope {
+                customers,
+                projects,
+                offerings,
+            },
+        )?);
     }
     Some(preds)
 }
@@ -166,14 +190,19 @@ pub(crate) fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Cand<'
     if preds.is_empty() {
         return Cand::All;
     }
-    if preds.len() == 1 {
-        if let Pred::Any { check, .. } = &preds[0] {
-            if check.disjoint() {
-                let count = preds[0].estimate();
-                let Some(Pred::Any { parts, check }) = preds.pop() else { unreachable!() };
-                return Cand::Lazy { count, check, parts };
-            }
-        }
+    if preds.len() == 1
+        && let Pred::Any { check, .. } = &preds[0]
+        && check.disjoint()
+    {
+        let count = preds[0].estimate();
+        let Some(Pred::Any { parts, check }) = preds.pop() else {
+            unreachable!()
+        };
+        return Cand::Lazy {
+            count,
+            check,
+            parts,
+        };
     }
     preds.sort_by_key(Pred::estimate);
     let mut acc = preds[0].materialize();
@@ -288,7 +317,11 @@ impl Core {
     }
 
     /// Runs a query: the page numbers, and with `fetch` the page's slots in order.
-    pub(crate) fn run_query(&self, q: &Query, fetch: bool) -> Result<(PageInfo, Vec<u32>), QueryError> {
+    pub(crate) fn run_query(
+        &self,
+        q: &Query,
+        fetch: bool,
+    ) -> Result<(PageInfo, Vec<u32>), QueryError> {
         let cand = candidates(&self.t, &q.filter, &q.scope);
         let count = match &cand {
             Cand::All => self.t.live.len(),
@@ -313,10 +346,20 @@ impl Core {
         }
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
-        Ok((info, self.page_slots(&cand, &q.filter, &q.order, offset, limit)))
+        Ok((
+            info,
+            self.page_slots(&cand, &q.filter, &q.order, offset, limit),
+        ))
     }
 
-    fn page_slots(&self, cand: &Cand<'_>, f: &Filter, order: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+    fn page_slots(
+        &self,
+        cand: &Cand<'_>,
+        f: &Filter,
+        order: &[OrderKey],
+        offset: usize,
+        limit: usize,
+    ) -> Vec<u32> {
         let keys = effective_keys(order);
         let t = &self.t;
         // In the default view (date descending) a report-date range is one
@@ -351,7 +394,11 @@ impl Core {
         // evenly, against the cost of sorting the matches.
         // A walk in the view's own order can start from either end.
         let simple = keys.len() <= 1 && !keys.first().is_some_and(|k| k.descending);
-        let reach = if simple { (offset + limit).min(count - offset) } else { offset + limit };
+        let reach = if simple {
+            (offset + limit).min(count - offset)
+        } else {
+            offset + limit
+        };
         let walk = reach.saturating_mul(n) / count.max(1);
         let sort_cost = count.saturating_mul(8) + 1024;
         if walk <= sort_cost {
@@ -362,13 +409,21 @@ impl Core {
         }
         match cand {
             Cand::Set(b) => self.sort_page(b, &keys, offset, limit),
-            Cand::Lazy { parts, .. } => self.sort_page(&parts.iter().copied().union(), &keys, offset, limit),
+            Cand::Lazy { parts, .. } => {
+                self.sort_page(&parts.iter().copied().union(), &keys, offset, limit)
+            }
             Cand::All => unreachable!("handled above"),
         }
     }
 
     /// Sorts the matches partially: only the page's window is fully ordered.
-    fn sort_page(&self, set: &RoaringBitmap, keys: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+    fn sort_page(
+        &self,
+        set: &RoaringBitmap,
+        keys: &[OrderKey],
+        offset: usize,
+        limit: usize,
+    ) -> Vec<u32> {
         let t = &self.t;
         let mut v: Vec<(SortKey<'_>, u32)> = set.iter().map(|s| (t.key(s), s)).collect();
         let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| cmp_keys(keys, &a.0, &b.0);
@@ -388,6 +443,7 @@ impl Core {
     /// Walks the view of the first key in its direction, testing membership;
     /// equal-primary groups are sorted by the remaining keys when there are
     /// any. Returns `None` once more than `budget` view entries were visited.
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn walk_page(
         &self,
         member: &Member<'_>,
@@ -407,7 +463,11 @@ impl Core {
         let group_sort = keys.len() > 1;
         let all = matches!(member, Member::All);
         let member = |s: u32| member.contains(s);
-        let mut sink = Sink { skip: offset, limit, out: Vec::with_capacity(limit) };
+        let mut sink = Sink {
+            skip: offset,
+            limit,
+            out: Vec::with_capacity(limit),
+        };
         let mut steps = 0usize;
 
         if !desc && !group_sort {
@@ -460,7 +520,9 @@ impl Core {
                 sink.skip -= group.len();
             } else {
                 if group_sort {
-                    let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| cmp_keys(&keys[1..], &a.0, &b.0);
+                    let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| {
+                        cmp_keys(&keys[1..], &a.0, &b.0)
+                    };
                     // Only the first `need` of a big group can reach the page.
                     let need = sink.skip + (sink.limit - sink.out.len());
                     if need < group.len() {
@@ -508,7 +570,8 @@ impl Core {
             let target = view.len() - 1 - offset.min(view.len() - 1);
             let k = t.key(view.get(target));
             let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
-            let ge = view.partition_point(|s| same_primary(kind, &t.key(s), &k) != Ordering::Greater);
+            let ge =
+                view.partition_point(|s| same_primary(kind, &t.key(s), &k) != Ordering::Greater);
             // Desc positions before this group: the records after it in the view.
             let before = view.len() - ge;
             sink.skip = offset - before;

@@ -27,21 +27,56 @@ impl Core {
             let Some(r) = r else { continue };
             let slot = i as u32;
             live.insert(slot);
-            ensure!(t.slot_of(&r.uuid) == Some(slot), "by_uuid misses slot {slot}");
-            ensure!(t.slot_of_key(r.cu, r.username) == Some(slot), "by_key misses slot {slot}");
-            ensure!(!t.cus.is_free(r.cu), "slot {slot}: dead component usage {}", r.cu);
-            ensure!(t.usernames.dict.is_live(r.username), "slot {slot}: dead username {}", r.username);
-            ensure!(by_key.insert((r.cu, r.username), slot).is_none(), "slot {slot}: duplicate natural key");
+            ensure!(
+                t.slot_of(&r.uuid) == Some(slot),
+                "by_uuid misses slot {slot}"
+            );
+            ensure!(
+                t.slot_of_key(r.cu, r.username) == Some(slot),
+                "by_key misses slot {slot}"
+            );
+            ensure!(
+                !t.cus.is_free(r.cu),
+                "slot {slot}: dead component usage {}",
+                r.cu
+            );
+            ensure!(
+                t.usernames.dict.is_live(r.username),
+                "slot {slot}: dead username {}",
+                r.username
+            );
+            ensure!(
+                by_key.insert((r.cu, r.username), slot).is_none(),
+                "slot {slot}: duplicate natural key"
+            );
         }
         ensure!(live == t.live, "live bitmap differs from the arena");
-        ensure!(t.by_uuid.len() as u64 == live.len(), "by_uuid has stale entries");
-        ensure!(by_key.len() == t.by_key.len(), "natural key index has stale entries");
-        ensure!(t.by_key.iter().all(|s| live.contains(s)), "natural key index holds a dead slot");
-        ensure!(t.by_uuid.iter().all(|s| live.contains(s)), "uuid index holds a dead slot");
+        ensure!(
+            t.by_uuid.len() as u64 == live.len(),
+            "by_uuid has stale entries"
+        );
+        ensure!(
+            by_key.len() == t.by_key.len(),
+            "natural key index has stale entries"
+        );
+        ensure!(
+            t.by_key.iter().all(|s| live.contains(s)),
+            "natural key index holds a dead slot"
+        );
+        ensure!(
+            t.by_uuid.iter().all(|s| live.contains(s)),
+            "uuid index holds a dead slot"
+        );
         for &f in &t.free {
-            ensure!(t.rows.get(f as usize).is_some_and(Option::is_none), "free slot {f} is in use");
+            ensure!(
+                t.rows.get(f as usize).is_some_and(Option::is_none),
+                "free slot {f} is in use"
+            );
         }
-        ensure!(t.free.len() + live.len() as usize == t.rows.len(), "free list and arena disagree");
+        ensure!(
+            t.free.len() + live.len() as usize == t.rows.len(),
+            "free list and arena disagree"
+        );
 
         // Entity bitmaps and counts, recomputed from the rows.
         let mut res_rows: BTreeMap<u32, RoaringBitmap> = BTreeMap::new();
@@ -58,9 +93,16 @@ impl Core {
         for slot in &live {
             let r = t.row(slot);
             let cu = t.cus.get(r.cu);
-            ensure!(!t.resources.is_free(cu.resource), "cu {}: dead resource", r.cu);
+            ensure!(
+                !t.resources.is_free(cu.resource),
+                "cu {}: dead resource",
+                r.cu
+            );
             let (res, o, p, c) = t.chain(slot);
-            ensure!(!t.offerings.is_free(o) && !t.projects.is_free(p), "resource {res}: dead link");
+            ensure!(
+                !t.offerings.is_free(o) && !t.projects.is_free(p),
+                "resource {res}: dead link"
+            );
             ensure!(!t.customers.is_free(c), "project {p}: dead customer");
             res_rows.entry(res).or_default().insert(slot);
             off_rows.entry(o).or_default().insert(slot);
@@ -75,10 +117,20 @@ impl Core {
                 *user_refs.entry(r.user.get() - 1).or_default() += 1;
             }
         }
-        ensure!(t.users.len() == user_refs.len(), "offering users without records");
+        ensure!(
+            t.users.len() == user_refs.len(),
+            "offering users without records"
+        );
         for (id, u) in t.users.iter() {
-            ensure!(user_refs.get(&id) == Some(&u.refs), "offering user {id}: count {} is wrong", u.refs);
-            ensure!(t.users.id(&u.uuid) == Some(id), "offering user {id}: uuid map");
+            ensure!(
+                user_refs.get(&id) == Some(&u.refs),
+                "offering user {id}: count {} is wrong",
+                u.refs
+            );
+            ensure!(
+                t.users.id(&u.uuid) == Some(id),
+                "offering user {id}: uuid map"
+            );
         }
         macro_rules! same_rows {
             ($table:ident, $want:ident) => {
@@ -95,7 +147,11 @@ impl Core {
                         "{} {id}: bitmap differs from its records",
                         stringify!($table)
                     );
-                    ensure!(t.$table.id(&e.uuid) == Some(id), "{} {id}: uuid map", stringify!($table));
+                    ensure!(
+                        t.$table.id(&e.uuid) == Some(id),
+                        "{} {id}: uuid map",
+                        stringify!($table)
+                    );
                 }
             };
         }
@@ -103,26 +159,45 @@ impl Core {
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);
-        ensure!(t.cus.len() == cu_rows.len(), "component usages without records");
+        ensure!(
+            t.cus.len() == cu_rows.len(),
+            "component usages without records"
+        );
         for (id, cu) in t.cus.iter() {
-            ensure!(cu_rows.get(&id) == Some(&cu.nrows), "cu {id}: nrows {} is wrong", cu.nrows);
+            ensure!(
+                cu_rows.get(&id) == Some(&cu.nrows),
+                "cu {id}: nrows {} is wrong",
+                cu.nrows
+            );
             ensure!(t.cus.id(&cu.uuid) == Some(id), "cu {id}: uuid map");
             ensure!(t.types.is_live(cu.ctype), "cu {id}: dead type");
             ensure!(t.units.is_live(cu.unit), "cu {id}: dead unit");
             *unit_refs.entry(cu.unit).or_default() += 1;
         }
         t.usernames.check()?;
-        ensure!(t.usernames.dict.len() == user_rows.len(), "usernames without records");
+        ensure!(
+            t.usernames.dict.len() == user_rows.len(),
+            "usernames without records"
+        );
         for (id, _, rows) in t.usernames.dict.iter() {
-            ensure!(user_rows.get(&id) == Some(rows), "username {id}: bitmap differs");
+            ensure!(
+                user_rows.get(&id) == Some(rows),
+                "username {id}: bitmap differs"
+            );
         }
         t.types.check()?;
         ensure!(t.types.len() == type_rows.len(), "types without records");
         for (id, _, rows) in t.types.iter() {
-            ensure!(type_rows.get(&id) == Some(rows), "type {id}: bitmap differs");
+            ensure!(
+                type_rows.get(&id) == Some(rows),
+                "type {id}: bitmap differs"
+            );
         }
         t.units.check()?;
-        ensure!(t.units.len() == unit_refs.len(), "units without component usages");
+        ensure!(
+            t.units.len() == unit_refs.len(),
+            "units without component usages"
+        );
         for (id, _, n) in t.units.iter() {
             ensure!(unit_refs.get(&id) == Some(n), "unit {id}: count differs");
         }
@@ -133,9 +208,13 @@ impl Core {
         ensure!(self.deferred.is_none(), "a deferred write was left open");
         for kind in VIEW_KINDS {
             let v = self.view(kind);
-            v.check(|a, b| t.cmp(kind, a, b)).map_err(|e| format!("{kind:?} {e}"))?;
+            v.check(|a, b| t.cmp(kind, a, b))
+                .map_err(|e| format!("{kind:?} {e}"))?;
             let slots: RoaringBitmap = v.iter().collect();
-            ensure!(slots == live && v.len() as u64 == live.len(), "{kind:?} view holds other slots");
+            ensure!(
+                slots == live && v.len() as u64 == live.len(),
+                "{kind:?} view holds other slots"
+            );
         }
         Ok(())
     }

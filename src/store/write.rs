@@ -36,14 +36,22 @@ impl Core {
     /// Checks a write against the current state, element by element in
     /// order, as if applied one by one: the first offending element is
     /// reported. Changes nothing.
-    pub(crate) fn plan_write(&self, filter: Option<&Filter>, records: &[Record]) -> Result<WritePlan, WriteError> {
+    pub(crate) fn plan_write(
+        &self,
+        filter: Option<&Filter>,
+        records: &[Record],
+    ) -> Result<WritePlan, WriteError> {
         // The natural-key state as the write proceeds, overlaid on the store.
-        let mut key_holder: HashMap<(Uuid, &str), Option<Uuid>> = HashMap::with_capacity(records.len());
-        let mut uuid_key: HashMap<Uuid, Option<(Uuid, &str)>> = HashMap::with_capacity(records.len());
+        let mut key_holder: HashMap<(Uuid, &str), Option<Uuid>> =
+            HashMap::with_capacity(records.len());
+        let mut uuid_key: HashMap<Uuid, Option<(Uuid, &str)>> =
+            HashMap::with_capacity(records.len());
         let mut removals = Vec::new();
         if let Some(f) = filter {
             let keep: HashSet<Uuid> = records.iter().map(|r| r.uuid).collect();
-            let q = crate::Query::new().with_filter(f.clone()).with_scope(Scope::everything());
+            let q = crate::Query::new()
+                .with_filter(f.clone())
+                .with_scope(Scope::everything());
             for slot in self.matching(&q).iter() {
                 let row = self.row(slot);
                 if keep.contains(&row.uuid) {
@@ -56,24 +64,26 @@ impl Core {
             }
         }
         for (index, r) in records.iter().enumerate() {
-            r.validate().map_err(|error| WriteError::Invalid { index, error })?;
+            r.validate()
+                .map_err(|error| WriteError::Invalid { index, error })?;
             if let Some(f) = filter {
-                f.matches(r).map_err(|param| WriteError::OutsideFilter { index, param })?;
+                f.matches(r)
+                    .map_err(|param| WriteError::OutsideFilter { index, param })?;
             }
             let key = (r.component_usage, r.username.as_str());
             let holder = match key_holder.get(&key) {
                 Some(h) => *h,
                 None => self.key_holder(r.component_usage, &r.username),
             };
-            if let Some(h) = holder {
-                if h != r.uuid {
-                    return Err(WriteError::Conflict {
-                        index,
-                        component_usage: r.component_usage,
-                        username: r.username.clone(),
-                        holder: h,
-                    });
-                }
+            if let Some(h) = holder
+                && h != r.uuid
+            {
+                return Err(WriteError::Conflict {
+                    index,
+                    component_usage: r.component_usage,
+                    username: r.username.clone(),
+                    holder: h,
+                });
             }
             let old_key = match uuid_key.get(&r.uuid) {
                 Some(k) => *k,
@@ -113,7 +123,11 @@ impl Core {
             self.remove_inner(slot, &mut g);
             sum.removed += 1;
         }
-        let hints = if plan.bulk { self.reserve_slots(records) } else { Vec::new() };
+        let hints = if plan.bulk {
+            self.reserve_slots(records)
+        } else {
+            Vec::new()
+        };
         for (i, r) in records.iter().enumerate() {
             let hint = hints.get(i).copied().filter(|&h| h != u32::MAX);
             match self.upsert_inner(r, hint, &mut g) {
@@ -142,10 +156,19 @@ impl Core {
         }
         fresh.sort_unstable_by_key(|&i| {
             let r = &records[i];
-            (r.customer_uuid, r.project_uuid, r.resource_uuid, r.component_usage, i)
+            (
+                r.customer_uuid,
+                r.project_uuid,
+                r.resource_uuid,
+                r.component_usage,
+                i,
+            )
         });
         let base = self.t.rows.len();
-        assert!(base + fresh.len() <= u32::MAX as usize, "fewer than 2^32 records");
+        assert!(
+            base + fresh.len() <= u32::MAX as usize,
+            "fewer than 2^32 records"
+        );
         self.t.rows.resize_with(base + fresh.len(), || None);
         let mut hints = vec![u32::MAX; records.len()];
         for (k, i) in fresh.into_iter().enumerate() {
@@ -209,12 +232,17 @@ impl Core {
             && cu.period == date_to_day(r.billing_period)
     }
 
-    fn upsert_inner(&mut self, r: &Record, hint: Option<u32>, g: &mut Garbage) -> crate::WriteOutcome {
+    fn upsert_inner(
+        &mut self,
+        r: &Record,
+        hint: Option<u32>,
+        g: &mut Garbage,
+    ) -> crate::WriteOutcome {
         let existing = self.slot_of(r.uuid);
-        if let Some(s) = existing {
-            if self.equals(s, r) {
-                return crate::WriteOutcome::Unchanged;
-            }
+        if let Some(s) = existing
+            && self.equals(s, r)
+        {
+            return crate::WriteOutcome::Unchanged;
         }
         let cu = self.apply_entities(r, g);
         let uname = self.t.usernames.intern(&r.username);
@@ -282,7 +310,11 @@ impl Core {
             }
             None => t.customers.insert(
                 r.customer_uuid,
-                Customer { uuid: r.customer_uuid, name: r.customer_name.as_str().into(), rows: RoaringBitmap::new() },
+                Customer {
+                    uuid: r.customer_uuid,
+                    name: r.customer_name.as_str().into(),
+                    rows: RoaringBitmap::new(),
+                },
             ),
         };
         let o = match t.offerings.id(&r.offering_uuid) {
@@ -292,7 +324,11 @@ impl Core {
             }
             None => t.offerings.insert(
                 r.offering_uuid,
-                Offering { uuid: r.offering_uuid, name: r.offering_name.as_str().into(), rows: RoaringBitmap::new() },
+                Offering {
+                    uuid: r.offering_uuid,
+                    name: r.offering_name.as_str().into(),
+                    rows: RoaringBitmap::new(),
+                },
             ),
         };
         // Project: name, and its customer (moving its records between customers).
@@ -312,7 +348,12 @@ impl Core {
             }
             None => t.projects.insert(
                 r.project_uuid,
-                Project { uuid: r.project_uuid, name: r.project_name.as_str().into(), customer: c, rows: RoaringBitmap::new() },
+                Project {
+                    uuid: r.project_uuid,
+                    name: r.project_name.as_str().into(),
+                    customer: c,
+                    rows: RoaringBitmap::new(),
+                },
             ),
         };
         // Resource: name, offering and project (moving its records).
@@ -368,7 +409,15 @@ impl Core {
             *t.units.payload_mut(unit) += 1;
             return t.cus.insert(
                 r.component_usage,
-                Cu { uuid: r.component_usage, date, period, ctype, unit, resource: res, nrows: 0 },
+                Cu {
+                    uuid: r.component_usage,
+                    date,
+                    period,
+                    ctype,
+                    unit,
+                    resource: res,
+                    nrows: 0,
+                },
             );
         };
         // Component usage: unit (no index), resource (links), date/period/type (keys and views).
@@ -391,8 +440,13 @@ impl Core {
                 for s in &rows {
                     self.detach(s, Part::Links);
                 }
-                let (old_res, o2, p2, c2) = self.t.chain(rows.min().expect("non-empty"));
-                g.resources.push(old_res);
+                // The old chain comes from the entity tables, not from a row:
+                // in bulk mode this write's own rows are still pending and
+                // `rows` may be empty.
+                let r_old = self.t.resources.get(old.resource);
+                let (o2, p2) = (r_old.offering, r_old.project);
+                let c2 = self.t.projects.get(p2).customer;
+                g.resources.push(old.resource);
                 g.offerings.push(o2);
                 g.projects.push(p2);
                 g.customers.push(c2);

@@ -172,8 +172,14 @@ mod tests {
         assert_eq!(sc("100.10", 2), Some(Ok(10010)));
         assert_eq!(sc("-3.07", 2), Some(Ok(-307)));
         assert_eq!(sc("0e999999999999999999999", 0), Some(Ok(0)));
-        assert_eq!(sc("1e999999999999999999999", 0), Some(Err(ScaleError::Range)));
-        assert_eq!(sc("1e-999999999999999999999", 0), Some(Err(ScaleError::Fraction)));
+        assert_eq!(
+            sc("1e999999999999999999999", 0),
+            Some(Err(ScaleError::Range))
+        );
+        assert_eq!(
+            sc("1e-999999999999999999999", 0),
+            Some(Err(ScaleError::Fraction))
+        );
         assert_eq!(sc("92233720368547758.07", 2), Some(Ok(i64::MAX)));
         assert_eq!(sc("92233720368547758.08", 2), Some(Err(ScaleError::Range)));
         assert_eq!(sc("-92233720368547758.08", 2), Some(Ok(i64::MIN)));
@@ -183,7 +189,10 @@ mod tests {
 
     #[test]
     fn rejects_non_numbers() {
-        for s in ["", " ", ".", "-", "+.", "1e", "1e+", "abc", "inf", "NaN", "1.2.3", "1,5", "0x10", "1_000", "--1", "e5"] {
+        for s in [
+            "", " ", ".", "-", "+.", "1e", "1e+", "abc", "inf", "NaN", "1.2.3", "1,5", "0x10",
+            "1_000", "--1", "e5",
+        ] {
             assert!(Decimal::parse(s).is_none(), "{s:?} parsed");
         }
     }

@@ -32,7 +32,9 @@ pub(crate) fn day_to_date(day: i32) -> NaiveDate {
 
 /// Parses RFC 3339 with any offset, converted to UTC and truncated to microseconds.
 pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    let t = DateTime::parse_from_rfc3339(s.trim()).ok()?.with_timezone(&Utc);
+    let t = DateTime::parse_from_rfc3339(s.trim())
+        .ok()?
+        .with_timezone(&Utc);
     Some(truncate(t))
 }
 
@@ -62,7 +64,9 @@ pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
         || y.len() != 4
         || !(1..=2).contains(&m.len())
         || !(1..=2).contains(&d.len())
-        || ![y, m, d].iter().all(|p| p.bytes().all(|c| c.is_ascii_digit()))
+        || ![y, m, d]
+            .iter()
+            .all(|p| p.bytes().all(|c| c.is_ascii_digit()))
     {
         return None;
     }
@@ -104,9 +108,19 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(parse_date("2025-03-01"), NaiveDate::from_ymd_opt(2025, 3, 1));
+        assert_eq!(
+            parse_date("2025-03-01"),
+            NaiveDate::from_ymd_opt(2025, 3, 1)
+        );
         assert_eq!(parse_date("2025-3-1"), NaiveDate::from_ymd_opt(2025, 3, 1));
-        for s in ["2025-02-30", "25-03-01", "2025/03/01", "2025-03-01T00:00", "x", "2025-003-01"] {
+        for s in [
+            "2025-02-30",
+            "25-03-01",
+            "2025/03/01",
+            "2025-03-01T00:00",
+            "x",
+            "2025-003-01",
+        ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
         assert_eq!(parse_record_date("2025-3-1"), None);

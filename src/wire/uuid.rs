@@ -13,10 +13,10 @@ use uuid::Uuid;
 pub(crate) fn parse_uuid(s: &str) -> Option<Uuid> {
     let s = s.trim_matches(|c: char| c.is_whitespace());
     // Fast path: the canonical simple and hyphenated forms.
-    if s.len() == 32 || s.len() == 36 {
-        if let Ok(u) = Uuid::try_parse(s) {
-            return Some(u);
-        }
+    if (s.len() == 32 || s.len() == 36)
+        && let Ok(u) = Uuid::try_parse(s)
+    {
+        return Some(u);
     }
     let mut buf = [0u8; 32];
     let mut n = 0usize;
@@ -52,7 +52,9 @@ fn strip_urn(s: &str) -> std::borrow::Cow<'_, str> {
 /// fields are read: only the last path segment that is a UUID matters.
 pub(crate) fn uuid_from_url(url: &str) -> Option<Uuid> {
     let path = url_path(url);
-    path.rsplit('/').filter(|seg| !seg.is_empty()).find_map(parse_uuid)
+    path.rsplit('/')
+        .filter(|seg| !seg.is_empty())
+        .find_map(parse_uuid)
 }
 
 /// The path of an absolute or relative URL: without scheme and authority,
@@ -132,14 +134,38 @@ mod tests {
     fn resource_urls() {
         let u = Some(Uuid::from_u128(U));
         let h = "3f2c0b9e1d4a4c6f9b2e7a5d8c1f0e42";
-        assert_eq!(resource_from_url(&format!("https://x.org/api/marketplace-resources/{h}/")), u);
-        assert_eq!(resource_from_url(&format!("http://x.org:8000/api/marketplace-resources/{h}")), u);
-        assert_eq!(resource_from_url(&format!("/api/marketplace-resources/{h}/")), u);
-        assert_eq!(resource_from_url(&format!("/api/marketplace-resources/{h}/?a=b#c")), u);
-        assert_eq!(resource_from_url(&format!("//x.org/api/marketplace-resources/{h}/")), u);
-        assert_eq!(resource_from_url(&format!("/api/marketplace-offerings/{h}/")), None);
-        assert_eq!(resource_from_url(&format!("api/marketplace-resources/{h}/")), None);
-        assert_eq!(resource_from_url(&format!("/api/marketplace-resources/{h}/x/")), None);
+        assert_eq!(
+            resource_from_url(&format!("https://x.org/api/marketplace-resources/{h}/")),
+            u
+        );
+        assert_eq!(
+            resource_from_url(&format!("http://x.org:8000/api/marketplace-resources/{h}")),
+            u
+        );
+        assert_eq!(
+            resource_from_url(&format!("/api/marketplace-resources/{h}/")),
+            u
+        );
+        assert_eq!(
+            resource_from_url(&format!("/api/marketplace-resources/{h}/?a=b#c")),
+            u
+        );
+        assert_eq!(
+            resource_from_url(&format!("//x.org/api/marketplace-resources/{h}/")),
+            u
+        );
+        assert_eq!(
+            resource_from_url(&format!("/api/marketplace-offerings/{h}/")),
+            None
+        );
+        assert_eq!(
+            resource_from_url(&format!("api/marketplace-resources/{h}/")),
+            None
+        );
+        assert_eq!(
+            resource_from_url(&format!("/api/marketplace-resources/{h}/x/")),
+            None
+        );
         assert_eq!(resource_from_url(h), None);
         assert_eq!(resource_from_url("/api/marketplace-resources//"), None);
     }
@@ -148,8 +174,16 @@ mod tests {
     fn record_urls() {
         let h = "3f2c0b9e1d4a4c6f9b2e7a5d8c1f0e42";
         let u = Some(Uuid::from_u128(U));
-        assert_eq!(uuid_from_url(&format!("https://w.example.com/api/marketplace-offering-users/{h}/")), u);
-        assert_eq!(uuid_from_url(&format!("https://w.example.com/api/x/{h}/extra/")), u);
+        assert_eq!(
+            uuid_from_url(&format!(
+                "https://w.example.com/api/marketplace-offering-users/{h}/"
+            )),
+            u
+        );
+        assert_eq!(
+            uuid_from_url(&format!("https://w.example.com/api/x/{h}/extra/")),
+            u
+        );
         assert_eq!(uuid_from_url(h), u);
         assert_eq!(uuid_from_url("https://w.example.com/api/x/"), None);
     }

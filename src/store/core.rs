@@ -147,6 +147,12 @@ pub(crate) struct Tables {
     pub(crate) periods: BTreeMap<i32, RoaringBitmap>,
     /// UTC day of `date` (days since epoch) → records.
     pub(crate) days: BTreeMap<i32, RoaringBitmap>,
+    /// Billing period → bounds of the report days of its records. Only
+    /// widened while the period has records (so possibly loose after
+    /// removals, never too narrow); dropped with the period. Lets a
+    /// default-order query filtered by period walk only the run of the
+    /// default view (date descending) where its records can be.
+    pub(crate) period_days: BTreeMap<i32, (i32, i32)>,
 }
 
 /// The sort keys of one record, borrowed from the tables.
@@ -238,6 +244,31 @@ impl Tables {
             date: cu.date,
             ctype: self.types.str(cu.ctype),
             uuid: r.uuid,
+        }
+    }
+
+    /// Each component type id's rank in the order of type names
+    /// (indexed by id; free ids rank last). O(types · log types).
+    pub(crate) fn type_ranks(&self) -> Vec<u32> {
+        let mut names: Vec<(&str, u32)> = self.types.iter().map(|(id, s, _)| (s, id)).collect();
+        names.sort_unstable();
+        let len = names.iter().map(|&(_, id)| id as usize + 1).max().unwrap_or(0);
+        let mut rank = vec![u32::MAX; len];
+        for (i, &(_, id)) in names.iter().enumerate() {
+            rank[id as usize] = i as u32;
+        }
+        rank
+    }
+
+    /// A view's primary key as a number: equal exactly when the records
+    /// share the key (usernames are interned, so ids compare for equality).
+    pub(crate) fn primary(&self, kind: ViewKind, slot: u32) -> i64 {
+        let r = self.row(slot);
+        match kind {
+            ViewKind::Default => 0,
+            ViewKind::Usage => r.usage,
+            ViewKind::Username => i64::from(r.username),
+            ViewKind::Period => i64::from(self.cus.get(r.cu).period),
         }
     }
 
@@ -410,6 +441,8 @@ impl Core {
                 self.t.types.payload_mut(ctype).insert(slot);
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
+                let b = self.t.period_days.entry(period).or_insert((day, day));
+                *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
             }
         }
@@ -431,6 +464,9 @@ impl Core {
                 self.t.types.payload_mut(ctype).remove(slot);
                 remove_from(&mut self.t.periods, period, slot);
                 remove_from(&mut self.t.days, day, slot);
+                if !self.t.periods.contains_key(&period) {
+                    self.t.period_days.remove(&period);
+                }
                 self.view_remove(slot, &VIEW_KINDS);
             }
         }

@@ -2,6 +2,7 @@
 //! ordering and pagination by walking a sorted view or partially sorting the
 //! matches, whichever the filter's cardinality makes cheaper.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use roaring::{MultiOps, RoaringBitmap};
@@ -16,8 +17,19 @@ use crate::wire::time::{date_to_day, day_to_date, micros_to_day};
 pub(crate) enum Cand<'a> {
     /// Every live record (no filter, unrestricted scope).
     All,
-    /// Exactly these slots.
-    Set(RoaringBitmap),
+    /// Exactly these slots (borrowed when one index answers the filter).
+    Set(Cow<'a, RoaringBitmap>),
+    /// Only the number of matches (a count-only query never needs the set).
+    Counted(u64),
+    /// `base ∩ (∪ parts)` with disjoint parts, not materialised: the union
+    /// would cost more than the page needs. Count: the sum of the parts'
+    /// intersections with `base`; membership: `base` and the per-record test.
+    Filtered {
+        count: u64,
+        base: Cow<'a, RoaringBitmap>,
+        check: Check,
+        parts: Vec<&'a RoaringBitmap>,
+    },
     /// A union of disjoint bitmaps (one username, period or day per record),
     /// not materialised: its count is the sum of their lengths and its
     /// members are recognised by a per-record test.
@@ -120,20 +132,8 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
         let parts: Vec<_> = ids.iter().map(|id| t.usernames.dict.payload(id)).collect();
         preds.push(any(parts, Check::Usernames(ids))?);
     }
-    if f.year.is_some() || f.month.is_some() || f.billing_period.is_some() {
-        use chrono::Datelike;
-        let exact = f.billing_period.map(date_to_day);
-        let (keys, parts): (Vec<i32>, Vec<_>) = t
-            .periods
-            .iter()
-            .filter(|&(&p, _)| {
-                let d = day_to_date(p);
-                exact.is_none_or(|e| e == p)
-                    && f.year.is_none_or(|y| y == d.year())
-                    && f.month.is_none_or(|m| m == d.month())
-            })
-            .map(|(&p, b)| (p, b))
-            .unzip();
+    if let Some(periods) = selected_periods(t, f) {
+        let (keys, parts): (Vec<i32>, Vec<_>) = periods.unzip();
         preds.push(any(parts, Check::Periods(keys))?);
     }
     if f.date_after.is_some() || f.date_before.is_some() {
@@ -173,6 +173,31 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
     Some(preds)
 }
 
+/// The billing periods (and their records) that the year, month and
+/// period filters admit; `None` when none of those filters is set.
+fn selected_periods<'a>(
+    t: &'a Tables,
+    f: &Filter,
+) -> Option<impl Iterator<Item = (i32, &'a RoaringBitmap)>> {
+    use chrono::Datelike;
+    if f.year.is_none() && f.month.is_none() && f.billing_period.is_none() {
+        return None;
+    }
+    let exact = f.billing_period.map(date_to_day);
+    let (year, month) = (f.year, f.month);
+    Some(
+        t.periods
+            .iter()
+            .filter(move |&(&p, _)| {
+                let d = day_to_date(p);
+                exact.is_none_or(|e| e == p)
+                    && year.is_none_or(|y| y == d.year())
+                    && month.is_none_or(|m| m == d.month())
+            })
+            .map(|(&p, b)| (p, b)),
+    )
+}
+
 /// A union predicate, or `None` (nothing matches) when it has no part.
 fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
     match parts.len() {
@@ -182,10 +207,16 @@ fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
     }
 }
 
-/// The matches of a filter and scope: an intersection, smallest operand first.
-pub(crate) fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Cand<'a> {
+/// The matches of a filter and scope: an intersection, smallest operand
+/// first. With `count_only` the last intersection is only counted.
+pub(crate) fn candidates<'a>(
+    t: &'a Tables,
+    f: &Filter,
+    scope: &Scope,
+    count_only: bool,
+) -> Cand<'a> {
     let Some(mut preds) = predicates(t, f, scope) else {
-        return Cand::Set(RoaringBitmap::new());
+        return Cand::Set(Cow::Owned(RoaringBitmap::new()));
     };
     if preds.is_empty() {
         return Cand::All;
@@ -204,23 +235,70 @@ pub(crate) fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Cand<'
             parts,
         };
     }
-    preds.sort_by_key(Pred::estimate);
-    let mut acc = preds[0].materialize();
-    for p in &preds[1..] {
+    preds.sort_by_cached_key(Pred::estimate);
+    let mut acc: Cow<'a, RoaringBitmap> = match &preds[0] {
+        Pred::One(b) => Cow::Borrowed(*b),
+        p => Cow::Owned(p.materialize()),
+    };
+    let last = preds.len() - 1;
+    for i in 1..preds.len() {
+        let p = &preds[i];
         if acc.is_empty() {
             break;
         }
-        match p {
-            Pred::One(b) => acc &= *b,
+        if i == last
+            && let Pred::Any { check, .. } = p
+            && check.disjoint()
+            && acc.len() * 16 >= p.estimate()
+            && !count_only
+        {
+            let Some(Pred::Any { parts, check }) = preds.pop() else {
+                unreachable!()
+            };
+            let count = parts.iter().map(|b| acc.intersection_len(b)).sum();
+            return Cand::Filtered {
+                count,
+                base: acc,
+                check,
+                parts,
+            };
+        }
+        if count_only && i == last {
+            return Cand::Counted(match p {
+                Pred::One(b) => acc.intersection_len(b),
+                Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
+                    acc.iter().filter(|&s| check.test(t, s)).count() as u64
+                }
+                // Disjoint parts: the intersections' sizes add up.
+                Pred::Any { parts, check } if check.disjoint() => {
+                    parts.iter().map(|b| acc.intersection_len(b)).sum()
+                }
+                Pred::Any { parts, .. } => intersect_union(&acc, parts).len(),
+            });
+        }
+        acc = Cow::Owned(match p {
+            Pred::One(b) => match acc {
+                Cow::Borrowed(a) => a & *b,
+                Cow::Owned(mut a) => {
+                    a &= *b;
+                    a
+                }
+            },
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
-                acc = RoaringBitmap::from_sorted_iter(acc.iter().filter(|&s| check.test(t, s)))
-                    .expect("bitmap iteration is sorted");
+                RoaringBitmap::from_sorted_iter(acc.iter().filter(|&s| check.test(t, s)))
+                    .expect("bitmap iteration is sorted")
             }
-            Pred::Any { .. } => acc &= p.materialize(),
-        }
+            Pred::Any { parts, .. } => intersect_union(&acc, parts),
+        });
     }
     Cand::Set(acc)
+}
+
+/// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
+/// `acc`, where the union itself could be most of the store.
+fn intersect_union(acc: &RoaringBitmap, parts: &[&RoaringBitmap]) -> RoaringBitmap {
+    parts.iter().map(|&b| acc & b).union()
 }
 
 /// The `o` keys with repeated columns dropped (a repeat can never decide an order).
@@ -273,6 +351,7 @@ enum Member<'a> {
     All,
     Set(&'a RoaringBitmap),
     Check(&'a Tables, &'a Check),
+    Filtered(&'a RoaringBitmap, &'a Tables, &'a Check),
 }
 
 impl Member<'_> {
@@ -281,6 +360,7 @@ impl Member<'_> {
             Member::All => true,
             Member::Set(b) => b.contains(s),
             Member::Check(t, c) => c.test(t, s),
+            Member::Filtered(b, t, c) => b.contains(s) && c.test(t, s),
         }
     }
 }
@@ -309,9 +389,11 @@ impl Sink {
 impl Core {
     /// The slots a query's filter and scope match, materialised (for `replace`).
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
-        match candidates(&self.t, &q.filter, &q.scope) {
+        match candidates(&self.t, &q.filter, &q.scope, false) {
             Cand::All => self.t.live.clone(),
-            Cand::Set(b) => b,
+            Cand::Set(b) => b.into_owned(),
+            Cand::Counted(_) => unreachable!("only count-only queries count"),
+            Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
             Cand::Lazy { parts, .. } => parts.into_iter().union(),
         }
     }
@@ -322,10 +404,12 @@ impl Core {
         q: &Query,
         fetch: bool,
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
-        let cand = candidates(&self.t, &q.filter, &q.scope);
+        let cand = candidates(&self.t, &q.filter, &q.scope, !fetch);
         let count = match &cand {
             Cand::All => self.t.live.len(),
             Cand::Set(b) => b.len(),
+            Cand::Counted(n) => *n,
+            Cand::Filtered { count, .. } => *count,
             Cand::Lazy { count, .. } => *count,
         };
         let size = q.page_size as u64;
@@ -364,17 +448,23 @@ impl Core {
         let t = &self.t;
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
-        let span = if keys.is_empty() && (f.date_after.is_some() || f.date_before.is_some()) {
+        // The records of billing periods lie within the periods' day bounds.
+        let mut lo = f.date_after.map(date_to_day);
+        let mut hi = f.date_before.map(date_to_day);
+        if keys.is_empty()
+            && let Some(periods) = selected_periods(t, f)
+        {
+            let (a, b) = periods
+                .map(|(p, _)| t.period_days[&p])
+                .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
+            lo = Some(lo.map_or(a, |x| x.max(a)));
+            hi = Some(hi.map_or(b, |x| x.min(b)));
+        }
+        let span = if keys.is_empty() && (lo.is_some() || hi.is_some()) {
             let view = self.view(ViewKind::Default);
             let day = |s: u32| micros_to_day(t.cus.get(t.row(s).cu).date);
-            let start = f.date_before.map_or(0, |d| {
-                let d = date_to_day(d);
-                view.partition_point(|s| day(s) > d)
-            });
-            let stop = f.date_after.map_or(view.len(), |d| {
-                let d = date_to_day(d);
-                view.partition_point(|s| day(s) >= d)
-            });
+            let start = hi.map_or(0, |d| view.partition_point(|s| day(s) > d));
+            let stop = lo.map_or(view.len(), |d| view.partition_point(|s| day(s) >= d));
             start..stop.max(start)
         } else {
             0..self.t.live.len() as usize
@@ -383,6 +473,10 @@ impl Core {
         let (member, count): (Member<'_>, usize) = match cand {
             Cand::All => (Member::All, n),
             Cand::Set(b) => (Member::Set(b), b.len() as usize),
+            Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
+            Cand::Filtered {
+                count, base, check, ..
+            } => (Member::Filtered(base, t, check), *count as usize),
             Cand::Lazy { count, check, .. } => (Member::Check(t, check), *count as usize),
         };
         if let Member::All = member {
@@ -402,7 +496,9 @@ impl Core {
         let walk = reach.saturating_mul(n) / count.max(1);
         let sort_cost = count.saturating_mul(8) + 1024;
         if walk <= sort_cost {
-            // Matches may cluster away from the walk's start: give up at the sort's cost.
+            // Matches may cluster away from the walk's start: give up at the
+            // sort's cost. (A walk step costs a membership test; a sorted
+            // element costs random reads of its row and component usage.)
             if let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, sort_cost) {
                 return v;
             }
@@ -412,7 +508,10 @@ impl Core {
             Cand::Lazy { parts, .. } => {
                 self.sort_page(&parts.iter().copied().union(), &keys, offset, limit)
             }
-            Cand::All => unreachable!("handled above"),
+            Cand::Filtered { base, parts, .. } => {
+                self.sort_page(&intersect_union(base, parts), &keys, offset, limit)
+            }
+            Cand::All | Cand::Counted(_) => unreachable!("handled above"),
         }
     }
 
@@ -424,20 +523,68 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Vec<u32> {
+        self.sort_page_numeric(set, keys, offset, limit)
+    }
+
+    /// Sorts on integer keys: descending ones bit-inverted, component types
+    /// and usernames by their rank among the names concerned (usernames:
+    /// only the distinct ones of the set are sorted), so comparisons never
+    /// touch a string.
+    fn sort_page_numeric(
+        &self,
+        set: &RoaringBitmap,
+        keys: &[OrderKey],
+        offset: usize,
+        limit: usize,
+    ) -> Vec<u32> {
         let t = &self.t;
-        let mut v: Vec<(SortKey<'_>, u32)> = set.iter().map(|s| (t.key(s), s)).collect();
-        let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| cmp_keys(keys, &a.0, &b.0);
+        let rank = t.type_ranks();
+        let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
+            let mut seen = RoaringBitmap::new();
+            for s in set {
+                seen.insert(t.row(s).username);
+            }
+            let names = &t.usernames.dict;
+            let mut ids: Vec<u32> = seen.iter().collect();
+            ids.sort_unstable_by(|&a, &b| names.str(a).cmp(names.str(b)));
+            let mut r = vec![0; seen.max().map_or(0, |m| m as usize + 1)];
+            for (i, id) in ids.into_iter().enumerate() {
+                r[id as usize] = i as u32;
+            }
+            r
+        } else {
+            Vec::new()
+        };
+        // `(o keys…, -date, type rank, uuid, slot)`; at most three `o` keys
+        // remain once repeats are dropped.
+        let mut v: Vec<([i64; 3], i64, u32, u128, u32)> = set
+            .iter()
+            .map(|s| {
+                let r = t.row(s);
+                let cu = t.cus.get(r.cu);
+                let mut p = [0i64; 3];
+                for (dst, k) in p.iter_mut().zip(keys) {
+                    let x = match k.field {
+                        SortField::Usage => r.usage,
+                        SortField::BillingPeriod => i64::from(cu.period),
+                        SortField::Username => i64::from(user_rank[r.username as usize]),
+                    };
+                    *dst = if k.descending { !x } else { x };
+                }
+                (p, !cu.date, rank[cu.ctype as usize], r.uuid.as_u128(), s)
+            })
+            .collect();
         let end = (offset + limit).min(v.len());
         if end < v.len() {
-            v.select_nth_unstable_by(end, cmp);
+            v.select_nth_unstable(end);
             v.truncate(end);
         }
         if offset > 0 && offset < v.len() {
-            v.select_nth_unstable_by(offset, cmp);
+            v.select_nth_unstable(offset);
         }
         let window = &mut v[offset.min(end)..];
-        window.sort_unstable_by(cmp);
-        window.iter().map(|&(_, s)| s).collect()
+        window.sort_unstable();
+        window.iter().map(|k| k.4).collect()
     }
 
     /// Walks the view of the first key in its direction, testing membership;
@@ -541,7 +688,7 @@ impl Core {
         if !desc {
             // Ascending with further keys: gather each group, sort it, emit.
             let mut first: Option<SortKey<'_>> = None;
-            for s in view.iter() {
+            for s in view.iter_from(span.start).take(span.len()) {
                 steps += 1;
                 if steps > budget {
                     return None;
@@ -564,38 +711,51 @@ impl Core {
 
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
+        if !all {
+            // One pass backwards; a group ends where the primary key changes.
+            let mut cur: Option<i64> = None;
+            for s in view.iter_rev_before(span.end.min(view.len())) {
+                steps += 1;
+                if steps > budget {
+                    return None;
+                }
+                let p = t.primary(kind, s);
+                if cur.is_some_and(|c| c != p) {
+                    group.reverse();
+                    flush(&mut group, &mut sink);
+                    if sink.full() {
+                        return Some(sink.out);
+                    }
+                }
+                cur = Some(p);
+                if member(s) {
+                    group.push((t.key(s), s));
+                }
+            }
+            group.reverse();
+            flush(&mut group, &mut sink);
+            return Some(sink.out);
+        }
         let mut end = view.len();
-        if all && !group_sort {
+        if !group_sort {
             // Jump straight to the group holding the offset-th record.
             let target = view.len() - 1 - offset.min(view.len() - 1);
             let k = t.key(view.get(target));
-            let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
             let ge =
                 view.partition_point(|s| same_primary(kind, &t.key(s), &k) != Ordering::Greater);
             // Desc positions before this group: the records after it in the view.
-            let before = view.len() - ge;
-            sink.skip = offset - before;
+            sink.skip = offset - (view.len() - ge);
             end = ge;
-            let _ = gs;
         }
         while end > 0 && !sink.full() {
             let k = t.key(view.get(end - 1));
             let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
-            if all && sink.skip >= end - gs {
+            if sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {
-                for s in view.iter_from(gs).take(end - gs) {
-                    steps += 1;
-                    if steps > budget {
-                        return None;
-                    }
-                    if member(s) {
-                        group.push((t.key(s), s));
-                    }
-                }
+                group.extend(view.iter_from(gs).take(end - gs).map(|s| (t.key(s), s)));
                 flush(&mut group, &mut sink);
             }
-            steps += 1;
             end = gs;
         }
         Some(sink.out)

@@ -202,6 +202,20 @@ impl Core {
             ensure!(unit_refs.get(&id) == Some(n), "unit {id}: count differs");
         }
         ensure!(periods == t.periods, "billing period index differs");
+        ensure!(
+            t.period_days.keys().eq(t.periods.keys()),
+            "billing period day bounds: periods differ"
+        );
+        for (p, rows) in &t.periods {
+            let (lo, hi) = t.period_days[p];
+            for slot in rows {
+                let day = micros_to_day(t.cus.get(t.row(slot).cu).date);
+                ensure!(
+                    (lo..=hi).contains(&day),
+                    "record {slot}: report day {day} outside its period's bounds {lo}..={hi}"
+                );
+            }
+        }
         ensure!(days == t.days, "report day index differs");
 
         // Views: exactly the live slots, strictly ordered.

@@ -29,9 +29,12 @@ fn pair(round: u128) -> [Record; 2] {
 fn readers_see_whole_writes_only() {
     let store = Arc::new(Store::new());
     let stop = Arc::new(AtomicBool::new(false));
+    // Writes start once every reader has run a query, so that readers and
+    // writers overlap however the threads are scheduled.
+    let ready = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
-            let (store, stop) = (Arc::clone(&store), Arc::clone(&stop));
+            let (store, stop, ready) = (Arc::clone(&store), Arc::clone(&stop), Arc::clone(&ready));
             std::thread::spawn(move || {
                 let q = Query::parse("type=cpu&o=-usage&page_size=300").unwrap();
                 let mut seen = 0u64;
@@ -43,6 +46,9 @@ fn readers_see_whole_writes_only() {
                     let info = txn.count(&q).unwrap();
                     assert_eq!(info.count, page.count(), "one transaction, one state");
                     seen += 1;
+                    if seen == 1 {
+                        ready.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 seen
             })
@@ -52,6 +58,9 @@ fn readers_see_whole_writes_only() {
     let slice = Filter::new()
         .resource_uuid(example.resource_uuid)
         .billing_period(example.billing_period);
+    while ready.load(Ordering::Relaxed) < 2 {
+        std::thread::yield_now();
+    }
     for round in 0..300u128 {
         store.upsert_batch(&pair(round)).unwrap();
         if round % 3 == 2 {

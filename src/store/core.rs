@@ -252,7 +252,11 @@ impl Tables {
     pub(crate) fn type_ranks(&self) -> Vec<u32> {
         let mut names: Vec<(&str, u32)> = self.types.iter().map(|(id, s, _)| (s, id)).collect();
         names.sort_unstable();
-        let len = names.iter().map(|&(_, id)| id as usize + 1).max().unwrap_or(0);
+        let len = names
+            .iter()
+            .map(|&(_, id)| id as usize + 1)
+            .max()
+            .unwrap_or(0);
         let mut rank = vec![u32::MAX; len];
         for (i, &(_, id)) in names.iter().enumerate() {
             rank[id as usize] = i as u32;

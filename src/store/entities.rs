@@ -185,6 +185,13 @@ impl<T: Keyed> Table<T> {
         self.items.get(id as usize).is_none_or(Option::is_none)
     }
 
+    /// Drops spare capacity of the arena (a bulk load's doubling leaves up
+    /// to half of it unused).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
         self.ids.capacity() * 5
             + self.items.capacity() * std::mem::size_of::<Option<T>>()

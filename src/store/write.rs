@@ -138,6 +138,17 @@ impl Core {
         }
         self.flush_deferred();
         self.collect(g);
+        if plan.bulk {
+            // A cache is loaded once and then mostly updated in place: give
+            // back what the tables' growth reserved beyond their contents.
+            let t = &mut self.t;
+            t.cus.shrink_to_fit();
+            t.resources.shrink_to_fit();
+            t.offerings.shrink_to_fit();
+            t.projects.shrink_to_fit();
+            t.customers.shrink_to_fit();
+            t.users.shrink_to_fit();
+        }
         sum
     }
 

@@ -301,6 +301,10 @@ fn intersect_union(acc: &RoaringBitmap, parts: &[&RoaringBitmap]) -> RoaringBitm
     parts.iter().map(|&b| acc & b).union()
 }
 
+/// Up to this many matches, a page is sorted without looking for a shorter
+/// run of the default view to walk.
+const SMALL: usize = 128;
+
 /// The `o` keys with repeated columns dropped (a repeat can never decide an order).
 fn effective_keys(order: &[OrderKey]) -> Vec<OrderKey> {
     let mut keys: Vec<OrderKey> = Vec::with_capacity(3);
@@ -449,11 +453,19 @@ impl Core {
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
         // The records of billing periods lie within the periods' day bounds.
+        // Finding their run costs two binary searches of the view (~40 random
+        // reads): not worth it for a few matches, which are sorted anyway.
+        let matches = match cand {
+            Cand::All => usize::MAX,
+            Cand::Set(b) => b.len() as usize,
+            Cand::Lazy { count, .. } | Cand::Filtered { count, .. } | Cand::Counted(count) => {
+                *count as usize
+            }
+        };
+        let narrow = keys.is_empty() && matches > SMALL;
         let mut lo = f.date_after.map(date_to_day);
         let mut hi = f.date_before.map(date_to_day);
-        if keys.is_empty()
-            && let Some(periods) = selected_periods(t, f)
-        {
+        if narrow && let Some(periods) = selected_periods(t, f) {
             let (a, b) = periods
                 .map(|(p, _)| t.period_days[&p])
                 .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));

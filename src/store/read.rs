@@ -528,21 +528,11 @@ impl Core {
     }
 
     /// Sorts the matches partially: only the page's window is fully ordered.
-    fn sort_page(
-        &self,
-        set: &RoaringBitmap,
-        keys: &[OrderKey],
-        offset: usize,
-        limit: usize,
-    ) -> Vec<u32> {
-        self.sort_page_numeric(set, keys, offset, limit)
-    }
-
-    /// Sorts on integer keys: descending ones bit-inverted, component types
+    /// Keys are integers: descending ones bit-inverted, component types
     /// and usernames by their rank among the names concerned (usernames:
     /// only the distinct ones of the set are sorted), so comparisons never
     /// touch a string.
-    fn sort_page_numeric(
+    fn sort_page(
         &self,
         set: &RoaringBitmap,
         keys: &[OrderKey],

@@ -14,6 +14,9 @@
 //! Run: `USAGE_BENCH_RECORDS=1000000 cargo bench --bench query`;
 //! smoke test: `USAGE_BENCH_RECORDS=20000 cargo bench --bench query -- --test`.
 //! `USAGE_BENCH_EXPLAIN=1` prints SQLite's query plans.
+//! `USAGE_BENCH_ENGINES=usage_store,floor` loads and times only the named
+//! peers (the store always runs; at 10M SQLite alone takes minutes to load):
+//! `USAGE_BENCH_RECORDS=10M USAGE_BENCH_ENGINES=usage_store,floor cargo bench --bench query`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -108,6 +111,14 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Whether `USAGE_BENCH_ENGINES` (a comma-separated list; unset means all) names `engine`.
+fn wanted(engine: &str) -> bool {
+    match std::env::var("USAGE_BENCH_ENGINES") {
+        Ok(list) if !list.trim().is_empty() => list.split(',').any(|e| e.trim() == engine),
+        _ => true,
+    }
+}
+
 fn query(c: &mut Criterion) {
     let cfg = DemoConfig::from_env();
     let demo = Demo::new(cfg);
@@ -118,11 +129,14 @@ fn query(c: &mut Criterion) {
     timed("load usage_store (upsert_batch)", || {
         store.upsert_batch(&records).expect("load store")
     });
-    let sqlite = timed("load sqlite (insert, create indexes, analyze)", || {
-        Sqlite::load(&records)
+    let sqlite = wanted("sqlite").then(|| {
+        timed("load sqlite (insert, create indexes, analyze)", || {
+            Sqlite::load(&records)
+        })
     });
-    let mim = timed("load multi_index_map", || Mim::load(&records));
-    let floor = timed("load floor bitmaps", || Floor::load(records));
+    let mim =
+        wanted("multi_index_map").then(|| timed("load multi_index_map", || Mim::load(&records)));
+    let floor = wanted("floor").then(|| timed("load floor bitmaps", || Floor::load(records)));
 
     let cases = peers::cases(&demo, |q| store.read().count(q).expect("count").count);
     let explain = std::env::var_os("USAGE_BENCH_EXPLAIN").is_some();
@@ -137,19 +151,27 @@ fn query(c: &mut Criterion) {
             case.name,
             case.query_string
         );
-        let sql = sqlite.prepare(&case.op);
-        if explain {
-            eprint!(
-                "{} ({}):\n{}",
-                case.name,
-                case.query_string,
-                sqlite.explain(&sql)
-            );
+        let sql = sqlite.as_ref().map(|sqlite| {
+            let sql = sqlite.prepare(&case.op);
+            if explain {
+                eprint!(
+                    "{} ({}):\n{}",
+                    case.name,
+                    case.query_string,
+                    sqlite.explain(&sql)
+                );
+            }
+            check(case, "sqlite", &want, &sqlite.run(&sql), true);
+            sql
+        });
+        if let Some(mim) = &mim {
+            check(case, "multi_index_map", &want, &mim.run(&case.op), true);
         }
-        check(case, "sqlite", &want, &sqlite.run(&sql), true);
-        check(case, "multi_index_map", &want, &mim.run(&case.op), true);
-        let plan = floor.plan(&case.op);
-        check(case, "floor", &want, &floor.run(&plan), false);
+        let plan = floor.as_ref().map(|floor| {
+            let plan = floor.plan(&case.op);
+            check(case, "floor", &want, &floor.run(&plan), false);
+            plan
+        });
         let (count, _) = store_borrowed(&store, case);
         assert_eq!(count, want.count, "case {}: borrowed path", case.name);
         eprintln!(
@@ -170,15 +192,21 @@ fn query(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("usage_store_borrowed", case.name), |b| {
             b.iter(|| black_box(store_borrowed(&store, black_box(case))))
         });
-        g.bench_function(BenchmarkId::new("sqlite", case.name), |b| {
-            b.iter(|| black_box(sqlite.run(black_box(sql))))
-        });
-        g.bench_function(BenchmarkId::new("multi_index_map", case.name), |b| {
-            b.iter(|| black_box(mim.run(black_box(&case.op))))
-        });
-        g.bench_function(BenchmarkId::new("floor", case.name), |b| {
-            b.iter(|| black_box(floor.run(black_box(plan))))
-        });
+        if let (Some(sqlite), Some(sql)) = (&sqlite, sql) {
+            g.bench_function(BenchmarkId::new("sqlite", case.name), |b| {
+                b.iter(|| black_box(sqlite.run(black_box(sql))))
+            });
+        }
+        if let Some(mim) = &mim {
+            g.bench_function(BenchmarkId::new("multi_index_map", case.name), |b| {
+                b.iter(|| black_box(mim.run(black_box(&case.op))))
+            });
+        }
+        if let (Some(floor), Some(plan)) = (&floor, plan) {
+            g.bench_function(BenchmarkId::new("floor", case.name), |b| {
+                b.iter(|| black_box(floor.run(black_box(plan))))
+            });
+        }
     }
     g.finish();
 }

@@ -107,33 +107,10 @@ fn main() {
 
     // SQLite: the bench schema (one table + username dictionary), then its
     // indexes; loaded from the generator in chunks (one transaction each).
-    let t = Instant::now();
-    let db = peers::sqlite::Sqlite::new(false);
-    let mut it = demo.records();
-    loop {
-        let chunk: Vec<_> = it.by_ref().take(100_000).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        db.insert(&chunk);
+    // `USAGE_MEMORY_SQLITE=0` skips it (it takes minutes at 10M).
+    if std::env::var("USAGE_MEMORY_SQLITE").as_deref() != Ok("0") {
+        sqlite(&demo, n);
     }
-    drop(it);
-    let table = db.bytes();
-    db.create_indexes();
-    db.analyze();
-    let full = db.bytes();
-    println!(
-        "SQLite table only (page_count × page_size):             {:>8.1} bytes/record  ({:.1} MiB)",
-        per(table as usize),
-        mib(table as usize)
-    );
-    println!(
-        "SQLite with the bench indexes (page_count × page_size): {:>8.1} bytes/record  ({:.1} MiB, loaded in {:.1?})",
-        per(full as usize),
-        mib(full as usize),
-        t.elapsed()
-    );
-    drop(db);
 
     let before_vec = live();
     let records: Vec<_> = demo.records().collect();
@@ -164,5 +141,39 @@ fn main() {
         mib(peak),
         took
     );
+    for (part, bytes) in store.heap_breakdown() {
+        println!("  {part:<50} {:>8.1} bytes/record", per(bytes));
+    }
     assert_eq!(store.len(), n);
+}
+
+fn sqlite(demo: &Demo, n: usize) {
+    let per = |b: usize| b as f64 / n.max(1) as f64;
+    let t = Instant::now();
+    let db = peers::sqlite::Sqlite::new(false);
+    let mut it = demo.records();
+    loop {
+        let chunk: Vec<_> = it.by_ref().take(100_000).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        db.insert(&chunk);
+    }
+    drop(it);
+    let table = db.bytes();
+    db.create_indexes();
+    db.analyze();
+    let full = db.bytes();
+    println!(
+        "SQLite table only (page_count × page_size):             {:>8.1} bytes/record  ({:.1} MiB)",
+        per(table as usize),
+        mib(table as usize)
+    );
+    println!(
+        "SQLite with the bench indexes (page_count × page_size): {:>8.1} bytes/record  ({:.1} MiB, loaded in {:.1?})",
+        per(full as usize),
+        mib(full as usize),
+        t.elapsed()
+    );
+    drop(db);
 }

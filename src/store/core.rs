@@ -568,55 +568,85 @@ impl Core {
         });
     }
 
-    /// Approximate heap bytes held by the core (excluding allocator overhead).
-    pub(crate) fn heap_bytes(&self) -> usize {
+    /// Approximate heap bytes held by the core, by part (excluding
+    /// allocator overhead; bitmaps counted as their containers in memory).
+    pub(crate) fn heap_parts(&self) -> Vec<(&'static str, usize)> {
         let t = &self.t;
-        let rows = t.rows.capacity() * std::mem::size_of::<Option<Row>>()
-            + t.rows.iter().flatten().map(Row::heap_bytes).sum::<usize>();
-        let maps = t.by_uuid.heap_bytes() + t.by_key.heap_bytes();
-        let bitmaps: usize = t
-            .resources
-            .iter()
-            .map(|(_, e)| e.rows.serialized_size())
-            .sum::<usize>()
-            + t.offerings
-                .iter()
-                .map(|(_, e)| e.rows.serialized_size())
-                .sum::<usize>()
-            + t.projects
-                .iter()
-                .map(|(_, e)| e.rows.serialized_size())
-                .sum::<usize>()
-            + t.customers
-                .iter()
-                .map(|(_, e)| e.rows.serialized_size())
-                .sum::<usize>()
-            + t.usernames
-                .dict
-                .iter()
-                .map(|(_, _, b)| b.serialized_size())
-                .sum::<usize>()
-            + t.types
-                .iter()
-                .map(|(_, _, b)| b.serialized_size())
-                .sum::<usize>()
-            + t.periods
-                .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>()
-            + t.days
-                .values()
-                .map(RoaringBitmap::serialized_size)
-                .sum::<usize>()
-            + t.live.serialized_size();
-        let entities = t.cus.heap_bytes()
-            + t.resources.heap_bytes()
-            + t.offerings.heap_bytes()
-            + t.projects.heap_bytes()
-            + t.customers.heap_bytes();
-        let views: usize = self.views.iter().map(View::heap_bytes).sum();
-        rows + maps + bitmaps + entities + views
+        let bm = |b: &RoaringBitmap| bitmap_bytes(b);
+        let sum = |it: &mut dyn Iterator<Item = usize>| it.sum::<usize>();
+        vec![
+            (
+                "rows",
+                t.rows.capacity() * std::mem::size_of::<Option<Row>>() + t.free.capacity() * 4,
+            ),
+            (
+                "row text",
+                sum(&mut t.rows.iter().flatten().map(Row::heap_bytes)),
+            ),
+            ("uuid index", t.by_uuid.heap_bytes()),
+            ("natural-key index", t.by_key.heap_bytes()),
+            ("component usages", t.cus.heap_bytes()),
+            (
+                "resources, offerings, projects, customers, users",
+                t.resources.heap_bytes()
+                    + t.offerings.heap_bytes()
+                    + t.projects.heap_bytes()
+                    + t.customers.heap_bytes()
+                    + t.users.heap_bytes(),
+            ),
+            (
+                "resource bitmaps",
+                sum(&mut t.resources.iter().map(|(_, e)| bm(&e.rows))),
+            ),
+            (
+                "project bitmaps",
+                sum(&mut t.projects.iter().map(|(_, e)| bm(&e.rows))),
+            ),
+            (
+                "customer bitmaps",
+                sum(&mut t.customers.iter().map(|(_, e)| bm(&e.rows))),
+            ),
+            (
+                "offering bitmaps",
+                sum(&mut t.offerings.iter().map(|(_, e)| bm(&e.rows))),
+            ),
+            (
+                "username bitmaps + dictionary",
+                sum(&mut t
+                    .usernames
+                    .dict
+                    .iter()
+                    .map(|(_, s, b)| bm(b) + s.len() * 2 + 40)),
+            ),
+            (
+                "type, period, day, live bitmaps",
+                sum(&mut t.types.iter().map(|(_, _, b)| bm(b)))
+                    + sum(&mut t.periods.values().map(bm))
+                    + sum(&mut t.days.values().map(bm))
+                    + bm(&t.live),
+            ),
+            (
+                "sorted views",
+                self.views.iter().map(View::heap_bytes).sum(),
+            ),
+        ]
     }
+
+    /// Approximate heap bytes held by the core: the sum of [`Core::heap_parts`].
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.heap_parts().iter().map(|p| p.1).sum()
+    }
+}
+
+/// Heap bytes of a bitmap: its container headers plus their stores.
+fn bitmap_bytes(b: &RoaringBitmap) -> usize {
+    // `Statistics` counts array capacity as 4 bytes a value; arrays hold u16s.
+    const CONTAINER: usize = 32;
+    let s = b.statistics();
+    s.n_containers as usize * CONTAINER
+        + s.n_bytes_array_containers as usize / 2
+        + s.n_bitset_containers as usize * 8192
+        + s.n_bytes_run_containers as usize
 }
 
 fn remove_from(map: &mut BTreeMap<i32, RoaringBitmap>, key: i32, slot: u32) {

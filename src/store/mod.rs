@@ -130,6 +130,26 @@ impl Store {
         self.core.read().heap_bytes()
     }
 
+    /// [`Store::heap_bytes`] by part (record arena, each index, each view),
+    /// largest first: where a cache's memory goes. O(entities + bitmap containers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Record, Store};
+    ///
+    /// let store = Store::new();
+    /// store.upsert(&Record::example()).unwrap();
+    /// let parts = store.heap_breakdown();
+    /// assert_eq!(parts.iter().map(|p| p.1).sum::<usize>(), store.heap_bytes());
+    /// assert!(parts.iter().any(|&(name, _)| name == "uuid index"));
+    /// ```
+    pub fn heap_breakdown(&self) -> Vec<(&'static str, usize)> {
+        let mut parts = self.core.read().heap_parts();
+        parts.sort_by(|a, b| b.1.cmp(&a.1));
+        parts
+    }
+
     /// Starts a read: a consistent view of the store until it is dropped.
     /// Writes wait while it lives, so keep it short. O(1).
     ///

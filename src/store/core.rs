@@ -5,7 +5,8 @@
 //! Invariant kept by `attach`/`detach` (and checked by `validate`): every
 //! live slot is in `live`, in the bitmaps of its customer, project, offering,
 //! resource, username, component type, billing period and report day, in
-//! `by_uuid` and `by_key`, and at its place in each sorted view, all computed
+//! `by_uuid`, in the row chain of its component usage (`Cu::first`,
+//! `Row::next`), and at its place in each sorted view, all computed
 //! from the *current* entity attributes. Any change to an attribute that an
 //! index or view depends on first detaches the affected slots, then changes
 //! the attribute, then attaches them again.
@@ -29,6 +30,9 @@ use crate::wire::time::{Micros, micros_to_day};
 /// One record's own fields; everything shared lives in the entity tables.
 /// 64 bytes: the offering user is interned, and the rarely-set free text
 /// lives behind one thin pointer (no allocation when both strings are empty).
+/// `next` links the records of one component usage (it fills what would
+/// otherwise be padding), which makes the natural key `(component usage,
+/// username)` findable without a hash index of its own.
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) uuid: Uuid,
@@ -40,11 +44,16 @@ pub(crate) struct Row {
     pub(crate) usage: i64,
     pub(crate) created: Micros,
     pub(crate) modified: Micros,
+    /// The next record of the same component usage, or [`NO_SLOT`].
+    pub(crate) next: u32,
     text: Option<Box<Text>>,
 }
 
 /// `user` of a record whose offering user is `null`.
 pub(crate) const NO_USER: NonZeroU32 = NonZeroU32::MAX;
+
+/// End of a component usage's row chain (slots stay below 2^32 - 1).
+pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// `description` followed by `backend_id`, in one allocation.
 #[derive(Clone, Debug)]
@@ -83,6 +92,7 @@ impl Row {
             usage,
             created,
             modified,
+            next: NO_SLOT,
             text,
         }
     }
@@ -128,8 +138,6 @@ pub(crate) struct Tables {
     pub(crate) live: RoaringBitmap,
     /// Slots by record uuid.
     pub(crate) by_uuid: SlotIndex,
-    /// Slots by `(component usage id, username id)`: the natural key of SPEC §1.4.
-    pub(crate) by_key: SlotIndex,
     pub(crate) hasher: hashbrown::DefaultHashBuilder,
     pub(crate) cus: Table<Cu>,
     pub(crate) resources: Table<Resource>,
@@ -178,21 +186,28 @@ impl Tables {
         self.hasher.hash_one(uuid)
     }
 
-    pub(crate) fn key_hash(&self, cu: u32, username: u32) -> u64 {
-        self.hasher.hash_one((cu, username))
-    }
-
     /// The slot of a record uuid.
     pub(crate) fn slot_of(&self, uuid: &Uuid) -> Option<u32> {
         self.by_uuid
             .find(self.uuid_hash(uuid), |s| self.row(s).uuid == *uuid)
     }
 
-    /// The slot holding a natural key.
+    /// The slot holding a natural key (SPEC §1.4): a walk of the component
+    /// usage's row chain, O(records of the component usage).
     pub(crate) fn slot_of_key(&self, cu: u32, username: u32) -> Option<u32> {
-        self.by_key.find(self.key_hash(cu, username), |s| {
-            let r = self.row(s);
-            r.cu == cu && r.username == username
+        self.cu_slots(cu)
+            .find(|&s| self.row(s).username == username)
+    }
+
+    /// The slots of a component usage, newest link first.
+    pub(crate) fn cu_slots(&self, cu: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut at = self.cus.get(cu).first;
+        std::iter::from_fn(move || {
+            (at != NO_SLOT).then(|| {
+                let s = at;
+                at = self.row(s).next;
+                s
+            })
         })
     }
 
@@ -293,12 +308,32 @@ impl Tables {
         )
     }
 
-    /// Slots of a component usage: its resource's records that point at it.
+    /// Slots of a component usage, as a bitmap.
     pub(crate) fn cu_rows(&self, cu: u32) -> RoaringBitmap {
-        let res = self.cus.get(cu).resource;
-        let rows = &self.resources.get(res).rows;
-        RoaringBitmap::from_sorted_iter(rows.iter().filter(|&s| self.row(s).cu == cu))
-            .expect("bitmap iteration is sorted")
+        self.cu_slots(cu).collect()
+    }
+
+    /// Takes `slot` (whose successor is `next`) out of its component
+    /// usage's row chain: O(its position in the chain).
+    fn unlink(&mut self, cu: u32, slot: u32, next: u32) {
+        let first = self.cus.get(cu).first;
+        if first == slot {
+            self.cus.get_mut(cu).first = next;
+        } else {
+            let mut at = first;
+            while at != NO_SLOT {
+                let r = self.rows[at as usize]
+                    .as_mut()
+                    .expect("chained slots are live");
+                if r.next == slot {
+                    r.next = next;
+                    break;
+                }
+                at = r.next;
+            }
+            debug_assert_ne!(at, NO_SLOT, "slot {slot} missing from its chain");
+        }
+        self.rows[slot as usize].as_mut().expect("live slot").next = NO_SLOT;
     }
 
     pub(crate) fn visible(&self, slot: u32, scope: &Scope) -> bool {
@@ -326,8 +361,8 @@ impl Tables {
 pub(crate) struct Deferred {
     /// Slots whose position in each view must be recomputed.
     pub(crate) dirty: [RoaringBitmap; 4],
-    /// Slots written during the bulk write: counted in `live`, `by_uuid`,
-    /// `by_key` and `nrows` at once, but attached to the bitmaps and views
+    /// Slots written during the bulk write: counted in `live`, `by_uuid`
+    /// and the row chains at once, but attached to the bitmaps and views
     /// only at the end, in slot order (appends, not inserts), from the final
     /// entity attributes.
     pub(crate) pending: RoaringBitmap,
@@ -394,7 +429,7 @@ impl Core {
         self.t.usernames.dict.str(self.row(slot).username)
     }
     pub(crate) fn unit_of(&self, slot: u32) -> &str {
-        self.t.units.str(self.cu_of(slot).unit)
+        self.t.units.str(self.cu_of(slot).unit())
     }
     pub(crate) fn type_of(&self, slot: u32) -> &str {
         self.t.types.str(self.cu_of(slot).ctype)
@@ -479,16 +514,16 @@ impl Core {
     /// Attaches a slot whose row was just written: every index.
     pub(crate) fn attach_row(&mut self, slot: u32) {
         let r = self.t.row(slot);
-        let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
+        let (uuid, cu) = (r.uuid, r.cu);
         self.t.live.insert(slot);
         let t = &mut self.t;
-        let (hu, hk) = (t.uuid_hash(&uuid), t.key_hash(cu, uname));
+        let hu = t.uuid_hash(&uuid);
         let (rows, hasher) = (&t.rows, &t.hasher);
         let row = |s: u32| rows[s as usize].as_ref().expect("indexed slots are live");
         t.by_uuid.insert(hu, slot, |s| hasher.hash_one(row(s).uuid));
-        t.by_key
-            .insert(hk, slot, |s| hasher.hash_one((row(s).cu, row(s).username)));
-        self.t.cus.get_mut(cu).nrows += 1;
+        let c = t.cus.get_mut(cu);
+        let next = std::mem::replace(&mut c.first, slot);
+        t.rows[slot as usize].as_mut().expect("live slot").next = next;
         if let Some(d) = &mut self.deferred {
             d.pending.insert(slot);
             return;
@@ -517,12 +552,11 @@ impl Core {
             self.t.usernames.dict.payload_mut(uname).remove(slot);
         }
         let r = self.t.row(slot);
-        let (uuid, cu, uname) = (r.uuid, r.cu, r.username);
+        let (uuid, cu, next) = (r.uuid, r.cu, r.next);
         self.t.live.remove(slot);
-        let (hu, hk) = (self.t.uuid_hash(&uuid), self.t.key_hash(cu, uname));
+        let hu = self.t.uuid_hash(&uuid);
         self.t.by_uuid.remove(hu, slot);
-        self.t.by_key.remove(hk, slot);
-        self.t.cus.get_mut(cu).nrows -= 1;
+        self.t.unlink(cu, slot, next);
     }
 
     /// Ends deferred view maintenance: per view, drops the dirty slots and
@@ -584,7 +618,6 @@ impl Core {
                 sum(&mut t.rows.iter().flatten().map(Row::heap_bytes)),
             ),
             ("uuid index", t.by_uuid.heap_bytes()),
-            ("natural-key index", t.by_key.heap_bytes()),
             ("component usages", t.cus.heap_bytes()),
             (
                 "resources, offerings, projects, customers, users",
@@ -728,5 +761,11 @@ mod tests {
     fn row_stays_small() {
         // 64 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
         assert!(std::mem::size_of::<Option<super::Row>>() <= 64);
+    }
+
+    #[test]
+    fn component_usage_stays_small() {
+        // 48 bytes: the niche in `unit` spares the arena's `Option` tag.
+        assert!(std::mem::size_of::<Option<super::Cu>>() <= 48);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
-use super::core::{Core, VIEW_KINDS};
+use super::core::{Core, NO_SLOT, VIEW_KINDS};
 use crate::wire::time::micros_to_day;
 
 macro_rules! ensure {
@@ -32,10 +32,6 @@ impl Core {
                 "by_uuid misses slot {slot}"
             );
             ensure!(
-                t.slot_of_key(r.cu, r.username) == Some(slot),
-                "by_key misses slot {slot}"
-            );
-            ensure!(
                 !t.cus.is_free(r.cu),
                 "slot {slot}: dead component usage {}",
                 r.cu
@@ -55,14 +51,33 @@ impl Core {
             t.by_uuid.len() as u64 == live.len(),
             "by_uuid has stale entries"
         );
+        // Row chains: each component usage's chain holds exactly its live
+        // slots, once each (bounded walk, so a cycle is reported, not looped).
+        let mut chained = 0u64;
+        for (id, cu) in t.cus.iter() {
+            let mut at = cu.first;
+            let mut n = 0u64;
+            while at != NO_SLOT {
+                ensure!(live.contains(at), "cu {id}: chain holds dead slot {at}");
+                ensure!(n < live.len(), "cu {id}: chain has a cycle");
+                let r = t.row(at);
+                ensure!(r.cu == id, "cu {id}: chain holds slot {at} of cu {}", r.cu);
+                n += 1;
+                at = r.next;
+            }
+            chained += n;
+        }
         ensure!(
-            by_key.len() == t.by_key.len(),
-            "natural key index has stale entries"
+            chained == live.len(),
+            "row chains hold {chained} slots, {} are live",
+            live.len()
         );
-        ensure!(
-            t.by_key.iter().all(|s| live.contains(s)),
-            "natural key index holds a dead slot"
-        );
+        for (&(cu, u), &slot) in &by_key {
+            ensure!(
+                t.slot_of_key(cu, u) == Some(slot),
+                "natural key of slot {slot} not found through its chain"
+            );
+        }
         ensure!(
             t.by_uuid.iter().all(|s| live.contains(s)),
             "uuid index holds a dead slot"
@@ -165,14 +180,15 @@ impl Core {
         );
         for (id, cu) in t.cus.iter() {
             ensure!(
-                cu_rows.get(&id) == Some(&cu.nrows),
-                "cu {id}: nrows {} is wrong",
-                cu.nrows
+                cu_rows
+                    .get(&id)
+                    .is_some_and(|&n| n == t.cu_slots(id).count() as u32),
+                "cu {id}: row chain length is wrong"
             );
             ensure!(t.cus.id(&cu.uuid) == Some(id), "cu {id}: uuid map");
             ensure!(t.types.is_live(cu.ctype), "cu {id}: dead type");
-            ensure!(t.units.is_live(cu.unit), "cu {id}: dead unit");
-            *unit_refs.entry(cu.unit).or_default() += 1;
+            ensure!(t.units.is_live(cu.unit()), "cu {id}: dead unit");
+            *unit_refs.entry(cu.unit()).or_default() += 1;
         }
         t.usernames.check()?;
         ensure!(

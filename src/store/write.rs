@@ -7,7 +7,7 @@ use roaring::RoaringBitmap;
 use uuid::Uuid;
 
 use super::WriteSummary;
-use super::core::{Core, Part, Row, ViewKind};
+use super::core::{Core, NO_SLOT, Part, Row, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
 use crate::error::WriteError;
 use crate::query::{Filter, Scope};
@@ -258,7 +258,7 @@ impl Core {
         let cu = self.apply_entities(r, g);
         let uname = self.t.usernames.intern(&r.username);
         let user = self.t.retain_user(r.user);
-        let row = Row::new(
+        let mut row = Row::new(
             r.uuid,
             user,
             cu,
@@ -274,6 +274,8 @@ impl Core {
                 // Same natural key: only the record's own fields change, and of
                 // those only `usage` is a sort key (the site agent's re-report).
                 let moved = self.row(s).usage != row.usage;
+                // The row keeps its place in the component usage's chain.
+                row.next = self.row(s).next;
                 if moved {
                     self.view_remove(s, &[ViewKind::Usage]);
                 }
@@ -420,19 +422,11 @@ impl Core {
             *t.units.payload_mut(unit) += 1;
             return t.cus.insert(
                 r.component_usage,
-                Cu {
-                    uuid: r.component_usage,
-                    date,
-                    period,
-                    ctype,
-                    unit,
-                    resource: res,
-                    nrows: 0,
-                },
+                Cu::new(r.component_usage, date, period, ctype, unit, res, NO_SLOT),
             );
         };
         // Component usage: unit (no index), resource (links), date/period/type (keys and views).
-        let old_unit = t.cus.get(cu).unit;
+        let old_unit = t.cus.get(cu).unit();
         if t.units.str(old_unit) != r.measured_unit {
             let (unit, _) = t.units.intern(&r.measured_unit, || 0);
             *t.units.payload_mut(unit) += 1;
@@ -440,13 +434,18 @@ impl Core {
             if *t.units.payload(old_unit) == 0 {
                 t.units.remove(old_unit);
             }
-            t.cus.get_mut(cu).unit = unit;
+            t.cus.get_mut(cu).set_unit(unit);
         }
         let old = t.cus.get(cu).clone();
         let moves = old.resource != res;
         let rekeys = old.date != date || old.period != period || old.ctype != ctype;
-        if (moves || rekeys) && old.nrows > 0 {
-            let rows = t.cus_rows_of(cu);
+        if (moves || rekeys) && old.first != NO_SLOT {
+            // Rows pending in a bulk write are attached at its end, from the
+            // final attributes: only attached rows move now.
+            let mut rows = t.cu_rows(cu);
+            if let Some(d) = &self.deferred {
+                rows -= &d.pending;
+            }
             if moves {
                 for s in &rows {
                     self.detach(s, Part::Links);
@@ -490,12 +489,12 @@ impl Core {
     fn collect(&mut self, g: Garbage) {
         let t = &mut self.t;
         for id in g.cus {
-            if !t.cus.is_free(id) && t.cus.get(id).nrows == 0 {
+            if !t.cus.is_free(id) && t.cus.get(id).first == NO_SLOT {
                 let cu = t.cus.get(id).clone();
                 t.cus.remove(&cu.uuid);
-                *t.units.payload_mut(cu.unit) -= 1;
-                if *t.units.payload(cu.unit) == 0 {
-                    t.units.remove(cu.unit);
+                *t.units.payload_mut(cu.unit()) -= 1;
+                if *t.units.payload(cu.unit()) == 0 {
+                    t.units.remove(cu.unit());
                 }
             }
         }
@@ -525,12 +524,6 @@ impl Core {
         sweep!(projects, g.projects);
         sweep!(offerings, g.offerings);
         sweep!(customers, g.customers);
-    }
-}
-
-impl super::core::Tables {
-    fn cus_rows_of(&self, cu: u32) -> RoaringBitmap {
-        self.cu_rows(cu)
     }
 }
 

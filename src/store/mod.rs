@@ -146,7 +146,7 @@ impl Store {
     /// ```
     pub fn heap_breakdown(&self) -> Vec<(&'static str, usize)> {
         let mut parts = self.core.read().heap_parts();
-        parts.sort_by(|a, b| b.1.cmp(&a.1));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.1));
         parts
     }
 

@@ -218,6 +218,15 @@ impl<T: Keyed> Table<T> {
             .filter_map(|(i, t)| t.as_ref().map(|t| (i as u32, t)))
     }
 
+    /// `(id, entity)` of every live entity, mutably (entities only; the
+    /// uuid index reads `uuid`, which callers must not change).
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut T)> {
+        self.items
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, t)| t.as_mut().map(|t| (i as u32, t)))
+    }
+
     pub(crate) fn is_free(&self, id: u32) -> bool {
         self.items.get(id as usize).is_none_or(Option::is_none)
     }

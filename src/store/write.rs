@@ -148,6 +148,21 @@ impl Core {
             t.projects.shrink_to_fit();
             t.customers.shrink_to_fit();
             t.users.shrink_to_fit();
+            // Bulk slots are numbered entity by entity (`reserve_slots`), so
+            // these bitmaps are mostly runs: run containers hold them in a
+            // fraction of the arrays' bytes.
+            for (_, e) in t.resources.iter_mut() {
+                e.rows.optimize();
+            }
+            for (_, e) in t.projects.iter_mut() {
+                e.rows.optimize();
+            }
+            for (_, e) in t.customers.iter_mut() {
+                e.rows.optimize();
+            }
+            for (_, e) in t.offerings.iter_mut() {
+                e.rows.optimize();
+            }
         }
         sum
     }

@@ -10,10 +10,11 @@
 //! types) so that natural keys collide, entities get renamed and moved, and
 //! sort keys tie.
 //!
-//! The model and the runner do not depend on proptest, so a fuzz target can
-//! reuse this file with `#[path = "../../tests/model.rs"] mod model;` and
-//! drive [`run`] with its own [`Op`] generator; the proptest strategies live
-//! in the `#[cfg(test)]` module at the end.
+//! The model and the runner do not depend on proptest, so the fuzz target
+//! (`fuzz/fuzz_targets/model.rs`) reuses this file with
+//! `#[path = "../../tests/model.rs"] mod model;` and drives [`run_on`] with
+//! its own [`Op`] generator; the proptest strategies live in the
+//! `#[cfg(test)]` module at the end.
 
 // Test support code: public so a fuzz target can include it; not all of it
 // is used by every includer, and it is not API documentation.
@@ -1194,6 +1195,90 @@ pub fn run_on(initial: &[Record], ops: &[Op]) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------
+// Query-string spellings (shared by the proptest strategies and the fuzz target)
+// ---------------------------------------------------------------------------
+
+/// Percent-encodes a name or value; `full` encodes everything but
+/// unreserved characters (space as `%20`), otherwise only what must be
+/// (space as `+`, raw UTF-8 and punctuation kept).
+pub fn form_encode(s: &str, full: bool) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' => out.push(c),
+            ' ' if !full => out.push('+'),
+            c if !full && !matches!(c, '&' | '=' | '+' | '%' | '#') && !c.is_control() => {
+                out.push(c)
+            }
+            c => {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Accepted and rejected spellings of a uuid, other than the plain
+/// `simple()` form.
+pub fn uuid_spellings(u: Uuid) -> (Vec<String>, Vec<String>) {
+    let s = u.simple().to_string();
+    let h = u.hyphenated().to_string();
+    let valid = vec![
+        s.clone(),
+        s.to_uppercase(),
+        h.clone(),
+        h.to_uppercase(),
+        format!("{{{h}}}"),
+        format!("{{{s}}}"),
+        format!("{{{{{s}}}"),
+        format!("urn:uuid:{h}"),
+        format!("uuid:{s}"),
+        format!("  {s} "),
+        format!("\t{h}\n"),
+    ];
+    let invalid = vec![
+        format!("URN:UUID:{h}"),
+        s[..31].to_owned(),
+        format!("{s}0"),
+        format!("{}g", &s[..31]),
+        format!("{s}é"),
+        format!("+{}", &s[..31]),
+        format!("{}_{}", &s[..8], &s[9..]),
+        format!("{{{s}}}x"),
+    ];
+    (valid, invalid)
+}
+
+/// `resource` filter values naming resource `u`, the last five of which
+/// match nothing.
+pub fn resource_urls(u: Uuid) -> Vec<String> {
+    let s = u.simple().to_string();
+    let h = u.hyphenated().to_string();
+    vec![
+        format!("https://waldur.example.com/api/marketplace-resources/{s}/"),
+        format!("http://x.org:8000/api/marketplace-resources/{h}"),
+        format!("/api/marketplace-resources/{s}/"),
+        format!("/api/marketplace-resources/{s}"),
+        format!("//x.org/api/marketplace-resources/{s}/"),
+        format!("/api/marketplace-resources/{s}/?a=b#c"),
+        format!(
+            "https://waldur.example.com/api/marketplace-resources/{}/",
+            s.to_uppercase()
+        ),
+        format!(" /api/marketplace-resources/{s}/ "),
+        // Match nothing:
+        format!("https://waldur.example.com/api/marketplace-offerings/{s}/"),
+        format!("api/marketplace-resources/{s}/"),
+        format!("/api/marketplace-resources/{s}/extra/"),
+        format!("/api/marketplace-resources/{s}//"),
+        s.clone(),
+    ]
+}
+
+// ---------------------------------------------------------------------------
 // Strategies
 // ---------------------------------------------------------------------------
 
@@ -1323,34 +1408,11 @@ mod strategies {
         Raw(&'static str),
     }
 
-    /// Percent-encodes a name or value; `full` encodes everything but
-    /// unreserved characters (space as `%20`), otherwise only what must be
-    /// (space as `+`, raw UTF-8 and punctuation kept).
-    fn encode(s: &str, full: bool) -> String {
-        let mut out = String::new();
-        for c in s.chars() {
-            match c {
-                'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' => out.push(c),
-                ' ' if !full => out.push('+'),
-                c if !full && !matches!(c, '&' | '=' | '+' | '%' | '#') && !c.is_control() => {
-                    out.push(c)
-                }
-                c => {
-                    let mut b = [0u8; 4];
-                    for byte in c.encode_utf8(&mut b).bytes() {
-                        out.push_str(&format!("%{byte:02X}"));
-                    }
-                }
-            }
-        }
-        out
-    }
-
     fn join(pieces: &[Piece], full: bool) -> String {
         pieces
             .iter()
             .map(|p| match p {
-                Piece::Pair(n, v) => format!("{}={}", encode(n, full), encode(v, full)),
+                Piece::Pair(n, v) => format!("{}={}", form_encode(n, full), form_encode(v, full)),
                 Piece::Raw(r) => (*r).to_owned(),
             })
             .collect::<Vec<_>>()
@@ -1360,30 +1422,7 @@ mod strategies {
     /// Accepted and rejected spellings of a uuid.
     fn uuid_forms(u: Uuid) -> BoxedStrategy<String> {
         let s = u.simple().to_string();
-        let h = u.hyphenated().to_string();
-        let valid = vec![
-            s.clone(),
-            s.to_uppercase(),
-            h.clone(),
-            h.to_uppercase(),
-            format!("{{{h}}}"),
-            format!("{{{s}}}"),
-            format!("{{{{{s}}}"),
-            format!("urn:uuid:{h}"),
-            format!("uuid:{s}"),
-            format!("  {s} "),
-            format!("\t{h}\n"),
-        ];
-        let invalid = vec![
-            format!("URN:UUID:{h}"),
-            s[..31].to_owned(),
-            format!("{s}0"),
-            format!("{}g", &s[..31]),
-            format!("{s}é"),
-            format!("+{}", &s[..31]),
-            format!("{}_{}", &s[..8], &s[9..]),
-            format!("{{{s}}}x"),
-        ];
+        let (valid, invalid) = uuid_spellings(u);
         prop_oneof![
             12 => Just(s.clone()),
             6 => select(valid),
@@ -1406,30 +1445,8 @@ mod strategies {
     }
 
     fn resource_value() -> BoxedStrategy<String> {
-        let urls = select(&RESOURCE_UUIDS[..]).prop_flat_map(|u| {
-            let u = Uuid::from_u128(u);
-            let s = u.simple().to_string();
-            let h = u.hyphenated().to_string();
-            select(vec![
-                format!("https://waldur.example.com/api/marketplace-resources/{s}/"),
-                format!("http://x.org:8000/api/marketplace-resources/{h}"),
-                format!("/api/marketplace-resources/{s}/"),
-                format!("/api/marketplace-resources/{s}"),
-                format!("//x.org/api/marketplace-resources/{s}/"),
-                format!("/api/marketplace-resources/{s}/?a=b#c"),
-                format!(
-                    "https://waldur.example.com/api/marketplace-resources/{}/",
-                    s.to_uppercase()
-                ),
-                format!(" /api/marketplace-resources/{s}/ "),
-                // Match nothing:
-                format!("https://waldur.example.com/api/marketplace-offerings/{s}/"),
-                format!("api/marketplace-resources/{s}/"),
-                format!("/api/marketplace-resources/{s}/extra/"),
-                format!("/api/marketplace-resources/{s}//"),
-                s.clone(),
-            ])
-        });
+        let urls = select(&RESOURCE_UUIDS[..])
+            .prop_flat_map(|u| select(resource_urls(Uuid::from_u128(u))));
         prop_oneof![
             8 => urls,
             1 => pick(&["/api/marketplace-resources//", "junk", "", "https://waldur.example.com"]),

@@ -17,18 +17,19 @@ use uuid::Uuid;
 
 use crate::wire::time::Micros;
 
-/// A component usage: its report date, billing period, type, unit and resource.
+/// A component usage: its report date, resource, and [`Kind`] (billing
+/// period, type and unit).
+///
+/// 36 bytes and no `Option` tag in the arena: the date is split into two
+/// 4-byte halves (so nothing needs 8-byte alignment), the three
+/// low-cardinality attributes share one [`Kinds`] id, and that id is stored
+/// plus one, leaving zero as the niche for `Option<Cu>`.
 #[derive(Clone, Debug)]
 pub(crate) struct Cu {
     pub(crate) uuid: Uuid,
-    pub(crate) date: Micros,
-    /// Billing period as days since 1970-01-01.
-    pub(crate) period: i32,
-    /// Id in the component type dictionary.
-    pub(crate) ctype: u32,
-    /// Id + 1 in the measured unit dictionary: non-zero, so that the table's
-    /// `Option<Cu>` needs no tag (48 bytes a component usage, not 56).
-    unit: NonZeroU32,
+    date_lo: u32,
+    date_hi: i32,
+    kind: NonZeroU32,
     /// Id in the resource table.
     pub(crate) resource: u32,
     /// The first record of this component usage's row chain (`Row::next`
@@ -37,36 +38,120 @@ pub(crate) struct Cu {
 }
 
 impl Cu {
-    /// The measured unit's dictionary id.
-    pub(crate) fn unit(&self) -> u32 {
-        self.unit.get() - 1
-    }
-
-    pub(crate) fn set_unit(&mut self, unit: u32) {
-        self.unit = NonZeroU32::new(unit.wrapping_add(1)).expect("fewer than 2^32 - 1 units");
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        uuid: Uuid,
-        date: Micros,
-        period: i32,
-        ctype: u32,
-        unit: u32,
-        resource: u32,
-        first: u32,
-    ) -> Cu {
+    pub(crate) fn new(uuid: Uuid, date: Micros, kind: u32, resource: u32) -> Cu {
         let mut cu = Cu {
             uuid,
-            date,
-            period,
-            ctype,
-            unit: NonZeroU32::MIN,
+            date_lo: 0,
+            date_hi: 0,
+            kind: NonZeroU32::MIN,
             resource,
-            first,
+            first: super::core::NO_SLOT,
         };
-        cu.set_unit(unit);
+        cu.set_date(date);
+        cu.set_kind(kind);
         cu
+    }
+
+    /// Report time, microseconds since the epoch.
+    pub(crate) fn date(&self) -> Micros {
+        (i64::from(self.date_hi) << 32) | i64::from(self.date_lo)
+    }
+
+    pub(crate) fn set_date(&mut self, date: Micros) {
+        self.date_lo = date as u32;
+        self.date_hi = (date >> 32) as i32;
+    }
+
+    /// Id in the [`Kinds`] table.
+    pub(crate) fn kind(&self) -> u32 {
+        self.kind.get() - 1
+    }
+
+    pub(crate) fn set_kind(&mut self, kind: u32) {
+        self.kind = NonZeroU32::new(kind.wrapping_add(1)).expect("fewer than 2^32 - 1 kinds");
+    }
+}
+
+/// What a component usage shares with many others: billing period, type and
+/// unit (a few hundred combinations in practice: periods × types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Kind {
+    /// Billing period as days since 1970-01-01.
+    pub(crate) period: i32,
+    /// Id in the component type dictionary.
+    pub(crate) ctype: u32,
+    /// Id in the measured unit dictionary.
+    pub(crate) unit: u32,
+}
+
+/// Distinct [`Kind`]s under dense, reusable ids, each with the number of
+/// component usages that have it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Kinds {
+    ids: hashbrown::HashMap<Kind, u32>,
+    items: Vec<(Kind, u32)>,
+    free: Vec<u32>,
+}
+
+impl Kinds {
+    pub(crate) fn get(&self, id: u32) -> Kind {
+        let (k, refs) = self.items[id as usize];
+        debug_assert!(refs > 0, "kind {id} is free");
+        k
+    }
+
+    /// Counts one more component usage of `k`; the id, and whether `k` is new.
+    pub(crate) fn retain(&mut self, k: Kind) -> (u32, bool) {
+        if let Some(&id) = self.ids.get(&k) {
+            self.items[id as usize].1 += 1;
+            return (id, false);
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.items[id as usize] = (k, 1);
+                id
+            }
+            None => {
+                self.items.push((k, 1));
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 kinds")
+            }
+        };
+        self.ids.insert(k, id);
+        (id, true)
+    }
+
+    /// Counts one component usage fewer; returns the kind when that was its last.
+    pub(crate) fn release(&mut self, id: u32) -> Option<Kind> {
+        let (k, refs) = &mut self.items[id as usize];
+        *refs -= 1;
+        if *refs > 0 {
+            return None;
+        }
+        let k = *k;
+        self.ids.remove(&k);
+        self.free.push(id);
+        Some(k)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// `(id, kind, component usages)` of every live kind.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, Kind, u32)> + '_ {
+        self.items
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, refs))| *refs > 0)
+            .map(|(i, &(k, refs))| (i as u32, k, refs))
+    }
+
+    pub(crate) fn id(&self, k: &Kind) -> Option<u32> {
+        self.ids.get(k).copied()
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.ids.capacity() * 17 + self.items.capacity() * 16 + self.free.capacity() * 4
     }
 }
 

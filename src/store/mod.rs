@@ -588,10 +588,10 @@ impl<'t> RecordRef<'t> {
         self.core.type_of(self.slot)
     }
     pub fn date(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.cu_of(self.slot).date)
+        crate::wire::time::from_micros(self.core.cu_of(self.slot).date())
     }
     pub fn billing_period(&self) -> NaiveDate {
-        crate::wire::time::day_to_date(self.core.cu_of(self.slot).period)
+        crate::wire::time::day_to_date(self.core.t.kind_of(self.core.cu_of(self.slot)).period)
     }
 
     /// An owned copy of the record (allocates its strings).

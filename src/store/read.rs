@@ -63,8 +63,10 @@ impl Check {
 
     fn test(&self, t: &Tables, slot: u32) -> bool {
         match self {
-            Check::Periods(ps) => ps.binary_search(&t.cus.get(t.row(slot).cu).period).is_ok(),
-            Check::Dates(lo, hi) => (*lo..*hi).contains(&t.cus.get(t.row(slot).cu).date),
+            Check::Periods(ps) => ps
+                .binary_search(&t.kind_of(t.cus.get(t.row(slot).cu)).period)
+                .is_ok(),
+            Check::Dates(lo, hi) => (*lo..*hi).contains(&t.cus.get(t.row(slot).cu).date()),
             Check::Usernames(ids) => ids.contains(t.row(slot).username),
             Check::Scope {
                 customers,
@@ -143,7 +145,10 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
             return None;
         }
         let parts: Vec<_> = t.days.range(lo..=hi).map(|(_, b)| b).collect();
-        preds.push(any(parts, Check::Dates(day_start(lo), day_start(hi.saturating_add(1))))?);
+        preds.push(any(
+            parts,
+            Check::Dates(day_start(lo), day_start(hi.saturating_add(1))),
+        )?);
     }
     if !scope.everything {
         let ids = |table: &dyn Fn(&uuid::Uuid) -> Option<u32>, us: &[uuid::Uuid]| -> Vec<u32> {
@@ -483,7 +488,7 @@ impl Core {
         }
         let span = if keys.is_empty() && (lo.is_some() || hi.is_some()) {
             let view = self.view(ViewKind::Default);
-            let date = |s: u32| t.cus.get(t.row(s).cu).date;
+            let date = |s: u32| t.cus.get(t.row(s).cu).date();
             let start = hi.map_or(0, |d| {
                 let end = day_start(d.saturating_add(1));
                 view.partition_point(|s| date(s) >= end)
@@ -579,16 +584,23 @@ impl Core {
             .map(|s| {
                 let r = t.row(s);
                 let cu = t.cus.get(r.cu);
+                let kind = t.kind_of(cu);
                 let mut p = [0i64; 3];
                 for (dst, k) in p.iter_mut().zip(keys) {
                     let x = match k.field {
                         SortField::Usage => r.usage,
-                        SortField::BillingPeriod => i64::from(cu.period),
+                        SortField::BillingPeriod => i64::from(kind.period),
                         SortField::Username => i64::from(user_rank[r.username as usize]),
                     };
                     *dst = if k.descending { !x } else { x };
                 }
-                (p, !cu.date, rank[cu.ctype as usize], r.uuid.as_u128(), s)
+                (
+                    p,
+                    !cu.date(),
+                    rank[kind.ctype as usize],
+                    r.uuid.as_u128(),
+                    s,
+                )
             })
             .collect();
         let end = (offset + limit).min(v.len());

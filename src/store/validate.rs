@@ -104,6 +104,7 @@ impl Core {
         let mut days: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
         let mut cu_rows: BTreeMap<u32, u32> = BTreeMap::new();
         let mut unit_refs: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut kind_refs: BTreeMap<u32, u32> = BTreeMap::new();
         let mut user_refs: BTreeMap<u32, u32> = BTreeMap::new();
         for slot in &live {
             let r = t.row(slot);
@@ -124,9 +125,12 @@ impl Core {
             proj_rows.entry(p).or_default().insert(slot);
             cust_rows.entry(c).or_default().insert(slot);
             user_rows.entry(r.username).or_default().insert(slot);
-            type_rows.entry(cu.ctype).or_default().insert(slot);
-            periods.entry(cu.period).or_default().insert(slot);
-            days.entry(micros_to_day(cu.date)).or_default().insert(slot);
+            let k = t.kind_of(cu);
+            type_rows.entry(k.ctype).or_default().insert(slot);
+            periods.entry(k.period).or_default().insert(slot);
+            days.entry(micros_to_day(cu.date()))
+                .or_default()
+                .insert(slot);
             *cu_rows.entry(r.cu).or_default() += 1;
             if r.user != super::core::NO_USER {
                 *user_refs.entry(r.user.get() - 1).or_default() += 1;
@@ -186,9 +190,23 @@ impl Core {
                 "cu {id}: row chain length is wrong"
             );
             ensure!(t.cus.id(&cu.uuid) == Some(id), "cu {id}: uuid map");
-            ensure!(t.types.is_live(cu.ctype), "cu {id}: dead type");
-            ensure!(t.units.is_live(cu.unit()), "cu {id}: dead unit");
-            *unit_refs.entry(cu.unit()).or_default() += 1;
+            *kind_refs.entry(cu.kind()).or_default() += 1;
+        }
+        // Kinds: each counts the component usages that have it, and no
+        // other kind has the same attributes.
+        ensure!(
+            t.kinds.len() == kind_refs.len(),
+            "kinds without component usages"
+        );
+        for (id, k, refs) in t.kinds.iter() {
+            ensure!(
+                kind_refs.get(&id) == Some(&refs),
+                "kind {id}: count differs"
+            );
+            ensure!(t.kinds.id(&k) == Some(id), "kind {id}: map differs");
+            ensure!(t.types.is_live(k.ctype), "kind {id}: dead type");
+            ensure!(t.units.is_live(k.unit), "kind {id}: dead unit");
+            *unit_refs.entry(k.unit).or_default() += 1;
         }
         t.usernames.check()?;
         ensure!(
@@ -210,10 +228,7 @@ impl Core {
             );
         }
         t.units.check()?;
-        ensure!(
-            t.units.len() == unit_refs.len(),
-            "units without component usages"
-        );
+        ensure!(t.units.len() == unit_refs.len(), "units without kinds");
         for (id, _, n) in t.units.iter() {
             ensure!(unit_refs.get(&id) == Some(n), "unit {id}: count differs");
         }
@@ -225,7 +240,7 @@ impl Core {
         for (p, rows) in &t.periods {
             let (lo, hi) = t.period_days[p];
             for slot in rows {
-                let day = micros_to_day(t.cus.get(t.row(slot).cu).date);
+                let day = micros_to_day(t.cus.get(t.row(slot).cu).date());
                 ensure!(
                     (lo..=hi).contains(&day),
                     "record {slot}: report day {day} outside its period's bounds {lo}..={hi}"

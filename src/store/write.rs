@@ -224,7 +224,7 @@ impl Core {
         let row = self.row(slot);
         g.cus.push(row.cu);
         g.usernames.push(row.username);
-        g.types.push(self.cu_of(slot).ctype);
+        g.types.push(self.t.kind_of(self.cu_of(slot)).ctype);
         g.resources.push(res);
         g.offerings.push(o);
         g.projects.push(p);
@@ -254,8 +254,8 @@ impl Core {
             && *self.customer_of(slot).name == *r.customer_name
             && self.customer_of(slot).uuid == r.customer_uuid
             && self.type_of(slot) == r.component_type
-            && cu.date == to_micros(r.date)
-            && cu.period == date_to_day(r.billing_period)
+            && cu.date() == to_micros(r.date)
+            && self.t.kind_of(cu).period == date_to_day(r.billing_period)
     }
 
     fn upsert_inner(
@@ -433,27 +433,27 @@ impl Core {
         let date = to_micros(r.date);
         let period = date_to_day(r.billing_period);
         let Some(cu) = t.cus.id(&r.component_usage) else {
-            let (unit, _) = t.units.intern(&r.measured_unit, || 0);
-            *t.units.payload_mut(unit) += 1;
+            let kind = t.retain_kind(period, ctype, &r.measured_unit);
             return t.cus.insert(
                 r.component_usage,
-                Cu::new(r.component_usage, date, period, ctype, unit, res, NO_SLOT),
+                Cu::new(r.component_usage, date, kind, res),
             );
         };
         // Component usage: unit (no index), resource (links), date/period/type (keys and views).
-        let old_unit = t.cus.get(cu).unit();
-        if t.units.str(old_unit) != r.measured_unit {
-            let (unit, _) = t.units.intern(&r.measured_unit, || 0);
-            *t.units.payload_mut(unit) += 1;
-            *t.units.payload_mut(old_unit) -= 1;
-            if *t.units.payload(old_unit) == 0 {
-                t.units.remove(old_unit);
-            }
-            t.cus.get_mut(cu).set_unit(unit);
-        }
         let old = t.cus.get(cu).clone();
+        let old_kind = t.kind_of(&old);
+        let same_kind = old_kind.period == period
+            && old_kind.ctype == ctype
+            && t.units.str(old_kind.unit) == r.measured_unit;
+        // The new kind is retained before the old one is released, so the
+        // unit they may share is never dropped in between.
+        let kind = if same_kind {
+            old.kind()
+        } else {
+            t.retain_kind(period, ctype, &r.measured_unit)
+        };
         let moves = old.resource != res;
-        let rekeys = old.date != date || old.period != period || old.ctype != ctype;
+        let rekeys = old.date() != date || old_kind.period != period || old_kind.ctype != ctype;
         if (moves || rekeys) && old.first != NO_SLOT {
             // Rows pending in a bulk write are attached at its end, from the
             // final attributes: only attached rows move now.
@@ -481,21 +481,28 @@ impl Core {
                 }
             }
             if rekeys {
-                g.types.push(old.ctype);
+                g.types.push(old_kind.ctype);
                 for s in &rows {
                     self.detach(s, Part::CuKeys);
                 }
                 let c = self.t.cus.get_mut(cu);
-                (c.date, c.period, c.ctype) = (date, period, ctype);
+                c.set_date(date);
+                c.set_kind(kind);
                 for s in &rows {
                     self.attach(s, Part::CuKeys);
                 }
             }
         } else {
             // No record to move (its last one left earlier in this write).
-            g.types.push(old.ctype);
+            g.types.push(old_kind.ctype);
             let c = self.t.cus.get_mut(cu);
-            (c.resource, c.date, c.period, c.ctype) = (res, date, period, ctype);
+            c.resource = res;
+            c.set_date(date);
+        }
+        // A unit alone is in no index: the kind changes without moving anything.
+        self.t.cus.get_mut(cu).set_kind(kind);
+        if !same_kind {
+            self.t.release_kind(old.kind());
         }
         cu
     }
@@ -507,10 +514,7 @@ impl Core {
             if !t.cus.is_free(id) && t.cus.get(id).first == NO_SLOT {
                 let cu = t.cus.get(id).clone();
                 t.cus.remove(&cu.uuid);
-                *t.units.payload_mut(cu.unit()) -= 1;
-                if *t.units.payload(cu.unit()) == 0 {
-                    t.units.remove(cu.unit());
-                }
+                t.release_kind(cu.kind());
             }
         }
         for id in g.usernames {

@@ -839,10 +839,10 @@ impl RecordFields for RecordRef<'_> {
         self.core.row(self.slot).modified
     }
     fn date_micros(&self) -> i64 {
-        self.core.cu_of(self.slot).date
+        self.core.cu_of(self.slot).date()
     }
     fn billing_period_days(&self) -> i64 {
-        i64::from(self.core.cu_of(self.slot).period)
+        i64::from(self.core.t.kind_of(self.core.cu_of(self.slot)).period)
     }
 }
 

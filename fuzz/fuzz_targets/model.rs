@@ -176,7 +176,10 @@ fn query_string(params: &[FParam], full: bool) -> String {
                 "resource" => nth(resource_urls(u)),
                 _ if !name.ends_with("_uuid") => pick(WORDS, value).to_owned(),
                 _ if form < 128 => u.simple().to_string(),
-                _ => nth([uuid_spellings(u).0, uuid_spellings(u).1].concat()),
+                _ => {
+                    let (valid, invalid) = uuid_spellings(u);
+                    nth([valid, invalid].concat())
+                }
             };
             format!("{}={}", form_encode(name, full), form_encode(&v, full))
         }

@@ -28,25 +28,42 @@ use crate::query::Scope;
 use crate::wire::time::{Micros, micros_to_day};
 
 /// One record's own fields; everything shared lives in the entity tables.
-/// 64 bytes: the offering user is interned, and the rarely-set free text
-/// lives behind one thin pointer (no allocation when both strings are empty).
-/// `next` links the records of one component usage (it fills what would
-/// otherwise be padding), which makes the natural key `(component usage,
-/// username)` findable without a hash index of its own.
+///
+/// 60 bytes and no `Option` tag in the arena: the offering user is interned
+/// (its id + 1 is the niche), the 64-bit fields are stored as 4-byte halves
+/// so nothing forces 8-byte alignment, and the rarely-set free text lives in
+/// [`Texts`] under a 4-byte index. `next` links the records of one component
+/// usage, which makes the natural key `(component usage, username)`
+/// findable without a hash index of its own.
 #[derive(Clone, Debug)]
 pub(crate) struct Row {
     pub(crate) uuid: Uuid,
     pub(crate) cu: u32,
     pub(crate) username: u32,
     /// Id + 1 in the offering-user table, or [`NO_USER`]; non-zero so that
-    /// `Option<Row>` needs no extra tag (the arena stays at 64 bytes a slot).
+    /// `Option<Row>` needs no extra tag.
     pub(crate) user: NonZeroU32,
-    pub(crate) usage: i64,
-    pub(crate) created: Micros,
-    pub(crate) modified: Micros,
+    usage: Split64,
+    created: Split64,
+    modified: Split64,
     /// The next record of the same component usage, or [`NO_SLOT`].
     pub(crate) next: u32,
-    text: Option<Box<Text>>,
+    /// Index in [`Texts`], or [`NO_TEXT`] when both strings are empty.
+    pub(crate) text: u32,
+}
+
+/// An `i64` as two `u32` halves (4-byte aligned).
+#[derive(Clone, Copy, Debug)]
+struct Split64([u32; 2]);
+
+impl Split64 {
+    fn new(v: i64) -> Split64 {
+        Split64([v as u32, (v >> 32) as u32])
+    }
+
+    fn get(self) -> i64 {
+        (i64::from(self.0[1] as i32) << 32) | i64::from(self.0[0])
+    }
 }
 
 /// `user` of a record whose offering user is `null`.
@@ -55,12 +72,8 @@ pub(crate) const NO_USER: NonZeroU32 = NonZeroU32::MAX;
 /// End of a component usage's row chain (slots stay below 2^32 - 1).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// `description` followed by `backend_id`, in one allocation.
-#[derive(Clone, Debug)]
-struct Text {
-    s: Box<str>,
-    desc_len: usize,
-}
+/// `Row::text` of a record whose description and backend id are both empty.
+pub(crate) const NO_TEXT: u32 = u32::MAX;
 
 impl Row {
     #[allow(clippy::too_many_arguments)]
@@ -72,44 +85,126 @@ impl Row {
         usage: i64,
         created: Micros,
         modified: Micros,
-        description: &str,
-        backend_id: &str,
+        text: u32,
     ) -> Row {
-        let text = (!description.is_empty() || !backend_id.is_empty()).then(|| {
-            let mut s = String::with_capacity(description.len() + backend_id.len());
-            s.push_str(description);
-            s.push_str(backend_id);
-            Box::new(Text {
-                s: s.into_boxed_str(),
-                desc_len: description.len(),
-            })
-        });
         Row {
             uuid,
             cu,
             username,
             user,
-            usage,
-            created,
-            modified,
+            usage: Split64::new(usage),
+            created: Split64::new(created),
+            modified: Split64::new(modified),
             next: NO_SLOT,
             text,
         }
     }
 
-    pub(crate) fn description(&self) -> &str {
-        self.text.as_ref().map_or("", |t| &t.s[..t.desc_len])
+    /// Usage in cents.
+    pub(crate) fn usage(&self) -> i64 {
+        self.usage.get()
     }
 
-    pub(crate) fn backend_id(&self) -> &str {
-        self.text.as_ref().map_or("", |t| &t.s[t.desc_len..])
+    pub(crate) fn created(&self) -> Micros {
+        self.created.get()
+    }
+
+    pub(crate) fn modified(&self) -> Micros {
+        self.modified.get()
+    }
+}
+
+/// The records' free text (`description`, `backend_id`): one string per
+/// record that has any, under reusable ids. Most records have none, so the
+/// arena holds a 4-byte index rather than a pointer.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Texts {
+    /// The description's byte length as one `char` (see [`Texts::put`]),
+    /// then the description, then the backend id; empty when free.
+    items: Vec<Box<str>>,
+    free: Vec<u32>,
+    bytes: usize,
+}
+
+impl Texts {
+    /// Stores a record's free text; [`NO_TEXT`] when both are empty.
+    pub(crate) fn put(&mut self, description: &str, backend_id: &str) -> u32 {
+        if description.is_empty() && backend_id.is_empty() {
+            return NO_TEXT;
+        }
+        let mut s = String::with_capacity(4 + description.len() + backend_id.len());
+        s.push(len_char(description.len()));
+        s.push_str(description);
+        s.push_str(backend_id);
+        let s = s.into_boxed_str();
+        self.bytes += s.len();
+        match self.free.pop() {
+            Some(id) => {
+                self.items[id as usize] = s;
+                id
+            }
+            None => {
+                self.items.push(s);
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 - 1 texts")
+            }
+        }
+    }
+
+    /// Forgets a text stored by [`Texts::put`] (nothing for [`NO_TEXT`]).
+    pub(crate) fn remove(&mut self, id: u32) {
+        if id != NO_TEXT {
+            let s = std::mem::take(&mut self.items[id as usize]);
+            self.bytes -= s.len();
+            self.free.push(id);
+        }
+    }
+
+    /// `(description, backend_id)` of a text id.
+    pub(crate) fn get(&self, id: u32) -> (&str, &str) {
+        if id == NO_TEXT {
+            return ("", "");
+        }
+        let s = &self.items[id as usize];
+        let c = s
+            .chars()
+            .next()
+            .expect("stored texts start with their length");
+        let start = c.len_utf8();
+        let split = start + char_len(c);
+        (&s[start..split], &s[split..])
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+
+    /// Whether `id` holds a text (live entries are never empty: they start
+    /// with the length character).
+    pub(crate) fn is_live(&self, id: u32) -> bool {
+        self.items.get(id as usize).is_some_and(|s| !s.is_empty())
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.text
-            .as_ref()
-            .map_or(0, |t| t.s.len() + std::mem::size_of::<Text>())
+        self.items.capacity() * 16 + self.free.capacity() * 4 + self.bytes
     }
+
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+}
+
+/// A byte length as a `char` (the surrogate gap skipped), so that a text is
+/// one `str`. Descriptions are at most 2,000 characters (8,000 bytes).
+fn len_char(len: usize) -> char {
+    let v = u32::try_from(len).expect("descriptions are short");
+    let v = if v < 0xD800 { v } else { v + 0x800 };
+    char::from_u32(v).expect("descriptions are under 1 MiB")
+}
+
+fn char_len(c: char) -> usize {
+    let v = c as u32;
+    (if v < 0xD800 { v } else { v - 0x800 }) as usize
 }
 
 /// Which sorted view; each orders by its primary key, then by the default
@@ -146,6 +241,8 @@ pub(crate) struct Tables {
     pub(crate) customers: Table<Customer>,
     /// Offering users (the `user` field), each with the number of records naming it.
     pub(crate) users: Table<User>,
+    /// The records' descriptions and backend ids.
+    pub(crate) texts: Texts,
     pub(crate) usernames: Usernames,
     /// Component types, each with the bitmap of its records.
     pub(crate) types: Dict<RoaringBitmap>,
@@ -257,7 +354,7 @@ impl Tables {
         let k = self.kind_of(cu);
         SortKey {
             period: k.period,
-            usage: r.usage,
+            usage: r.usage(),
             username: self.usernames.dict.str(r.username),
             date: cu.date(),
             ctype: self.types.str(k.ctype),
@@ -319,7 +416,7 @@ impl Tables {
         let r = self.row(slot);
         match kind {
             ViewKind::Default => 0,
-            ViewKind::Usage => r.usage,
+            ViewKind::Usage => r.usage(),
             ViewKind::Username => i64::from(r.username),
             ViewKind::Period => i64::from(self.kind_of(self.cus.get(r.cu)).period),
         }
@@ -649,23 +746,20 @@ impl Core {
                 "rows",
                 t.rows.capacity() * std::mem::size_of::<Option<Row>>() + t.free.capacity() * 4,
             ),
-            (
-                "row text",
-                sum(&mut t.rows.iter().flatten().map(Row::heap_bytes)),
-            ),
+            ("row text", t.texts.heap_bytes()),
             ("uuid index", t.by_uuid.heap_bytes()),
             (
                 "component usages",
                 t.cus.heap_bytes() + t.kinds.heap_bytes(),
             ),
             (
-                "resources, offerings, projects, customers, users",
+                "resources, offerings, projects, customers",
                 t.resources.heap_bytes()
                     + t.offerings.heap_bytes()
                     + t.projects.heap_bytes()
-                    + t.customers.heap_bytes()
-                    + t.users.heap_bytes(),
+                    + t.customers.heap_bytes(),
             ),
+            ("offering users", t.users.heap_bytes()),
             (
                 "resource bitmaps",
                 sum(&mut t.resources.iter().map(|(_, e)| bm(&e.rows))),
@@ -776,7 +870,7 @@ pub(crate) fn sort_slots_ranked(t: &Tables, ranks: &Ranks, kind: ViewKind, slots
             let k = t.kind_of(cu);
             let primary = match kind {
                 ViewKind::Default => 0,
-                ViewKind::Usage => r.usage,
+                ViewKind::Usage => r.usage(),
                 ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
                 ViewKind::Period => i64::from(k.period),
             };
@@ -799,8 +893,8 @@ pub(crate) fn sort_slots_ranked(t: &Tables, ranks: &Ranks, kind: ViewKind, slots
 mod tests {
     #[test]
     fn row_stays_small() {
-        // 64 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
-        assert!(std::mem::size_of::<Option<super::Row>>() <= 64);
+        // 60 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).
+        assert!(std::mem::size_of::<Option<super::Row>>() <= 60);
     }
 
     #[test]

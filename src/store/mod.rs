@@ -543,22 +543,22 @@ impl<'t> RecordRef<'t> {
         self.core.cu_of(self.slot).uuid
     }
     pub fn usage(&self) -> Usage {
-        Usage::from_cents(self.core.row(self.slot).usage)
+        Usage::from_cents(self.core.row(self.slot).usage())
     }
     pub fn measured_unit(&self) -> &'t str {
         self.core.unit_of(self.slot)
     }
     pub fn description(&self) -> &'t str {
-        self.core.row(self.slot).description()
+        self.core.t.texts.get(self.core.row(self.slot).text).0
     }
     pub fn created(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.row(self.slot).created)
+        crate::wire::time::from_micros(self.core.row(self.slot).created())
     }
     pub fn modified(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.row(self.slot).modified)
+        crate::wire::time::from_micros(self.core.row(self.slot).modified())
     }
     pub fn backend_id(&self) -> &'t str {
-        self.core.row(self.slot).backend_id()
+        self.core.t.texts.get(self.core.row(self.slot).text).1
     }
     pub fn resource_name(&self) -> &'t str {
         &self.core.resource_of(self.slot).name

@@ -588,7 +588,7 @@ impl Core {
                 let mut p = [0i64; 3];
                 for (dst, k) in p.iter_mut().zip(keys) {
                     let x = match k.field {
-                        SortField::Usage => r.usage,
+                        SortField::Usage => r.usage(),
                         SortField::BillingPeriod => i64::from(kind.period),
                         SortField::Username => i64::from(user_rank[r.username as usize]),
                     };

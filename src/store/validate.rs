@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
-use super::core::{Core, NO_SLOT, VIEW_KINDS};
+use super::core::{Core, NO_SLOT, NO_TEXT, VIEW_KINDS};
 use crate::wire::time::micros_to_day;
 
 macro_rules! ensure {
@@ -23,6 +23,7 @@ impl Core {
         // Arena, free list, live bitmap, primary and natural keys.
         let mut live = RoaringBitmap::new();
         let mut by_key = HashMap::new();
+        let mut texts = hashbrown::HashSet::new();
         for (i, r) in t.rows.iter().enumerate() {
             let Some(r) = r else { continue };
             let slot = i as u32;
@@ -45,8 +46,18 @@ impl Core {
                 by_key.insert((r.cu, r.username), slot).is_none(),
                 "slot {slot}: duplicate natural key"
             );
+            if r.text != NO_TEXT {
+                ensure!(t.texts.is_live(r.text), "slot {slot}: dead text {}", r.text);
+                ensure!(texts.insert(r.text), "slot {slot}: shared text {}", r.text);
+                let (d, b) = t.texts.get(r.text);
+                ensure!(
+                    !d.is_empty() || !b.is_empty(),
+                    "slot {slot}: empty text stored"
+                );
+            }
         }
         ensure!(live == t.live, "live bitmap differs from the arena");
+        ensure!(t.texts.len() == texts.len(), "texts without records");
         ensure!(
             t.by_uuid.len() as u64 == live.len(),
             "by_uuid has stale entries"

@@ -148,6 +148,7 @@ impl Core {
             t.projects.shrink_to_fit();
             t.customers.shrink_to_fit();
             t.users.shrink_to_fit();
+            t.texts.shrink_to_fit();
             // Bulk slots are numbered entity by entity (`reserve_slots`), so
             // these bitmaps are mostly runs: run containers hold them in a
             // fraction of the arrays' bytes.
@@ -215,6 +216,7 @@ impl Core {
         self.detach_row(slot);
         let old = self.t.rows[slot as usize].take().expect("live slot");
         self.t.release_user(old.user);
+        self.t.texts.remove(old.text);
         self.t.free.push(slot);
     }
 
@@ -239,12 +241,11 @@ impl Core {
         self.t.user_of(slot) == r.user
             && self.username_of(slot) == r.username
             && cu.uuid == r.component_usage
-            && row.usage == r.usage.cents()
+            && row.usage() == r.usage.cents()
             && self.unit_of(slot) == r.measured_unit
-            && row.description() == r.description
-            && row.created == to_micros(r.created)
-            && row.modified == to_micros(r.modified)
-            && row.backend_id() == r.backend_id
+            && self.t.texts.get(row.text) == (r.description.as_str(), r.backend_id.as_str())
+            && row.created() == to_micros(r.created)
+            && row.modified() == to_micros(r.modified)
             && *res.name == *r.resource_name
             && res.uuid == r.resource_uuid
             && *self.offering_of(slot).name == *r.offering_name
@@ -273,6 +274,14 @@ impl Core {
         let cu = self.apply_entities(r, g);
         let uname = self.t.usernames.intern(&r.username);
         let user = self.t.retain_user(r.user);
+        // A re-report rarely changes the free text: keep its entry then.
+        let old_text = existing.map(|s| self.row(s).text);
+        let text = match old_text {
+            Some(id) if self.t.texts.get(id) == (r.description.as_str(), r.backend_id.as_str()) => {
+                id
+            }
+            _ => self.t.texts.put(&r.description, &r.backend_id),
+        };
         let mut row = Row::new(
             r.uuid,
             user,
@@ -281,14 +290,13 @@ impl Core {
             r.usage.cents(),
             to_micros(r.created),
             to_micros(r.modified),
-            &r.description,
-            &r.backend_id,
+            text,
         );
         match existing {
             Some(s) if self.row(s).cu == cu && self.row(s).username == uname => {
                 // Same natural key: only the record's own fields change, and of
                 // those only `usage` is a sort key (the site agent's re-report).
-                let moved = self.row(s).usage != row.usage;
+                let moved = self.row(s).usage() != row.usage();
                 // The row keeps its place in the component usage's chain.
                 row.next = self.row(s).next;
                 if moved {
@@ -296,6 +304,9 @@ impl Core {
                 }
                 let old = self.t.rows[s as usize].replace(row).expect("live slot");
                 self.t.release_user(old.user);
+                if old.text != text {
+                    self.t.texts.remove(old.text);
+                }
                 if moved {
                     self.view_insert(s, &[ViewKind::Usage]);
                 }
@@ -306,6 +317,9 @@ impl Core {
                 self.detach_row(s);
                 let old = self.t.rows[s as usize].replace(row).expect("live slot");
                 self.t.release_user(old.user);
+                if old.text != text {
+                    self.t.texts.remove(old.text);
+                }
                 self.attach_row(s);
                 crate::WriteOutcome::Replaced
             }

@@ -833,10 +833,10 @@ impl RecordFields for RecordRef<'_> {
     }
     // The store keeps these as integers: skip the round trip through chrono.
     fn created_micros(&self) -> i64 {
-        self.core.row(self.slot).created
+        self.core.row(self.slot).created()
     }
     fn modified_micros(&self) -> i64 {
-        self.core.row(self.slot).modified
+        self.core.row(self.slot).modified()
     }
     fn date_micros(&self) -> i64 {
         self.core.cu_of(self.slot).date()

@@ -189,25 +189,54 @@ const MICROS_PER_DAY: Micros = 86_400_000_000;
 
 /// The billing periods (and their records) that the year, month and
 /// period filters admit; `None` when none of those filters is set.
+///
+/// A year, or a year and month, is a range of days: one range query of the
+/// period map rather than a date conversion per period.
 fn selected_periods<'a>(
     t: &'a Tables,
     f: &Filter,
 ) -> Option<impl Iterator<Item = (i32, &'a RoaringBitmap)>> {
-    use chrono::Datelike;
+    use chrono::{Datelike, NaiveDate};
     if f.year.is_none() && f.month.is_none() && f.billing_period.is_none() {
         return None;
     }
-    let exact = f.billing_period.map(date_to_day);
-    let (year, month) = (f.year, f.month);
+    let first = |y: Option<i32>, m: u32| {
+        y.and_then(|y| NaiveDate::from_ymd_opt(y, m, 1))
+            .map(date_to_day)
+    };
+    // [lo, hi) in days; an unrepresentable year or month matches nothing.
+    let (mut lo, mut hi) = match (f.year, f.month) {
+        (Some(y), Some(m)) => {
+            let next = if m == 12 {
+                first(y.checked_add(1), 1)
+            } else {
+                first(Some(y), m + 1)
+            };
+            match (first(Some(y), m), next) {
+                (Some(a), Some(b)) => (a, b),
+                _ => (0, 0),
+            }
+        }
+        (Some(y), None) => match (first(Some(y), 1), first(y.checked_add(1), 1)) {
+            (Some(a), Some(b)) => (a, b),
+            _ => (0, 0),
+        },
+        _ => (i32::MIN, i32::MAX),
+    };
+    if let Some(e) = f.billing_period.map(date_to_day) {
+        lo = lo.max(e);
+        hi = hi.min(e.saturating_add(1));
+    }
+    // A month without a year is not one range: test each period's month.
+    let month = f.month.filter(|_| f.year.is_none());
+    let range = if lo < hi {
+        t.periods.range(lo..hi)
+    } else {
+        t.periods.range(0..0)
+    };
     Some(
-        t.periods
-            .iter()
-            .filter(move |&(&p, _)| {
-                let d = day_to_date(p);
-                exact.is_none_or(|e| e == p)
-                    && year.is_none_or(|y| y == d.year())
-                    && month.is_none_or(|m| m == d.month())
-            })
+        range
+            .filter(move |&(&p, _)| month.is_none_or(|m| m == day_to_date(p).month()))
             .map(|(&p, b)| (p, b)),
     )
 }
@@ -269,7 +298,7 @@ pub(crate) fn candidates<'a>(
             let Some(Pred::Any { parts, check }) = preds.pop() else {
                 unreachable!()
             };
-            let count = parts.iter().map(|b| acc.intersection_len(b)).sum();
+            let count = parts.iter().map(|b| and_len(&acc, b)).sum();
             return Cand::Filtered {
                 count,
                 base: acc,
@@ -279,25 +308,19 @@ pub(crate) fn candidates<'a>(
         }
         if count_only && i == last {
             return Cand::Counted(match p {
-                Pred::One(b) => acc.intersection_len(b),
+                Pred::One(b) => and_len(&acc, b),
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                     acc.iter().filter(|&s| check.test(t, s)).count() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
                 Pred::Any { parts, check } if check.disjoint() => {
-                    parts.iter().map(|b| acc.intersection_len(b)).sum()
+                    parts.iter().map(|b| and_len(&acc, b)).sum()
                 }
                 Pred::Any { parts, .. } => intersect_union(&acc, parts).len(),
             });
         }
         acc = Cow::Owned(match p {
-            Pred::One(b) => match acc {
-                Cow::Borrowed(a) => a & *b,
-                Cow::Owned(mut a) => {
-                    a &= *b;
-                    a
-                }
-            },
+            Pred::One(b) => and(&acc, b),
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
                 RoaringBitmap::from_sorted_iter(acc.iter().filter(|&s| check.test(t, s)))
@@ -312,7 +335,41 @@ pub(crate) fn candidates<'a>(
 /// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
 /// `acc`, where the union itself could be most of the store.
 fn intersect_union(acc: &RoaringBitmap, parts: &[&RoaringBitmap]) -> RoaringBitmap {
-    parts.iter().map(|&b| acc & b).union()
+    parts.iter().map(|&b| and(acc, b)).union()
+}
+
+/// When one operand has at most `PROBE_MAX` elements and is `PROBE_RATIO`
+/// times smaller, intersections probe the larger one per element instead of
+/// merging containers. (Beyond a few hundred elements, building the result
+/// one value at a time costs more than word-wise container operations.)
+const PROBE_RATIO: u64 = 16;
+const PROBE_MAX: u64 = 512;
+
+fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
+    small.len() <= PROBE_MAX && small.len() * PROBE_RATIO < large.len()
+}
+
+/// `a ∩ b`. A few elements against a big bitmap are probed one by one:
+/// roaring's container merge would copy the big side's array (or expand a
+/// run container into a 8 KiB bitmap) to keep a handful of values.
+fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if probe(small, large) {
+        RoaringBitmap::from_sorted_iter(small.iter().filter(|&x| large.contains(x)))
+            .expect("bitmap iteration is sorted")
+    } else {
+        a & b
+    }
+}
+
+/// `|a ∩ b|`, probing like [`and`].
+fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if probe(small, large) {
+        small.iter().filter(|&x| large.contains(x)).count() as u64
+    } else {
+        a.intersection_len(b)
+    }
 }
 
 /// Up to this many matches, a page is sorted without looking for a shorter

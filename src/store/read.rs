@@ -242,10 +242,13 @@ fn selected_periods<'a>(
 }
 
 /// A union predicate, or `None` (nothing matches) when it has no part.
+///
+/// One billing period stays a union of one: testing a few records' period
+/// through their component usage beats probing a big period bitmap.
 fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
     match parts.len() {
         0 => None,
-        1 => Some(Pred::One(parts[0])),
+        1 if !matches!(check, Check::Periods(_)) => Some(Pred::One(parts[0])),
         _ => Some(Pred::Any { parts, check }),
     }
 }
@@ -264,6 +267,11 @@ pub(crate) fn candidates<'a>(
     if preds.is_empty() {
         return Cand::All;
     }
+    if let [Pred::Any { parts, .. }] = &preds[..]
+        && let [one] = parts[..]
+    {
+        return Cand::Set(Cow::Borrowed(one));
+    }
     if preds.len() == 1
         && let Pred::Any { check, .. } = &preds[0]
         && check.disjoint()
@@ -281,6 +289,7 @@ pub(crate) fn candidates<'a>(
     preds.sort_by_cached_key(Pred::estimate);
     let mut acc: Cow<'a, RoaringBitmap> = match &preds[0] {
         Pred::One(b) => Cow::Borrowed(*b),
+        Pred::Any { parts, .. } if parts.len() == 1 => Cow::Borrowed(parts[0]),
         p => Cow::Owned(p.materialize()),
     };
     let last = preds.len() - 1;

@@ -542,6 +542,13 @@ impl Core {
                 *count as usize
             }
         };
+        if matches <= SMALL
+            && let Cand::Set(b) = cand
+        {
+            // A few matches are sorted at once: locating a run of a view to
+            // walk would cost more (two binary searches of random reads).
+            return self.sort_page(b, &keys, offset, limit);
+        }
         let narrow = keys.is_empty() && matches > SMALL;
         let mut lo = f.date_after.map(date_to_day);
         let mut hi = f.date_before.map(date_to_day);

@@ -40,6 +40,6 @@ impl SlotIndex {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.table.capacity() * 5
+        self.table.allocation_size()
     }
 }

@@ -151,7 +151,7 @@ impl Kinds {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ids.capacity() * 17 + self.items.capacity() * 16 + self.free.capacity() * 4
+        self.ids.allocation_size() + self.items.capacity() * 16 + self.free.capacity() * 4
     }
 }
 
@@ -324,7 +324,7 @@ impl<T: Keyed> Table<T> {
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.ids.capacity() * 5
+        self.ids.allocation_size()
             + self.items.capacity() * std::mem::size_of::<Option<T>>()
             + self.free.capacity() * 4
     }

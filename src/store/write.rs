@@ -149,20 +149,44 @@ impl Core {
             t.customers.shrink_to_fit();
             t.users.shrink_to_fit();
             t.texts.shrink_to_fit();
+        }
+        // After a load (a write of at least a quarter of the store), compact
+        // the bitmaps too: O(containers), worth it only when most are new.
+        if plan.bulk && records.len() * 4 >= self.len() {
+            let t = &mut self.t;
             // Bulk slots are numbered entity by entity (`reserve_slots`), so
             // these bitmaps are mostly runs: run containers hold them in a
-            // fraction of the arrays' bytes.
-            for (_, e) in t.resources.iter_mut() {
-                e.rows.optimize();
+            // fraction of the arrays' bytes. Every bitmap grew by appends
+            // (its container list and arrays by doubling): a clone holds the
+            // same values at exact capacity.
+            fn compact(b: &mut RoaringBitmap) {
+                b.optimize();
+                *b = b.clone();
             }
-            for (_, e) in t.projects.iter_mut() {
-                e.rows.optimize();
+            t.resources
+                .iter_mut()
+                .for_each(|(_, e)| compact(&mut e.rows));
+            t.projects
+                .iter_mut()
+                .for_each(|(_, e)| compact(&mut e.rows));
+            t.customers
+                .iter_mut()
+                .for_each(|(_, e)| compact(&mut e.rows));
+            t.offerings
+                .iter_mut()
+                .for_each(|(_, e)| compact(&mut e.rows));
+            for b in t.periods.values_mut().chain(t.days.values_mut()) {
+                *b = b.clone();
             }
-            for (_, e) in t.customers.iter_mut() {
-                e.rows.optimize();
-            }
-            for (_, e) in t.offerings.iter_mut() {
-                e.rows.optimize();
+            for id in t
+                .usernames
+                .dict
+                .iter()
+                .map(|(id, _, _)| id)
+                .collect::<Vec<_>>()
+            {
+                let b = t.usernames.dict.payload_mut(id);
+                *b = b.clone();
             }
         }
         sum

@@ -723,7 +723,7 @@ impl Core {
                         view.remove_where(|s| dirty.contains(s));
                     }
                     sort_slots_ranked(t, ranks, kind, &mut add);
-                    view.merge(&add, |s| t.key(s), |a, b| cmp_sort_keys(kind, a, b));
+                    view.merge(&add, |s| ranked_key(t, ranks, kind, s), RankedKey::cmp);
                 };
                 // Small flushes are not worth a thread.
                 if dirty.len() < 50_000 {
@@ -860,32 +860,37 @@ impl Ranks {
     }
 }
 
-/// Sorts slots into a view's order on integer keys: (primary, -date, type rank, uuid).
+/// A view's order as integers: (primary, -date, type rank, uuid), the
+/// strings replaced by their ranks. Compares like [`cmp_sort_keys`].
+pub(crate) type RankedKey = (i64, Reverse<Micros>, u32, u128);
+
+pub(crate) fn ranked_key(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32) -> RankedKey {
+    let r = t.row(slot);
+    let cu = t.cus.get(r.cu);
+    let k = t.kind_of(cu);
+    let primary = match kind {
+        ViewKind::Default => 0,
+        ViewKind::Usage => r.usage(),
+        ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
+        ViewKind::Period => i64::from(k.period),
+    };
+    (
+        primary,
+        Reverse(cu.date()),
+        ranks.types[k.ctype as usize],
+        r.uuid.as_u128(),
+    )
+}
+
+/// Sorts slots into a view's order on integer keys (see [`ranked_key`]).
 pub(crate) fn sort_slots_ranked(t: &Tables, ranks: &Ranks, kind: ViewKind, slots: &mut [u32]) {
-    let mut keyed: Vec<(i64, Reverse<Micros>, u32, u128, u32)> = slots
+    let mut keyed: Vec<(RankedKey, u32)> = slots
         .iter()
-        .map(|&s| {
-            let r = t.row(s);
-            let cu = t.cus.get(r.cu);
-            let k = t.kind_of(cu);
-            let primary = match kind {
-                ViewKind::Default => 0,
-                ViewKind::Usage => r.usage(),
-                ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
-                ViewKind::Period => i64::from(k.period),
-            };
-            (
-                primary,
-                Reverse(cu.date()),
-                ranks.types[k.ctype as usize],
-                r.uuid.as_u128(),
-                s,
-            )
-        })
+        .map(|&s| (ranked_key(t, ranks, kind, s), s))
         .collect();
     keyed.sort_unstable();
     for (dst, k) in slots.iter_mut().zip(keyed) {
-        *dst = k.4;
+        *dst = k.1;
     }
 }
 

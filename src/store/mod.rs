@@ -169,7 +169,10 @@ impl Store {
     /// Inserts or replaces one record (SPEC §1.4, §5), applying the entity
     /// attributes it carries to every record that shares them (§1.3).
     ///
-    /// Cost: O(log n) plus the records that an entity change moves.
+    /// Cost: O(log n) plus the records that an entity change moves, plus
+    /// O(m) for the m records of the same component usage (the natural key
+    /// is found along their chain; m is the users reporting that component
+    /// in that period, a handful in practice).
     ///
     /// # Errors
     ///
@@ -224,7 +227,8 @@ impl Store {
         self.write_batch(None, records)
     }
 
-    /// Removes a record and returns it, if present. O(log n).
+    /// Removes a record and returns it, if present. O(log n + m), m the
+    /// records of its component usage.
     ///
     /// # Examples
     ///

@@ -257,19 +257,25 @@ impl Core {
         g.customers.push(c);
     }
 
-    /// Whether the stored record at `slot` already equals `r`, field by field.
-    fn equals(&self, slot: u32, r: &Record) -> bool {
+    /// Whether the record's own fields at `slot` (user, username, usage,
+    /// text, timestamps) already equal `r`'s.
+    fn own_equal(&self, slot: u32, r: &Record) -> bool {
         let row = self.row(slot);
-        let cu = self.cu_of(slot);
-        let res = self.resource_of(slot);
         self.t.user_of(slot) == r.user
             && self.username_of(slot) == r.username
-            && cu.uuid == r.component_usage
             && row.usage() == r.usage.cents()
-            && self.unit_of(slot) == r.measured_unit
             && self.t.texts.get(row.text) == (r.description.as_str(), r.backend_id.as_str())
             && row.created() == to_micros(r.created)
             && row.modified() == to_micros(r.modified)
+    }
+
+    /// Whether the entity attributes that `r` carries (SPEC §1.3) are already
+    /// those of the record at `slot`: then writing `r` changes no entity.
+    fn shared_equal(&self, slot: u32, r: &Record) -> bool {
+        let cu = self.cu_of(slot);
+        let res = self.resource_of(slot);
+        cu.uuid == r.component_usage
+            && self.unit_of(slot) == r.measured_unit
             && *res.name == *r.resource_name
             && res.uuid == r.resource_uuid
             && *self.offering_of(slot).name == *r.offering_name
@@ -290,14 +296,30 @@ impl Core {
         g: &mut Garbage,
     ) -> crate::WriteOutcome {
         let existing = self.slot_of(r.uuid);
+        // A re-report changes a record's own fields only: then the entity
+        // lookups and updates are skipped, and the username and offering
+        // user ids kept.
+        let shared_same = existing.is_some_and(|s| self.shared_equal(s, r));
         if let Some(s) = existing
-            && self.equals(s, r)
+            && shared_same
+            && self.own_equal(s, r)
         {
             return crate::WriteOutcome::Unchanged;
         }
-        let cu = self.apply_entities(r, g);
-        let uname = self.t.usernames.intern(&r.username);
-        let user = self.t.retain_user(r.user);
+        let cu = match existing {
+            Some(s) if shared_same => self.row(s).cu,
+            _ => self.apply_entities(r, g),
+        };
+        let uname = match existing {
+            Some(s) if self.username_of(s) == r.username => self.row(s).username,
+            _ => self.t.usernames.intern(&r.username),
+        };
+        // Keeping the offering user's id skips its count going up and down.
+        let kept_user = existing.filter(|&s| self.t.user_of(s) == r.user);
+        let user = match kept_user {
+            Some(s) => self.row(s).user,
+            None => self.t.retain_user(r.user),
+        };
         // A re-report rarely changes the free text: keep its entry then.
         let old_text = existing.map(|s| self.row(s).text);
         let text = match old_text {
@@ -327,7 +349,9 @@ impl Core {
                     self.view_remove(s, &[ViewKind::Usage]);
                 }
                 let old = self.t.rows[s as usize].replace(row).expect("live slot");
-                self.t.release_user(old.user);
+                if kept_user.is_none() {
+                    self.t.release_user(old.user);
+                }
                 if old.text != text {
                     self.t.texts.remove(old.text);
                 }
@@ -340,7 +364,9 @@ impl Core {
                 self.note_garbage(s, g);
                 self.detach_row(s);
                 let old = self.t.rows[s as usize].replace(row).expect("live slot");
-                self.t.release_user(old.user);
+                if kept_user.is_none() {
+                    self.t.release_user(old.user);
+                }
                 if old.text != text {
                     self.t.texts.remove(old.text);
                 }

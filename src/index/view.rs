@@ -155,12 +155,14 @@ impl View {
 
     /// Merges `sorted` (in view order, disjoint from the content) into the
     /// view: O(n) moves, O(k log(n/k)) comparisons (galloping search).
-    /// `key` extracts a slot's sort key, so each new slot's key is looked up once.
+    /// `key` extracts a new slot's sort key once; `before(s, k)` says whether
+    /// the stored slot `s` sorts before key `k` (it may read only as much of
+    /// `s`'s key as the comparison needs).
     pub(crate) fn merge<K>(
         &mut self,
         sorted: &[u32],
         key: impl Fn(u32) -> K,
-        cmp: impl Fn(&K, &K) -> Ordering,
+        before: impl Fn(u32, &K) -> bool,
     ) {
         if sorted.is_empty() {
             return;
@@ -174,7 +176,7 @@ impl View {
         let mut rest = &old[..];
         for &a in sorted {
             let ka = key(a);
-            let before = |s: u32| cmp(&key(s), &ka) == Ordering::Less;
+            let before = |s: u32| before(s, &ka);
             // Gallop: find a bound past which old entries sort after `a`, then bisect.
             let mut hi = 1;
             while hi <= rest.len() && before(rest[hi - 1]) {
@@ -321,7 +323,7 @@ mod tests {
         let rev: Vec<u32> = v.iter_rev_before(v.len()).collect();
         assert_eq!(rev, model.iter().rev().copied().collect::<Vec<_>>());
         let add: Vec<u32> = (5000..5100).collect();
-        v.merge(&add, |s| s, |a, b| cmp(*a, *b));
+        v.merge(&add, |s| s, |s, k| cmp(s, *k) == Ordering::Less);
         model.extend(add);
         model.sort_by(|a, b| cmp(*a, *b));
         assert_eq!(v.iter().collect::<Vec<_>>(), model);

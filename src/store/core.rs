@@ -723,7 +723,11 @@ impl Core {
                         view.remove_where(|s| dirty.contains(s));
                     }
                     sort_slots_ranked(t, ranks, kind, &mut add);
-                    view.merge(&add, |s| ranked_key(t, ranks, kind, s), RankedKey::cmp);
+                    view.merge(
+                        &add,
+                        |s| ranked_key(t, ranks, kind, s),
+                        |s, k| ranked_before(t, ranks, kind, s, k),
+                    );
                 };
                 // Small flushes are not worth a thread.
                 if dirty.len() < 50_000 {
@@ -880,6 +884,22 @@ pub(crate) fn ranked_key(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32) -
         ranks.types[k.ctype as usize],
         r.uuid.as_u128(),
     )
+}
+
+/// Whether `slot` sorts before `key` in the view: decided by the primary key
+/// alone when it differs (in the usage and username views without reading
+/// the component usage).
+fn ranked_before(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32, key: &RankedKey) -> bool {
+    let r = t.row(slot);
+    let primary = match kind {
+        ViewKind::Usage => Some(r.usage()),
+        ViewKind::Username => Some(i64::from(ranks.usernames[r.username as usize])),
+        ViewKind::Default | ViewKind::Period => None,
+    };
+    match primary {
+        Some(p) if p != key.0 => p < key.0,
+        _ => ranked_key(t, ranks, kind, slot) < *key,
+    }
 }
 
 /// Sorts slots into a view's order on integer keys (see [`ranked_key`]).

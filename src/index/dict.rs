@@ -186,14 +186,14 @@ impl Usernames {
             return ids;
         }
         // Matches come in buffer order, so the segment cursor only moves
-        // forward (galloping from the last one); after a match the search
-        // resumes at the next segment, so each name is reported once.
+        // forward (galloping from the last one); one scan of the buffer
+        // finds them all, and a name matched twice is reported once.
         let hay = self.lower.as_bytes();
         let finder = memmem::Finder::new(needle.as_bytes());
         let mut found: Vec<u32> = Vec::new();
-        let (mut at, mut seg) = (0usize, 0usize);
-        while let Some(rel) = finder.find(&hay[at..]) {
-            let pos = at + rel;
+        let mut seg = 0usize;
+        let mut last = usize::MAX;
+        for pos in finder.find_iter(hay) {
             let mut step = 1;
             while seg + step < self.starts.len() && self.starts[seg + step].0 as usize <= pos {
                 seg += step;
@@ -201,14 +201,14 @@ impl Usernames {
             }
             let end = (seg + step).min(self.starts.len());
             seg += self.starts[seg..end].partition_point(|&(off, _)| off as usize <= pos) - 1;
+            if seg == last {
+                continue;
+            }
+            last = seg;
             let (off, id) = self.starts[seg];
             if self.seg_of.get(id as usize) == Some(&off) {
                 found.push(id);
             }
-            at = self
-                .starts
-                .get(seg + 1)
-                .map_or(hay.len(), |&(next, _)| next as usize);
         }
         // Buffer order is not id order (removed names are re-appended).
         found.sort_unstable();

@@ -326,10 +326,19 @@ impl Tables {
     pub(crate) fn retain_user(&mut self, user: Option<Uuid>) -> NonZeroU32 {
         let Some(u) = user else { return NO_USER };
         let id = match self.users.id(&u) {
-            Some(id) => id,
-            None => self.users.insert(u, User { uuid: u, refs: 0 }),
+            Some(id) => {
+                let refs = &mut self.users.get_mut(id).refs;
+                *refs = refs.checked_add(1).expect("fewer than 2^32 records");
+                id
+            }
+            None => self.users.insert(
+                u,
+                User {
+                    uuid: u,
+                    refs: NonZeroU32::MIN,
+                },
+            ),
         };
-        self.users.get_mut(id).refs += 1;
         NonZeroU32::new(id + 1)
             .filter(|&u| u != NO_USER)
             .expect("fewer than 2^32 - 1 offering users")
@@ -341,10 +350,12 @@ impl Tables {
             return;
         }
         let u = self.users.get_mut(id.get() - 1);
-        u.refs -= 1;
-        if u.refs == 0 {
-            let uuid = u.uuid;
-            self.users.remove(&uuid);
+        match NonZeroU32::new(u.refs.get() - 1) {
+            Some(n) => u.refs = n,
+            None => {
+                let uuid = u.uuid;
+                self.users.remove(&uuid);
+            }
         }
     }
 

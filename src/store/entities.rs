@@ -210,8 +210,9 @@ keyed!(Cu, Resource, Offering, Project, Customer, User);
 #[derive(Clone, Debug)]
 pub(crate) struct User {
     pub(crate) uuid: Uuid,
-    /// Records naming this user.
-    pub(crate) refs: u32,
+    /// Records naming this user (never zero: the user is forgotten then,
+    /// and the niche spares the arena's `Option` tag).
+    pub(crate) refs: NonZeroU32,
 }
 
 /// Entities addressed by uuid, stored under dense ids that are reused after

@@ -153,7 +153,7 @@ impl Core {
         );
         for (id, u) in t.users.iter() {
             ensure!(
-                user_refs.get(&id) == Some(&u.refs),
+                user_refs.get(&id) == Some(&u.refs.get()),
                 "offering user {id}: count {} is wrong",
                 u.refs
             );

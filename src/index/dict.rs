@@ -6,14 +6,18 @@
 //! final sigma included), NUL-separated, searched with `memchr::memmem`,
 //! so a substring filter costs a scan of the distinct names, never of the records.
 
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 use memchr::memmem;
 use roaring::RoaringBitmap;
 
-/// Distinct strings under dense, reusable ids.
+/// Distinct strings under dense, reusable ids. Each string is stored once,
+/// in its entry: the hash index holds ids and reads the string back.
 #[derive(Clone, Debug)]
 pub(crate) struct Dict<P> {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     entries: Vec<Option<(Box<str>, P)>>,
     free: Vec<u32>,
 }
@@ -21,7 +25,8 @@ pub(crate) struct Dict<P> {
 impl<P> Default for Dict<P> {
     fn default() -> Self {
         Dict {
-            ids: HashMap::new(),
+            ids: HashTable::new(),
+            hasher: Default::default(),
             entries: Vec::new(),
             free: Vec::new(),
         }
@@ -30,12 +35,13 @@ impl<P> Default for Dict<P> {
 
 impl<P> Dict<P> {
     pub(crate) fn id(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
+        let h = self.hasher.hash_one(s);
+        self.ids.find(h, |&id| self.str(id) == s).copied()
     }
 
     /// The id of `s`, inserting it with `payload()` when new; the bool says whether it was new.
     pub(crate) fn intern(&mut self, s: &str, payload: impl FnOnce() -> P) -> (u32, bool) {
-        if let Some(&id) = self.ids.get(s) {
+        if let Some(id) = self.id(s) {
             return (id, false);
         }
         let e = Some((Box::<str>::from(s), payload()));
@@ -49,7 +55,16 @@ impl<P> Dict<P> {
                 u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 strings")
             }
         };
-        self.ids.insert(s.into(), id);
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        let rehash = |&i: &u32| {
+            hasher.hash_one(
+                &*entries[i as usize]
+                    .as_ref()
+                    .expect("indexed ids are live")
+                    .0,
+            )
+        };
+        self.ids.insert_unique(self.hasher.hash_one(s), id, rehash);
         (id, true)
     }
 
@@ -75,8 +90,12 @@ impl<P> Dict<P> {
     }
 
     pub(crate) fn remove(&mut self, id: u32) {
-        if let Some((s, _)) = self.entries[id as usize].take() {
-            self.ids.remove(&s);
+        if let Some((s, _)) = &self.entries[id as usize] {
+            let h = self.hasher.hash_one(&**s);
+            if let Ok(e) = self.ids.find_entry(h, |&i| i == id) {
+                e.remove();
+            }
+            self.entries[id as usize] = None;
             self.free.push(id);
         }
     }
@@ -97,13 +116,27 @@ impl<P> Dict<P> {
             .filter_map(|(i, e)| e.as_ref().map(|(s, p)| (i as u32, &**s, p)))
     }
 
+    /// Heap bytes of the index, the entries and their strings (payloads' own
+    /// heap not included).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.ids.allocation_size()
+            + self.entries.capacity() * std::mem::size_of::<Option<(Box<str>, P)>>()
+            + self.free.capacity() * 4
+            + self.iter().map(|(_, s, _)| s.len()).sum::<usize>()
+    }
+
     pub(crate) fn check(&self) -> Result<(), String> {
         if self.ids.len() != self.entries.iter().filter(|e| e.is_some()).count() {
             return Err("dictionary: map and entries disagree in size".into());
         }
-        for (s, &id) in &self.ids {
-            if !self.is_live(id) || self.str(id) != &**s {
-                return Err(format!("dictionary: {s:?} maps to a wrong id {id}"));
+        for &id in &self.ids {
+            if !self.is_live(id) {
+                return Err(format!("dictionary: index holds a free id {id}"));
+            }
+        }
+        for (id, s, _) in self.iter() {
+            if self.id(s) != Some(id) {
+                return Err(format!("dictionary: {s:?} is not found under its id {id}"));
             }
         }
         Ok(())
@@ -144,6 +177,14 @@ impl Usernames {
             self.seg_of.resize(id as usize + 1, u32::MAX);
         }
         self.seg_of[id as usize] = off;
+    }
+
+    /// Heap bytes of the dictionary and the search buffer (bitmaps not included).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.dict.heap_bytes()
+            + self.lower.capacity()
+            + self.starts.capacity() * 8
+            + self.seg_of.capacity() * 4
     }
 
     pub(crate) fn remove(&mut self, id: u32) {

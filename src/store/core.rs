@@ -793,11 +793,7 @@ impl Core {
             ),
             (
                 "username bitmaps + dictionary",
-                sum(&mut t
-                    .usernames
-                    .dict
-                    .iter()
-                    .map(|(_, s, b)| bm(b) + s.len() * 2 + 40)),
+                sum(&mut t.usernames.dict.iter().map(|(_, _, b)| bm(b))) + t.usernames.heap_bytes(),
             ),
             (
                 "type, period, day, live bitmaps",

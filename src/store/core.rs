@@ -545,7 +545,7 @@ impl Core {
     }
 
     pub(crate) fn record_at(&self, slot: u32) -> crate::RecordRef<'_> {
-        crate::RecordRef { core: self, slot }
+        crate::RecordRef::new(self, slot)
     }
 
     pub(crate) fn visible(&self, slot: u32, scope: &Scope) -> bool {

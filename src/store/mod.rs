@@ -15,7 +15,8 @@ use crate::error::{QueryError, WriteError};
 use crate::query::{Filter, Query, Scope};
 use crate::record::{FieldSet, Record, Usage};
 
-use self::core::Core;
+use self::core::{Core, Row};
+use self::entities::{Cu, Kind, Project, Resource};
 
 /// An in-memory indexed store of component user usage records.
 ///
@@ -524,6 +525,13 @@ impl ExactSizeIterator for PageIter<'_, '_> {}
 pub struct RecordRef<'t> {
     pub(crate) core: &'t Core,
     pub(crate) slot: u32,
+    // Resolved once when the reference is made: a page reads every field,
+    // and each would otherwise walk row → component usage → resource → ….
+    pub(crate) row: &'t Row,
+    pub(crate) cu: &'t Cu,
+    pub(crate) kind: Kind,
+    res: &'t Resource,
+    project: &'t Project,
 }
 
 impl std::fmt::Debug for RecordRef<'_> {
@@ -534,68 +542,84 @@ impl std::fmt::Debug for RecordRef<'_> {
 
 #[allow(missing_docs)]
 impl<'t> RecordRef<'t> {
+    pub(crate) fn new(core: &'t Core, slot: u32) -> RecordRef<'t> {
+        let t = &core.t;
+        let row = t.row(slot);
+        let cu = t.cus.get(row.cu);
+        let res = t.resources.get(cu.resource);
+        RecordRef {
+            core,
+            slot,
+            row,
+            cu,
+            kind: t.kind_of(cu),
+            res,
+            project: t.projects.get(res.project),
+        }
+    }
+
     pub fn uuid(&self) -> Uuid {
-        self.core.row(self.slot).uuid
+        self.row.uuid
     }
     pub fn user(&self) -> Option<Uuid> {
         self.core.t.user_of(self.slot)
     }
     pub fn username(&self) -> &'t str {
-        self.core.username_of(self.slot)
+        self.core.t.usernames.dict.str(self.row.username)
     }
     pub fn component_usage(&self) -> Uuid {
-        self.core.cu_of(self.slot).uuid
+        self.cu.uuid
     }
     pub fn usage(&self) -> Usage {
-        Usage::from_cents(self.core.row(self.slot).usage())
+        Usage::from_cents(self.row.usage())
     }
     pub fn measured_unit(&self) -> &'t str {
-        self.core.unit_of(self.slot)
+        self.core.t.units.str(self.kind.unit)
     }
     pub fn description(&self) -> &'t str {
-        self.core.t.texts.get(self.core.row(self.slot).text).0
+        self.core.t.texts.get(self.row.text).0
     }
     pub fn created(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.row(self.slot).created())
+        crate::wire::time::from_micros(self.row.created())
     }
     pub fn modified(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.row(self.slot).modified())
+        crate::wire::time::from_micros(self.row.modified())
     }
     pub fn backend_id(&self) -> &'t str {
-        self.core.t.texts.get(self.core.row(self.slot).text).1
+        self.core.t.texts.get(self.row.text).1
     }
     pub fn resource_name(&self) -> &'t str {
-        &self.core.resource_of(self.slot).name
+        &self.res.name
     }
     pub fn resource_uuid(&self) -> Uuid {
-        self.core.resource_of(self.slot).uuid
+        self.res.uuid
     }
     pub fn offering_name(&self) -> &'t str {
-        &self.core.offering_of(self.slot).name
+        &self.core.t.offerings.get(self.res.offering).name
     }
     pub fn offering_uuid(&self) -> Uuid {
-        self.core.offering_of(self.slot).uuid
+        self.core.t.offerings.get(self.res.offering).uuid
     }
     pub fn project_name(&self) -> &'t str {
-        &self.core.project_of(self.slot).name
+        &self.project.name
     }
     pub fn project_uuid(&self) -> Uuid {
-        self.core.project_of(self.slot).uuid
+        self.project.uuid
     }
     pub fn customer_name(&self) -> &'t str {
-        &self.core.customer_of(self.slot).name
+        &self.core.t.customers.get(self.project.customer).name
     }
     pub fn customer_uuid(&self) -> Uuid {
-        self.core.customer_of(self.slot).uuid
+        self.core.t.customers.get(self.project.customer).uuid
     }
     pub fn component_type(&self) -> &'t str {
-        self.core.type_of(self.slot)
+        self.core.t.types.str(self.kind.ctype)
     }
     pub fn date(&self) -> DateTime<Utc> {
-        crate::wire::time::from_micros(self.core.cu_of(self.slot).date())
+        crate::wire::time::from_micros(self.cu.date())
     }
     pub fn billing_period(&self) -> NaiveDate {
-        crate::wire::time::day_to_date(self.core.t.kind_of(self.core.cu_of(self.slot)).period)
+        crate::wire::time::day_to_date(self.kind.period)
     }
 
     /// An owned copy of the record (allocates its strings).

@@ -833,16 +833,16 @@ impl RecordFields for RecordRef<'_> {
     }
     // The store keeps these as integers: skip the round trip through chrono.
     fn created_micros(&self) -> i64 {
-        self.core.row(self.slot).created()
+        self.row.created()
     }
     fn modified_micros(&self) -> i64 {
-        self.core.row(self.slot).modified()
+        self.row.modified()
     }
     fn date_micros(&self) -> i64 {
-        self.core.cu_of(self.slot).date()
+        self.cu.date()
     }
     fn billing_period_days(&self) -> i64 {
-        i64::from(self.core.t.kind_of(self.core.cu_of(self.slot)).period)
+        i64::from(self.kind.period)
     }
 }
 

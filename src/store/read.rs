@@ -375,6 +375,19 @@ fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
     if probe(small, large) {
         RoaringBitmap::from_sorted_iter(small.iter().filter(|&x| large.contains(x)))
             .expect("bitmap iteration is sorted")
+    } else if let Some((runs, other)) = runs_of(b)
+        .map(|r| (r, a))
+        .or_else(|| runs_of(a).map(|r| (r, b)))
+        && runs
+            .iter()
+            .map(|r| u64::from(r.end() - r.start()) + 1)
+            .sum::<u64>()
+            <= RUN_SPAN_MAX
+    {
+        // Short runs: the other side's values in them are few and are
+        // copied one by one; long runs are left to roaring's containers.
+        RoaringBitmap::from_sorted_iter(runs.into_iter().flat_map(|r| other.range(r)))
+            .expect("disjoint ascending runs")
     } else {
         a & b
     }
@@ -385,9 +398,38 @@ fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if probe(small, large) {
         small.iter().filter(|&x| large.contains(x)).count() as u64
+    } else if let Some((runs, other)) = runs_of(b)
+        .map(|r| (r, a))
+        .or_else(|| runs_of(a).map(|r| (r, b)))
+    {
+        runs.into_iter().map(|r| other.range_cardinality(r)).sum()
     } else {
         a.intersection_len(b)
     }
+}
+
+/// Up to this many runs, intersections go run by run.
+const RUNS_MAX: usize = 32;
+/// Up to this many values covered by the runs, an intersection's result is
+/// built value by value.
+const RUN_SPAN_MAX: u64 = 8192;
+
+/// The runs of consecutive values of `b`, when it has at most [`RUNS_MAX`].
+///
+/// Entity bitmaps loaded in bulk are a few runs (slots are numbered entity
+/// by entity): their intersection with another bitmap is that bitmap's
+/// values in those ranges. Roaring would expand each run container into an
+/// 8 KiB bitmap against a bitmap container, or copy the other side's array.
+fn runs_of(b: &RoaringBitmap) -> Option<Vec<std::ops::RangeInclusive<u32>>> {
+    let mut it = b.iter();
+    let mut runs = Vec::new();
+    while let Some(r) = it.next_range() {
+        if runs.len() == RUNS_MAX {
+            return None;
+        }
+        runs.push(r);
+    }
+    Some(runs)
 }
 
 /// Up to this many matches, a page is sorted without looking for a shorter

@@ -328,7 +328,7 @@ pub(crate) fn candidates<'a>(
             return Cand::Counted(match p {
                 Pred::One(b) => and_len(&acc, b),
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
-                    acc.iter().filter(|&s| check.test(t, s)).count() as u64
+                    slots(&acc).filter(|&s| check.test(t, s)).count() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
                 Pred::Any { parts, check } if check.disjoint() => {
@@ -341,13 +341,21 @@ pub(crate) fn candidates<'a>(
             Pred::One(b) => and(&acc, b),
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
-                RoaringBitmap::from_sorted_iter(acc.iter().filter(|&s| check.test(t, s)))
+                RoaringBitmap::from_sorted_iter(slots(&acc).filter(|&s| check.test(t, s)))
                     .expect("bitmap iteration is sorted")
             }
             Pred::Any { parts, .. } => intersect_union(&acc, parts),
         });
     }
     Cand::Set(acc)
+}
+
+/// The values of `b` in order, a run at a time: a bulk-loaded entity's
+/// bitmap is a few long runs, which this walks without roaring's
+/// per-value iterator.
+fn slots(b: &RoaringBitmap) -> impl Iterator<Item = u32> + '_ {
+    let mut it = b.iter();
+    std::iter::from_fn(move || it.next_range()).flatten()
 }
 
 /// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
@@ -373,7 +381,7 @@ fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
 fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if probe(small, large) {
-        RoaringBitmap::from_sorted_iter(small.iter().filter(|&x| large.contains(x)))
+        RoaringBitmap::from_sorted_iter(slots(small).filter(|&x| large.contains(x)))
             .expect("bitmap iteration is sorted")
     } else if let Some((runs, other)) = runs_of(b)
         .map(|r| (r, a))
@@ -397,7 +405,7 @@ fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
 fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if probe(small, large) {
-        small.iter().filter(|&x| large.contains(x)).count() as u64
+        slots(small).filter(|&x| large.contains(x)).count() as u64
     } else if let Some((runs, other)) = runs_of(b)
         .map(|r| (r, a))
         .or_else(|| runs_of(a).map(|r| (r, b)))

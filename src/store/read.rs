@@ -392,10 +392,16 @@ fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
             .sum::<u64>()
             <= RUN_SPAN_MAX
     {
-        // Short runs: the other side's values in them are few and are
-        // copied one by one; long runs are left to roaring's containers.
-        RoaringBitmap::from_sorted_iter(runs.into_iter().flat_map(|r| other.range(r)))
-            .expect("disjoint ascending runs")
+        // Short runs become plain arrays (a run container against a bitmap
+        // container would be expanded to 8 KiB), which roaring intersects
+        // by testing each value's bit; long runs are left to roaring.
+        let mut tmp = RoaringBitmap::new();
+        for r in runs {
+            tmp.insert_range(r);
+        }
+        tmp.remove_run_compression();
+        tmp &= other;
+        tmp
     } else {
         a & b
     }
@@ -418,16 +424,16 @@ fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
 
 /// Up to this many runs, intersections go run by run.
 const RUNS_MAX: usize = 32;
-/// Up to this many values covered by the runs, an intersection's result is
-/// built value by value.
+/// Up to this many values covered by the runs, they are intersected as a
+/// plain array.
 const RUN_SPAN_MAX: u64 = 8192;
 
 /// The runs of consecutive values of `b`, when it has at most [`RUNS_MAX`].
 ///
 /// Entity bitmaps loaded in bulk are a few runs (slots are numbered entity
-/// by entity): their intersection with another bitmap is that bitmap's
-/// values in those ranges. Roaring would expand each run container into an
-/// 8 KiB bitmap against a bitmap container, or copy the other side's array.
+/// by entity, and run-compressed after the load). Against a bitmap
+/// container roaring expands each run container into an 8 KiB bitmap; short
+/// runs are cheaper as an array, and counts as range cardinalities.
 fn runs_of(b: &RoaringBitmap) -> Option<Vec<std::ops::RangeInclusive<u32>>> {
     let mut it = b.iter();
     let mut runs = Vec::new();

@@ -375,7 +375,9 @@ fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
     small.len() <= PROBE_MAX && small.len() * PROBE_RATIO < large.len()
 }
 
-/// `a ∩ b`. A few elements against a big bitmap are probed one by one:
+/// `a ∩ b`, `a` the running intersection (often an entity's bitmap, so its
+/// runs are looked for first). A few elements against a big bitmap are
+/// probed one by one:
 /// roaring's container merge would copy the big side's array (or expand a
 /// run container into a 8 KiB bitmap) to keep a handful of values.
 fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
@@ -383,9 +385,9 @@ fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
     if probe(small, large) {
         RoaringBitmap::from_sorted_iter(slots(small).filter(|&x| large.contains(x)))
             .expect("bitmap iteration is sorted")
-    } else if let Some((runs, other)) = runs_of(b)
-        .map(|r| (r, a))
-        .or_else(|| runs_of(a).map(|r| (r, b)))
+    } else if let Some((runs, other)) = runs_of(a)
+        .map(|r| (r, b))
+        .or_else(|| runs_of(b).map(|r| (r, a)))
         && runs
             .iter()
             .map(|r| u64::from(r.end() - r.start()) + 1)
@@ -412,9 +414,9 @@ fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if probe(small, large) {
         slots(small).filter(|&x| large.contains(x)).count() as u64
-    } else if let Some((runs, other)) = runs_of(b)
-        .map(|r| (r, a))
-        .or_else(|| runs_of(a).map(|r| (r, b)))
+    } else if let Some((runs, other)) = runs_of(a)
+        .map(|r| (r, b))
+        .or_else(|| runs_of(b).map(|r| (r, a)))
     {
         runs.into_iter().map(|r| other.range_cardinality(r)).sum()
     } else {

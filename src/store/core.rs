@@ -934,4 +934,49 @@ mod tests {
         // 36 bytes: 4-byte alignment, and the niche in `kind` spares the arena's `Option` tag.
         assert!(std::mem::size_of::<Option<super::Cu>>() <= 36);
     }
+
+    #[test]
+    fn split_halves_round_trip() {
+        for v in [
+            0,
+            1,
+            -1,
+            i64::MIN,
+            i64::MAX,
+            1 << 32,
+            -(1 << 32) - 7,
+            1_732_000_000_123_456,
+        ] {
+            assert_eq!(super::Split64::new(v).get(), v);
+        }
+    }
+
+    #[test]
+    fn texts_keep_both_strings_and_reuse_ids() {
+        let mut t = super::Texts::default();
+        assert_eq!(t.put("", ""), super::NO_TEXT);
+        assert_eq!(t.get(super::NO_TEXT), ("", ""));
+        // Lengths around the surrogate gap of the length character, and
+        // multi-byte text on both sides of the split.
+        let long: String = "é".repeat(0xD800 / 2 + 3);
+        let cases = [
+            ("a", ""),
+            ("", "job-1"),
+            ("naïve ✓", "id ü"),
+            (long.as_str(), "b"),
+            (&long[..0xD7FE], "x"),
+        ];
+        let ids: Vec<u32> = cases.iter().map(|(d, b)| t.put(d, b)).collect();
+        for (&id, &(d, b)) in ids.iter().zip(&cases) {
+            assert_eq!(t.get(id), (d, b));
+            assert!(t.is_live(id));
+        }
+        assert_eq!(t.len(), cases.len());
+        t.remove(ids[1]);
+        assert!(!t.is_live(ids[1]));
+        let again = t.put("new", "text");
+        assert_eq!(again, ids[1], "a freed id is reused");
+        assert_eq!(t.get(again), ("new", "text"));
+        assert_eq!(t.get(ids[2]), cases[2]);
+    }
 }

@@ -930,3 +930,53 @@ impl Core {
         Some(sink.out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use roaring::RoaringBitmap;
+
+    /// Bitmaps mixing runs (some crossing a 65,536 boundary), scattered
+    /// values and dense stretches, run-compressed or not, so that every
+    /// path of `and` and `and_len` is taken.
+    fn bitmap() -> impl Strategy<Value = RoaringBitmap> {
+        let run = (0u32..300_000, 1u32..20_000).prop_map(|(s, n)| s..s + n);
+        let runs = prop::collection::vec(run, 0..40);
+        // Few values (so a bitmap is a few runs, or small enough to probe) or many.
+        let values = prop_oneof![
+            prop::collection::vec(0u32..300_000, 0..4),
+            prop::collection::vec(0u32..300_000, 0..600),
+            prop::collection::vec(0u32..300_000, 0..3_000),
+        ];
+        (runs, values, any::<bool>()).prop_map(|(runs, values, compress)| {
+            let mut b: RoaringBitmap = values.into_iter().collect();
+            for r in runs {
+                b.insert_range(r);
+            }
+            if compress {
+                b.optimize();
+            }
+            b
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn intersections_match_roaring(a in bitmap(), b in bitmap()) {
+            let want = &a & &b;
+            prop_assert_eq!(super::and(&a, &b), want.clone());
+            prop_assert_eq!(super::and(&b, &a), want.clone());
+            prop_assert_eq!(super::and_len(&a, &b), want.len());
+            prop_assert_eq!(super::and_len(&b, &a), want.len());
+            prop_assert!(super::slots(&a).eq(a.iter()));
+            if let Some(runs) = super::runs_of(&a) {
+                let mut back = RoaringBitmap::new();
+                for r in runs {
+                    back.insert_range(r);
+                }
+                prop_assert_eq!(back, a);
+            }
+        }
+    }
+}

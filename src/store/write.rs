@@ -71,8 +71,16 @@ impl Core {
                     .map_err(|param| WriteError::OutsideFilter { index, param })?;
             }
             let key = (r.component_usage, r.username.as_str());
+            let stored = self.slot_of(r.uuid);
             let holder = match key_holder.get(&key) {
                 Some(h) => *h,
+                // A re-report keeps its natural key: the stored record holds it.
+                None if stored.is_some_and(|s| {
+                    self.cu_of(s).uuid == r.component_usage && self.username_of(s) == r.username
+                }) =>
+                {
+                    Some(r.uuid)
+                }
                 None => self.key_holder(r.component_usage, &r.username),
             };
             if let Some(h) = holder
@@ -87,9 +95,7 @@ impl Core {
             }
             let old_key = match uuid_key.get(&r.uuid) {
                 Some(k) => *k,
-                None => self
-                    .slot_of(r.uuid)
-                    .map(|s| (self.cu_of(s).uuid, self.username_of(s))),
+                None => stored.map(|s| (self.cu_of(s).uuid, self.username_of(s))),
             };
             if let Some(k) = old_key {
                 key_holder.insert(k, None);

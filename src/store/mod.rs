@@ -1,5 +1,5 @@
 //! The public [`Store`] and its read transaction [`ReadTxn`], thin wrappers
-//! over the private [`Core`](core::Core).
+//! over the private [`Core`].
 
 pub(crate) mod core;
 mod entities;

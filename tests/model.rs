@@ -188,6 +188,8 @@ pub enum Op {
     Query(String, ScopeSpec),
     /// `Store::get` of `RECORD_UUIDS[i]` under the scope.
     Get(usize, ScopeSpec),
+    /// `Store::shrink_to_fit`: changes no answer.
+    Shrink,
 }
 
 // ---------------------------------------------------------------------------
@@ -997,6 +999,7 @@ pub fn step(store: &Store, model: &mut Model, op: &Op) -> Result<(), String> {
             let u = uuid(&RECORD_UUIDS, *i);
             ensure_eq!(store.remove(u), model.remove(u), "remove result");
         }
+        Op::Shrink => store.shrink_to_fit(),
         Op::Replace(qs, rs) => {
             let mf = model_parse_filter(qs);
             match (usage_store::Filter::parse(qs), mf) {
@@ -1743,6 +1746,7 @@ mod strategies {
             2 => replace(),
             (if big { 16 } else { 6 }) => (query_string(big), scope()).prop_map(|(q, s)| Op::Query(q, s)),
             1 => (0..RECORD_UUIDS.len(), scope()).prop_map(|(i, s)| Op::Get(i, s)),
+            1 => Just(Op::Shrink),
         ]
         .boxed()
     }

@@ -276,6 +276,7 @@ enum FuzzOp {
         scope: FScope,
     },
     Get(u8, FScope),
+    Shrink,
 }
 
 impl FuzzOp {
@@ -316,6 +317,7 @@ impl FuzzOp {
                 scope,
             } => Op::Query(query_string(params, *full), scope.spec()),
             FuzzOp::Get(i, scope) => Op::Get(index(*i), scope.spec()),
+            FuzzOp::Shrink => Op::Shrink,
         }
     }
 }

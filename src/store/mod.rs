@@ -131,6 +131,37 @@ impl Store {
         self.core.read().heap_bytes()
     }
 
+    /// Gives back spare capacity: arenas shrink to their contents and every
+    /// bitmap is rewritten at exact capacity (entity bitmaps run-compressed).
+    ///
+    /// A write of at least a quarter of the store (a load) does this itself;
+    /// call it after the store has grown or shrunk by many small writes.
+    /// Readers wait while it runs. Cost: O(n) in the worst case, in practice
+    /// O(bitmap containers + arena sizes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use usage_store::{Record, Store};
+    ///
+    /// let store = Store::new();
+    /// let mut r = Record::example();
+    /// for i in 0..100u128 {
+    ///     r.uuid = uuid::Uuid::from_u128(i + 1);
+    ///     r.username = format!("user{i}");
+    ///     store.upsert(&r).unwrap();
+    /// }
+    /// let before = store.heap_bytes();
+    /// store.shrink_to_fit();
+    /// assert!(store.heap_bytes() <= before);
+    /// assert_eq!(store.len(), 100);
+    /// ```
+    pub fn shrink_to_fit(&self) {
+        let mut core = self.core.write();
+        core.shrink_tables();
+        core.compact_bitmaps();
+    }
+
     /// [`Store::heap_bytes`] by part (record arena, each index, each view),
     /// largest first: where a cache's memory goes. O(entities + bitmap containers).
     ///

@@ -147,55 +147,69 @@ impl Core {
         if plan.bulk {
             // A cache is loaded once and then mostly updated in place: give
             // back what the tables' growth reserved beyond their contents.
-            let t = &mut self.t;
-            t.cus.shrink_to_fit();
-            t.resources.shrink_to_fit();
-            t.offerings.shrink_to_fit();
-            t.projects.shrink_to_fit();
-            t.customers.shrink_to_fit();
-            t.users.shrink_to_fit();
-            t.texts.shrink_to_fit();
+            self.shrink_tables();
         }
         // After a load (a write of at least a quarter of the store), compact
         // the bitmaps too: O(containers), worth it only when most are new.
         if plan.bulk && records.len() * 4 >= self.len() {
-            let t = &mut self.t;
-            // Bulk slots are numbered entity by entity (`reserve_slots`), so
-            // these bitmaps are mostly runs: run containers hold them in a
-            // fraction of the arrays' bytes. Every bitmap grew by appends
-            // (its container list and arrays by doubling): a clone holds the
-            // same values at exact capacity.
-            fn compact(b: &mut RoaringBitmap) {
-                b.optimize();
-                *b = b.clone();
-            }
-            t.resources
-                .iter_mut()
-                .for_each(|(_, e)| compact(&mut e.rows));
-            t.projects
-                .iter_mut()
-                .for_each(|(_, e)| compact(&mut e.rows));
-            t.customers
-                .iter_mut()
-                .for_each(|(_, e)| compact(&mut e.rows));
-            t.offerings
-                .iter_mut()
-                .for_each(|(_, e)| compact(&mut e.rows));
-            for b in t.periods.values_mut().chain(t.days.values_mut()) {
-                *b = b.clone();
-            }
-            for id in t
-                .usernames
-                .dict
-                .iter()
-                .map(|(id, _, _)| id)
-                .collect::<Vec<_>>()
-            {
-                let b = t.usernames.dict.payload_mut(id);
-                *b = b.clone();
-            }
+            self.compact_bitmaps();
         }
         sum
+    }
+
+    /// Gives back the arenas' spare capacity (growth reserves by doubling).
+    pub(crate) fn shrink_tables(&mut self) {
+        let t = &mut self.t;
+        t.rows.shrink_to_fit();
+        t.free.shrink_to_fit();
+        t.cus.shrink_to_fit();
+        t.resources.shrink_to_fit();
+        t.offerings.shrink_to_fit();
+        t.projects.shrink_to_fit();
+        t.customers.shrink_to_fit();
+        t.users.shrink_to_fit();
+        t.texts.shrink_to_fit();
+    }
+
+    /// Rewrites every bitmap at exact capacity, entity bitmaps run-compressed.
+    /// O(containers).
+    pub(crate) fn compact_bitmaps(&mut self) {
+        let t = &mut self.t;
+        // Bulk slots are numbered entity by entity (`reserve_slots`), so
+        // these bitmaps are mostly runs: run containers hold them in a
+        // fraction of the arrays' bytes. Every bitmap grew by appends
+        // (its container list and arrays by doubling): a clone holds the
+        // same values at exact capacity.
+        fn compact(b: &mut RoaringBitmap) {
+            b.optimize();
+            *b = b.clone();
+        }
+        t.resources
+            .iter_mut()
+            .for_each(|(_, e)| compact(&mut e.rows));
+        t.projects
+            .iter_mut()
+            .for_each(|(_, e)| compact(&mut e.rows));
+        t.customers
+            .iter_mut()
+            .for_each(|(_, e)| compact(&mut e.rows));
+        t.offerings
+            .iter_mut()
+            .for_each(|(_, e)| compact(&mut e.rows));
+        for b in t.periods.values_mut().chain(t.days.values_mut()) {
+            *b = b.clone();
+        }
+        let ids: Vec<u32> = t.usernames.dict.iter().map(|(id, _, _)| id).collect();
+        for id in ids {
+            let b = t.usernames.dict.payload_mut(id);
+            *b = b.clone();
+        }
+        let ids: Vec<u32> = t.types.iter().map(|(id, _, _)| id).collect();
+        for id in ids {
+            let b = t.types.payload_mut(id);
+            *b = b.clone();
+        }
+        t.live = t.live.clone();
     }
 
     /// Reserves fresh slots for the records of a bulk write whose uuid is

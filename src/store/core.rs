@@ -721,33 +721,42 @@ impl Core {
         }
         let t = &self.t;
         let ranks = Ranks::new(t);
-        std::thread::scope(|scope| {
-            for (kind, view) in VIEW_KINDS.into_iter().zip(self.views.iter_mut()) {
-                let dirty = &d.dirty[kind as usize];
-                if dirty.is_empty() {
-                    continue;
-                }
-                let ranks = &ranks;
-                let mut work = move || {
-                    let mut add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
-                    if view.len() > 0 {
-                        view.remove_where(|s| dirty.contains(s));
-                    }
-                    sort_slots_ranked(t, ranks, kind, &mut add);
-                    view.merge(
-                        &add,
-                        |s| ranked_key(t, ranks, kind, s),
-                        |s, k| ranked_before(t, ranks, kind, s, k),
-                    );
-                };
-                // Small flushes are not worth a thread.
-                if dirty.len() < 50_000 {
-                    work();
-                } else {
-                    scope.spawn(work);
-                }
+        let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap| {
+            let mut add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
+            if view.len() > 0 {
+                view.remove_where(|s| dirty.contains(s));
             }
-        });
+            sort_slots_ranked(t, &ranks, kind, &mut add);
+            view.merge(
+                &add,
+                |s| ranked_key(t, &ranks, kind, s),
+                |s, k| ranked_before(t, &ranks, kind, s, k),
+            );
+        };
+        let mut big = Vec::new();
+        for (kind, view) in VIEW_KINDS.into_iter().zip(self.views.iter_mut()) {
+            let dirty = &d.dirty[kind as usize];
+            // Small flushes are not worth a thread.
+            if dirty.len() < 50_000 {
+                if !dirty.is_empty() {
+                    work(kind, view, dirty);
+                }
+            } else {
+                big.push((kind, view, dirty));
+            }
+        }
+        // One view per core at a time: each sort holds ~64 bytes of scratch
+        // per record, so more threads than cores only raise the peak.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let work = &work;
+        while !big.is_empty() {
+            let wave: Vec<_> = big.drain(..cores.min(big.len())).collect();
+            std::thread::scope(|scope| {
+                for (kind, view, dirty) in wave {
+                    scope.spawn(move || work(kind, view, dirty));
+                }
+            });
+        }
     }
 
     /// Approximate heap bytes held by the core, by part (excluding

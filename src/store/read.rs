@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::ops::RangeInclusive;
 
 use roaring::{MultiOps, RoaringBitmap};
 
@@ -252,14 +253,10 @@ fn selected_periods<'a>(
 
 /// A union predicate, or `None` (nothing matches) when it has no part.
 ///
-/// One billing period stays a union of one: testing a few records' period
-/// through their component usage beats probing a big period bitmap.
+/// A union of one part stays a union: against a few records, its per-record
+/// test (a period, a date, a username bit) beats probing a big bitmap.
 fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
-    match parts.len() {
-        0 => None,
-        1 if !matches!(check, Check::Periods(_)) => Some(Pred::One(parts[0])),
-        _ => Some(Pred::Any { parts, check }),
-    }
+    (!parts.is_empty()).then_some(Pred::Any { parts, check })
 }
 
 /// The matches of a filter and scope: an intersection, smallest operand
@@ -308,7 +305,8 @@ pub(crate) fn candidates<'a>(
             break;
         }
         if i == last
-            && let Pred::Any { check, .. } = p
+            && let Pred::Any { check, parts } = p
+            && parts.len() > 1
             && check.disjoint()
             && acc.len() * 16 >= p.estimate()
             && !count_only
@@ -316,7 +314,8 @@ pub(crate) fn candidates<'a>(
             let Some(Pred::Any { parts, check }) = preds.pop() else {
                 unreachable!()
             };
-            let count = parts.iter().map(|b| and_len(&acc, b)).sum();
+            let a = Acc::new(&acc);
+            let count = parts.iter().map(|b| a.and_len(b)).sum();
             return Cand::Filtered {
                 count,
                 base: acc,
@@ -326,19 +325,20 @@ pub(crate) fn candidates<'a>(
         }
         if count_only && i == last {
             return Cand::Counted(match p {
-                Pred::One(b) => and_len(&acc, b),
+                Pred::One(b) => Acc::new(&acc).and_len(b),
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                     slots(&acc).filter(|&s| check.test(t, s)).count() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
                 Pred::Any { parts, check } if check.disjoint() => {
-                    parts.iter().map(|b| and_len(&acc, b)).sum()
+                    let a = Acc::new(&acc);
+                    parts.iter().map(|b| a.and_len(b)).sum()
                 }
                 Pred::Any { parts, .. } => intersect_union(&acc, parts).len(),
             });
         }
         acc = Cow::Owned(match p {
-            Pred::One(b) => and(&acc, b),
+            Pred::One(b) => Acc::new(&acc).and(b),
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
                 RoaringBitmap::from_sorted_iter(slots(&acc).filter(|&s| check.test(t, s)))
@@ -361,7 +361,8 @@ fn slots(b: &RoaringBitmap) -> impl Iterator<Item = u32> + '_ {
 /// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
 /// `acc`, where the union itself could be most of the store.
 fn intersect_union(acc: &RoaringBitmap, parts: &[&RoaringBitmap]) -> RoaringBitmap {
-    parts.iter().map(|&b| and(acc, b)).union()
+    let acc = Acc::new(acc);
+    parts.iter().map(|&b| acc.and(b)).union()
 }
 
 /// When one operand has at most `PROBE_MAX` elements and is `PROBE_RATIO`
@@ -375,53 +376,118 @@ fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
     small.len() <= PROBE_MAX && small.len() * PROBE_RATIO < large.len()
 }
 
-/// `a ∩ b`, `a` the running intersection (often an entity's bitmap, so its
-/// runs are looked for first). A few elements against a big bitmap are
-/// probed one by one:
-/// roaring's container merge would copy the big side's array (or expand a
-/// run container into a 8 KiB bitmap) to keep a handful of values.
-fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if probe(small, large) {
-        RoaringBitmap::from_sorted_iter(slots(small).filter(|&x| large.contains(x)))
-            .expect("bitmap iteration is sorted")
-    } else if let Some((runs, other)) = runs_of(a)
-        .map(|r| (r, b))
-        .or_else(|| runs_of(b).map(|r| (r, a)))
-        && runs
-            .iter()
-            .map(|r| u64::from(r.end() - r.start()) + 1)
-            .sum::<u64>()
-            <= RUN_SPAN_MAX
-    {
-        // Short runs become plain arrays (a run container against a bitmap
-        // container would be expanded to 8 KiB), which roaring intersects
-        // by testing each value's bit; long runs are left to roaring.
-        let mut tmp = RoaringBitmap::new();
-        for r in runs {
-            tmp.insert_range(r);
+/// A running intersection and what its intersections with other bitmaps
+/// need to know about it: its runs, looked up once however many bitmaps it
+/// meets (see [`runs_of`]).
+struct Acc<'a> {
+    set: &'a RoaringBitmap,
+    runs: std::cell::OnceCell<Option<Vec<RangeInclusive<u32>>>>,
+}
+
+/// How an intersection is computed.
+enum How<'a> {
+    /// Each value of `small` looked up in `large`.
+    Probe {
+        small: &'a RoaringBitmap,
+        large: &'a RoaringBitmap,
+    },
+    /// `other`'s values within a few runs of the other operand.
+    Runs {
+        runs: Cow<'a, [RangeInclusive<u32>]>,
+        other: &'a RoaringBitmap,
+    },
+    /// Roaring's container by container operation.
+    Merge,
+}
+
+impl<'a> Acc<'a> {
+    fn new(set: &'a RoaringBitmap) -> Acc<'a> {
+        Acc {
+            set,
+            runs: std::cell::OnceCell::new(),
         }
-        tmp.remove_run_compression();
-        tmp &= other;
-        tmp
-    } else {
-        a & b
+    }
+
+    /// A few elements against a big bitmap are probed one by one
+    /// (roaring's merge would copy the big side's array to keep a handful
+    /// of values); an operand of a few runs (the accumulator's are looked
+    /// for first: it is often an entity's bitmap) goes run by run.
+    fn how<'b>(&'b self, b: &'b RoaringBitmap) -> How<'b> {
+        let a = self.set;
+        let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        if probe(small, large) {
+            return How::Probe { small, large };
+        }
+        if let Some(runs) = self.runs.get_or_init(|| runs_of(a)) {
+            return How::Runs {
+                runs: Cow::Borrowed(runs),
+                other: b,
+            };
+        }
+        match runs_of(b) {
+            Some(runs) => How::Runs {
+                runs: Cow::Owned(runs),
+                other: a,
+            },
+            None => How::Merge,
+        }
+    }
+
+    /// `acc ∩ b`.
+    fn and(&self, b: &RoaringBitmap) -> RoaringBitmap {
+        match self.how(b) {
+            How::Probe { small, large } => {
+                RoaringBitmap::from_sorted_iter(slots(small).filter(|&x| large.contains(x)))
+                    .expect("bitmap iteration is sorted")
+            }
+            How::Runs { runs, other }
+                if runs
+                    .iter()
+                    .map(|r| u64::from(r.end() - r.start()) + 1)
+                    .sum::<u64>()
+                    <= RUN_SPAN_MAX =>
+            {
+                // Short runs become plain arrays (a run container against a
+                // bitmap container would be expanded to 8 KiB), which
+                // roaring intersects by testing each value's bit; long runs
+                // are left to roaring.
+                let mut tmp = RoaringBitmap::new();
+                for r in runs.iter() {
+                    tmp.insert_range(r.clone());
+                }
+                tmp.remove_run_compression();
+                tmp &= other;
+                tmp
+            }
+            How::Runs { .. } | How::Merge => self.set & b,
+        }
+    }
+
+    /// `|acc ∩ b|`: runs count by range cardinality, whatever their span.
+    fn and_len(&self, b: &RoaringBitmap) -> u64 {
+        match self.how(b) {
+            How::Probe { small, large } => {
+                slots(small).filter(|&x| large.contains(x)).count() as u64
+            }
+            How::Runs { runs, other } => runs
+                .iter()
+                .map(|r| other.range_cardinality(r.clone()))
+                .sum(),
+            How::Merge => self.set.intersection_len(b),
+        }
     }
 }
 
-/// `|a ∩ b|`, probing like [`and`].
+/// `a ∩ b` (see [`Acc::and`]).
+#[cfg(test)]
+fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
+    Acc::new(a).and(b)
+}
+
+/// `|a ∩ b|` (see [`Acc::and_len`]).
+#[cfg(test)]
 fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if probe(small, large) {
-        slots(small).filter(|&x| large.contains(x)).count() as u64
-    } else if let Some((runs, other)) = runs_of(a)
-        .map(|r| (r, b))
-        .or_else(|| runs_of(b).map(|r| (r, a)))
-    {
-        runs.into_iter().map(|r| other.range_cardinality(r)).sum()
-    } else {
-        a.intersection_len(b)
-    }
+    Acc::new(a).and_len(b)
 }
 
 /// Up to this many runs, intersections go run by run.
@@ -436,7 +502,7 @@ const RUN_SPAN_MAX: u64 = 8192;
 /// by entity, and run-compressed after the load). Against a bitmap
 /// container roaring expands each run container into an 8 KiB bitmap; short
 /// runs are cheaper as an array, and counts as range cardinalities.
-fn runs_of(b: &RoaringBitmap) -> Option<Vec<std::ops::RangeInclusive<u32>>> {
+fn runs_of(b: &RoaringBitmap) -> Option<Vec<RangeInclusive<u32>>> {
     let mut it = b.iter();
     let mut runs = Vec::new();
     while let Some(r) = it.next_range() {

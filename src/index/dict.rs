@@ -89,6 +89,11 @@ impl<P> Dict<P> {
             .1
     }
 
+    /// Every live entry's payload, mutably.
+    pub(crate) fn payloads_mut(&mut self) -> impl Iterator<Item = &mut P> {
+        self.entries.iter_mut().flatten().map(|(_, p)| p)
+    }
+
     pub(crate) fn remove(&mut self, id: u32) {
         if let Some((s, _)) = &self.entries[id as usize] {
             let h = self.hasher.hash_one(&**s);

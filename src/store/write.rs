@@ -180,36 +180,22 @@ impl Core {
         // fraction of the arrays' bytes. Every bitmap grew by appends
         // (its container list and arrays by doubling): a clone holds the
         // same values at exact capacity.
-        fn compact(b: &mut RoaringBitmap) {
+        let entities = (t.resources.iter_mut().map(|(_, e)| &mut e.rows))
+            .chain(t.projects.iter_mut().map(|(_, e)| &mut e.rows))
+            .chain(t.customers.iter_mut().map(|(_, e)| &mut e.rows))
+            .chain(t.offerings.iter_mut().map(|(_, e)| &mut e.rows));
+        for b in entities {
             b.optimize();
             *b = b.clone();
         }
-        t.resources
-            .iter_mut()
-            .for_each(|(_, e)| compact(&mut e.rows));
-        t.projects
-            .iter_mut()
-            .for_each(|(_, e)| compact(&mut e.rows));
-        t.customers
-            .iter_mut()
-            .for_each(|(_, e)| compact(&mut e.rows));
-        t.offerings
-            .iter_mut()
-            .for_each(|(_, e)| compact(&mut e.rows));
-        for b in t.periods.values_mut().chain(t.days.values_mut()) {
+        let others = (t.periods.values_mut())
+            .chain(t.days.values_mut())
+            .chain(t.usernames.dict.payloads_mut())
+            .chain(t.types.payloads_mut())
+            .chain(std::iter::once(&mut t.live));
+        for b in others {
             *b = b.clone();
         }
-        let ids: Vec<u32> = t.usernames.dict.iter().map(|(id, _, _)| id).collect();
-        for id in ids {
-            let b = t.usernames.dict.payload_mut(id);
-            *b = b.clone();
-        }
-        let ids: Vec<u32> = t.types.iter().map(|(id, _, _)| id).collect();
-        for id in ids {
-            let b = t.types.payload_mut(id);
-            *b = b.clone();
-        }
-        t.live = t.live.clone();
     }
 
     /// Reserves fresh slots for the records of a bulk write whose uuid is

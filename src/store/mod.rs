@@ -175,6 +175,9 @@ impl Store {
     /// let parts = store.heap_breakdown();
     /// assert_eq!(parts.iter().map(|p| p.1).sum::<usize>(), store.heap_bytes());
     /// assert!(parts.iter().any(|&(name, _)| name == "uuid index"));
+    /// // Largest first; the record's 60-byte row is in the arena.
+    /// assert!(parts.windows(2).all(|w| w[0].1 >= w[1].1));
+    /// assert!(parts.iter().any(|&(name, bytes)| name == "rows" && bytes >= 60));
     /// ```
     pub fn heap_breakdown(&self) -> Vec<(&'static str, usize)> {
         let mut parts = self.core.read().heap_parts();

@@ -246,6 +246,10 @@ pub(crate) struct Tables {
     pub(crate) usernames: Usernames,
     /// Component types, each with the bitmap of its records.
     pub(crate) types: Dict<RoaringBitmap>,
+    /// Each component type id's rank among the type names (see
+    /// [`Tables::type_ranks`]), kept current as types come and go so that
+    /// sorting never ranks them per query. Invariant: equals `type_ranks()`.
+    pub(crate) type_rank: Vec<u32>,
     /// Measured units, each with the number of kinds that use it.
     pub(crate) units: Dict<u32>,
     /// Billing period, type and unit combinations of the component usages.

@@ -91,6 +91,9 @@ enum Pred<'a> {
     Any {
         parts: Vec<&'a RoaringBitmap>,
         check: Check,
+        /// The parts' total size, summed once (a bitmap's length is a sum
+        /// over its containers).
+        len: u64,
     },
 }
 
@@ -98,7 +101,7 @@ impl Pred<'_> {
     fn estimate(&self) -> u64 {
         match self {
             Pred::One(b) => b.len(),
-            Pred::Any { parts, .. } => parts.iter().map(|b| b.len()).sum(),
+            Pred::Any { len, .. } => *len,
         }
     }
 
@@ -256,7 +259,8 @@ fn selected_periods<'a>(
 /// A union of one part stays a union: against a few records, its per-record
 /// test (a period, a date, a username bit) beats probing a big bitmap.
 fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
-    (!parts.is_empty()).then_some(Pred::Any { parts, check })
+    let len = parts.iter().map(|b| b.len()).sum();
+    (!parts.is_empty()).then_some(Pred::Any { parts, check, len })
 }
 
 /// The matches of a filter and scope: an intersection, smallest operand
@@ -283,7 +287,7 @@ pub(crate) fn candidates<'a>(
         && check.disjoint()
     {
         let count = preds[0].estimate();
-        let Some(Pred::Any { parts, check }) = preds.pop() else {
+        let Some(Pred::Any { parts, check, .. }) = preds.pop() else {
             unreachable!()
         };
         return Cand::Lazy {
@@ -305,13 +309,13 @@ pub(crate) fn candidates<'a>(
             break;
         }
         if i == last
-            && let Pred::Any { check, parts } = p
+            && let Pred::Any { check, parts, .. } = p
             && parts.len() > 1
             && check.disjoint()
             && acc.len() * 16 >= p.estimate()
             && !count_only
         {
-            let Some(Pred::Any { parts, check }) = preds.pop() else {
+            let Some(Pred::Any { parts, check, .. }) = preds.pop() else {
                 unreachable!()
             };
             let a = Acc::new(&acc);
@@ -324,21 +328,28 @@ pub(crate) fn candidates<'a>(
             };
         }
         if count_only && i == last {
+            let a = Acc::new(&acc);
             return Cand::Counted(match p {
-                Pred::One(b) => Acc::new(&acc).and_len(b),
+                Pred::One(b) => a.and_len(b),
+                Pred::Any { parts, check, .. } if check.disjoint() && a.few_runs(parts.len()) => {
+                    a.and_len_union(parts)
+                }
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                     slots(&acc).filter(|&s| check.test(t, s)).count() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
-                Pred::Any { parts, check } if check.disjoint() => {
-                    let a = Acc::new(&acc);
+                Pred::Any { parts, check, .. } if check.disjoint() => {
                     parts.iter().map(|b| a.and_len(b)).sum()
                 }
                 Pred::Any { parts, .. } => intersect_union(&acc, parts).len(),
             });
         }
+        let a = Acc::new(&acc);
         acc = Cow::Owned(match p {
-            Pred::One(b) => Acc::new(&acc).and(b),
+            Pred::One(b) => a.and(b),
+            Pred::Any { parts, check, .. } if a.few_runs(parts.len()) => {
+                a.and_union(parts, check.disjoint())
+            }
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
                 RoaringBitmap::from_sorted_iter(slots(&acc).filter(|&s| check.test(t, s)))
@@ -433,6 +444,54 @@ impl<'a> Acc<'a> {
         }
     }
 
+    /// Whether the accumulator is a few runs, so few that looking up each
+    /// of `parts` bitmaps within each run ([`Acc::and_union`], about
+    /// [`RUN_LOOKUP_COST`] record tests each) costs less than testing each
+    /// of its records.
+    ///
+    /// This is what answers a project or resource ∧ a date range or a year:
+    /// the days' or periods' values within the entity's run of slots, found
+    /// by binary searches, where a test per record reads every record's row
+    /// and component usage (and at 10× the data, reads ten times as many).
+    fn few_runs(&self, parts: usize) -> bool {
+        self.runs()
+            .is_some_and(|runs| (runs.len() * parts) as u64 * RUN_LOOKUP_COST <= self.set.len())
+    }
+
+    fn runs(&self) -> Option<&[RangeInclusive<u32>]> {
+        self.runs.get_or_init(|| runs_of(self.set)).as_deref()
+    }
+
+    /// `acc ∩ (∪ parts)` for an accumulator of few runs: each part's values
+    /// within each run. O(runs × parts × log + matches).
+    fn and_union(&self, parts: &[&RoaringBitmap], disjoint: bool) -> RoaringBitmap {
+        let runs = self.runs().expect("few_runs checked first");
+        let mut v: Vec<u32> = Vec::with_capacity(256);
+        for p in parts {
+            for r in runs {
+                // One-ended: `range` would also seek the end from the back.
+                let mut it = p.iter();
+                it.advance_to(*r.start());
+                v.extend(it.take_while(|x| x <= r.end()));
+            }
+        }
+        v.sort_unstable();
+        if !disjoint {
+            v.dedup();
+        }
+        RoaringBitmap::from_sorted_iter(v).expect("sorted and deduplicated")
+    }
+
+    /// `|acc ∩ (∪ parts)|` for disjoint parts and an accumulator of few
+    /// runs: range cardinalities. O(runs × parts × log).
+    fn and_len_union(&self, parts: &[&RoaringBitmap]) -> u64 {
+        let runs = self.runs().expect("few_runs checked first");
+        parts
+            .iter()
+            .flat_map(|p| runs.iter().map(|r| p.range_cardinality(r.clone())))
+            .sum()
+    }
+
     /// `acc ∩ b`.
     fn and(&self, b: &RoaringBitmap) -> RoaringBitmap {
         match self.how(b) {
@@ -489,6 +548,11 @@ fn and(a: &RoaringBitmap, b: &RoaringBitmap) -> RoaringBitmap {
 fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
     Acc::new(a).and_len(b)
 }
+
+/// What looking a bitmap up within one run costs, in per-record tests
+/// (two binary searches against one random read of a row and its
+/// component usage).
+const RUN_LOOKUP_COST: u64 = 6;
 
 /// Up to this many runs, intersections go run by run.
 const RUNS_MAX: usize = 32;
@@ -766,7 +830,7 @@ impl Core {
         limit: usize,
     ) -> Vec<u32> {
         let t = &self.t;
-        let rank = t.type_ranks();
+        let rank = &t.type_rank;
         let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
             let mut seen = RoaringBitmap::new();
             for s in set {
@@ -922,11 +986,16 @@ impl Core {
 
         if !desc {
             // Ascending with further keys: gather each group, sort it, emit.
+            // Equal primaries are adjacent in the view, so groups are told
+            // apart among the members alone: a non-member's row is never read.
             let mut first: Option<SortKey<'_>> = None;
             for s in view.iter_from(span.start).take(span.len()) {
                 steps += 1;
                 if steps > budget {
                     return None;
+                }
+                if !member(s) {
+                    continue;
                 }
                 let k = t.key(s);
                 if first.is_some_and(|f| same_primary(kind, &f, &k) != Ordering::Equal) {
@@ -936,9 +1005,7 @@ impl Core {
                     }
                 }
                 first = Some(k);
-                if member(s) {
-                    group.push((k, s));
-                }
+                group.push((k, s));
             }
             flush(&mut group, &mut sink);
             return Some(sink.out);
@@ -947,12 +1014,17 @@ impl Core {
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
         if !all {
-            // One pass backwards; a group ends where the primary key changes.
+            // One pass backwards; a group ends where the primary key changes
+            // among the members (equal primaries are adjacent in the view, so
+            // a non-member's row need not be read: most steps are one bit test).
             let mut cur: Option<i64> = None;
             for s in view.iter_rev_before(span.end.min(view.len())) {
                 steps += 1;
                 if steps > budget {
                     return None;
+                }
+                if !member(s) {
+                    continue;
                 }
                 let p = t.primary(kind, s);
                 if cur.is_some_and(|c| c != p) {
@@ -963,9 +1035,7 @@ impl Core {
                     }
                 }
                 cur = Some(p);
-                if member(s) {
-                    group.push((t.key(s), s));
-                }
+                group.push((t.key(s), s));
             }
             group.reverse();
             flush(&mut group, &mut sink);
@@ -1043,6 +1113,32 @@ mod tests {
                 }
                 prop_assert_eq!(back, a);
             }
+        }
+
+        #[test]
+        fn unions_within_runs_match_roaring(
+            a in bitmap(),
+            parts in prop::collection::vec(bitmap(), 1..5),
+        ) {
+            use roaring::MultiOps;
+            let acc = super::Acc::new(&a);
+            prop_assume!(acc.runs().is_some());
+            let refs: Vec<&RoaringBitmap> = parts.iter().collect();
+            let want = &a & refs.iter().copied().union();
+            prop_assert_eq!(acc.and_union(&refs, false), want.clone());
+            // Disjoint parts: each part's own values, the sizes added up.
+            let mut seen = RoaringBitmap::new();
+            let disjoint: Vec<RoaringBitmap> = parts
+                .iter()
+                .map(|p| {
+                    let d = p - &seen;
+                    seen |= p;
+                    d
+                })
+                .collect();
+            let refs: Vec<&RoaringBitmap> = disjoint.iter().collect();
+            prop_assert_eq!(acc.and_union(&refs, true), want.clone());
+            prop_assert_eq!(acc.and_len_union(&refs), want.len());
         }
     }
 }

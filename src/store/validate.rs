@@ -259,6 +259,10 @@ impl Core {
             }
         }
         ensure!(days == t.days, "report day index differs");
+        ensure!(
+            t.type_rank == t.type_ranks(),
+            "component type ranks are stale"
+        );
 
         // Views: exactly the live slots, strictly ordered.
         ensure!(self.deferred.is_none(), "a deferred write was left open");

@@ -499,7 +499,10 @@ impl Core {
     /// The component-usage part of [`apply_entities`](Self::apply_entities).
     fn apply_cu(&mut self, r: &Record, res: u32, g: &mut Garbage) -> u32 {
         let t = &mut self.t;
-        let (ctype, _) = t.types.intern(&r.component_type, RoaringBitmap::new);
+        let (ctype, new) = t.types.intern(&r.component_type, RoaringBitmap::new);
+        if new {
+            t.type_rank = t.type_ranks();
+        }
         let date = to_micros(r.date);
         let period = date_to_day(r.billing_period);
         let Some(cu) = t.cus.id(&r.component_usage) else {
@@ -597,6 +600,7 @@ impl Core {
             // so a type with no record has no component usage either.
             if t.types.is_live(id) && t.types.payload(id).is_empty() {
                 t.types.remove(id);
+                t.type_rank = t.type_ranks();
             }
         }
         macro_rules! sweep {

@@ -296,6 +296,11 @@ impl<T: Keyed> Table<T> {
         self.ids.len()
     }
 
+    /// One more than the largest id ever handed out (live or free).
+    pub(crate) fn id_bound(&self) -> usize {
+        self.items.len()
+    }
+
     /// `(id, entity)` of every live entity.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &T)> {
         self.items
@@ -315,6 +320,40 @@ impl<T: Keyed> Table<T> {
 
     pub(crate) fn is_free(&self, id: u32) -> bool {
         self.items.get(id as usize).is_none_or(Option::is_none)
+    }
+
+    /// Renumbers the live entities densely: first those of `order` (old
+    /// ids, each at most once), in that order, then any others by old id.
+    /// Returns the new id of each old id (`u32::MAX` for free ones).
+    /// O(items).
+    pub(crate) fn renumber(&mut self, order: impl IntoIterator<Item = u32>) -> Vec<u32> {
+        let mut map = vec![u32::MAX; self.items.len()];
+        let mut next = 0u32;
+        for old in order {
+            debug_assert!(!self.is_free(old) && map[old as usize] == u32::MAX);
+            map[old as usize] = next;
+            next += 1;
+        }
+        for (old, item) in self.items.iter().enumerate() {
+            if item.is_some() && map[old] == u32::MAX {
+                map[old] = next;
+                next += 1;
+            }
+        }
+        let mut items: Vec<Option<T>> = Vec::with_capacity(next as usize);
+        items.resize_with(next as usize, || None);
+        for (old, item) in self.items.drain(..).enumerate() {
+            if item.is_some() {
+                items[map[old] as usize] = item;
+            }
+        }
+        self.items = items;
+        self.free = Vec::new();
+        // The uuid index hashes uuids, which did not move: only the ids change.
+        for id in self.ids.iter_mut() {
+            *id = map[*id as usize];
+        }
+        map
     }
 
     /// Drops spare capacity of the arena (a bulk load's doubling leaves up

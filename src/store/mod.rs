@@ -160,6 +160,7 @@ impl Store {
         let mut core = self.core.write();
         core.shrink_tables();
         core.compact_bitmaps();
+        core.renumber_cus();
     }
 
     /// [`Store::heap_bytes`] by part (record arena, each index, each view),

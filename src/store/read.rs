@@ -297,6 +297,7 @@ pub(crate) fn candidates<'a>(
         };
     }
     preds.sort_by_cached_key(Pred::estimate);
+    let total = t.rows.len() as u64;
     let mut acc: Cow<'a, RoaringBitmap> = match &preds[0] {
         Pred::One(b) => Cow::Borrowed(*b),
         Pred::Any { parts, .. } if parts.len() == 1 => Cow::Borrowed(parts[0]),
@@ -331,7 +332,9 @@ pub(crate) fn candidates<'a>(
             let a = Acc::new(&acc);
             return Cand::Counted(match p {
                 Pred::One(b) => a.and_len(b),
-                Pred::Any { parts, check, .. } if check.disjoint() && a.few_runs(parts.len()) => {
+                Pred::Any {
+                    parts, check, len, ..
+                } if check.disjoint() && a.few_runs(parts.len(), *len, total) => {
                     a.and_len_union(parts)
                 }
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
@@ -347,9 +350,9 @@ pub(crate) fn candidates<'a>(
         let a = Acc::new(&acc);
         acc = Cow::Owned(match p {
             Pred::One(b) => a.and(b),
-            Pred::Any { parts, check, .. } if a.few_runs(parts.len()) => {
-                a.and_union(parts, check.disjoint())
-            }
+            Pred::Any {
+                parts, check, len, ..
+            } if a.few_runs(parts.len(), *len, total) => a.and_union(parts, check.disjoint()),
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
                 RoaringBitmap::from_sorted_iter(slots(&acc).filter(|&s| check.test(t, s)))
@@ -453,9 +456,16 @@ impl<'a> Acc<'a> {
     /// the days' or periods' values within the entity's run of slots, found
     /// by binary searches, where a test per record reads every record's row
     /// and component usage (and at 10× the data, reads ten times as many).
-    fn few_runs(&self, parts: usize) -> bool {
-        self.runs()
-            .is_some_and(|runs| (runs.len() * parts) as u64 * RUN_LOOKUP_COST <= self.set.len())
+    ///
+    /// Only for a small expected result (`parts_len` of `total` records
+    /// spread evenly): the values are read out one at a time.
+    fn few_runs(&self, parts: usize, parts_len: u64, total: u64) -> bool {
+        let expected =
+            u128::from(self.set.len()) * u128::from(parts_len) / u128::from(total.max(1));
+        expected <= u128::from(RANGE_VALUES_MAX)
+            && self
+                .runs()
+                .is_some_and(|runs| (runs.len() * parts) as u64 * RUN_LOOKUP_COST <= self.set.len())
     }
 
     fn runs(&self) -> Option<&[RangeInclusive<u32>]> {
@@ -553,6 +563,10 @@ fn and_len(a: &RoaringBitmap, b: &RoaringBitmap) -> u64 {
 /// (two binary searches against one random read of a row and its
 /// component usage).
 const RUN_LOOKUP_COST: u64 = 6;
+
+/// Up to this many values expected, an intersection within runs reads
+/// them out one by one (about 10 ns each; beyond, word-wise operations win).
+const RANGE_VALUES_MAX: u64 = 2048;
 
 /// Up to this many runs, intersections go run by run.
 const RUNS_MAX: usize = 32;

@@ -153,6 +153,7 @@ impl Core {
         // the bitmaps too: O(containers), worth it only when most are new.
         if plan.bulk && records.len() * 4 >= self.len() {
             self.compact_bitmaps();
+            self.renumber_cus();
         }
         sum
     }
@@ -195,6 +196,32 @@ impl Core {
             .chain(std::iter::once(&mut t.live));
         for b in others {
             *b = b.clone();
+        }
+    }
+
+    /// Renumbers the component usages in the order of their first record's
+    /// slot. O(records + component usages).
+    ///
+    /// A load creates component usages in input order while slots are
+    /// numbered entity by entity, so a filter's records (consecutive slots)
+    /// would reach their component usages all over a table of tens of
+    /// megabytes: a cache miss per record for every date, period or type
+    /// test and sort key. In slot order, they are read almost sequentially
+    /// (a customer ∧ type ∧ year query: 880 → 180 µs at 1M records).
+    pub(crate) fn renumber_cus(&mut self) {
+        let t = &mut self.t;
+        let mut seen = vec![false; t.cus.id_bound()];
+        let order: Vec<u32> = t
+            .live
+            .iter()
+            .filter_map(|slot| {
+                let cu = t.rows[slot as usize].as_ref().expect("live slot").cu;
+                (!std::mem::replace(&mut seen[cu as usize], true)).then_some(cu)
+            })
+            .collect();
+        let map = t.cus.renumber(order);
+        for row in t.rows.iter_mut().flatten() {
+            row.cu = map[row.cu as usize];
         }
     }
 

@@ -649,7 +649,27 @@ enum Member<'a> {
     Filtered(&'a RoaringBitmap, &'a Tables, &'a Check),
 }
 
+/// Rough costs at 1M records, in nanoseconds, that choose between walking
+/// a view and sorting the matches: sorting reads each match's row,
+/// component usage and kind (`SORT_NS`, plus `SORT_BASE_NS` once); a walk
+/// step tests one record ([`Member::step_ns`]).
+const SORT_NS: usize = 16;
+const SORT_BASE_NS: usize = 8192;
+
 impl Member<'_> {
+    /// What one walk step's membership test costs: a bitmap lookup, or
+    /// reads of the record's row (and component usage) in view order,
+    /// which is random slot order.
+    fn step_ns(&self) -> usize {
+        match self {
+            Member::All => 1,
+            Member::Set(_) => 6,
+            Member::Check(_, Check::Usernames(_)) => 12,
+            Member::Check(..) => 25,
+            Member::Filtered(..) => 10,
+        }
+    }
+
     fn contains(&self, s: u32) -> bool {
         match self {
             Member::All => true,
@@ -810,12 +830,12 @@ impl Core {
             offset + limit
         };
         let walk = reach.saturating_mul(n) / count.max(1);
-        let sort_cost = count.saturating_mul(8) + 1024;
-        if walk <= sort_cost {
+        // The sort's cost in walk steps.
+        let budget = (count.saturating_mul(SORT_NS) + SORT_BASE_NS) / member.step_ns();
+        if walk <= budget {
             // Matches may cluster away from the walk's start: give up at the
-            // sort's cost. (A walk step costs a membership test; a sorted
-            // element costs random reads of its row and component usage.)
-            if let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, sort_cost) {
+            // sort's cost.
+            if let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, budget) {
                 return v;
             }
         }
@@ -861,22 +881,62 @@ impl Core {
         } else {
             Vec::new()
         };
+        let key = |k: &OrderKey, r: &super::core::Row, period: i32| {
+            let x = match k.field {
+                SortField::Usage => r.usage(),
+                SortField::BillingPeriod => i64::from(period),
+                SortField::Username => i64::from(user_rank[r.username as usize]),
+            };
+            if k.descending { !x } else { x }
+        };
+        // First pass: the first key alone, 16 bytes a match. Only matches
+        // whose first key is at most the `end`-th smallest can reach the
+        // page, and only those (the page plus ties, usually) get the full
+        // key: selecting among 64-byte keys cost more than reading them.
+        let end = offset + limit;
+        let slots_in_order: Vec<u32> = if (set.len() as usize) <= end {
+            set.iter().collect()
+        } else {
+            // An entity's bitmap is a few runs, walked a run at a time; a
+            // scattered set value by value (a run per value costs more).
+            let values: Box<dyn Iterator<Item = u32>> = if runs_of(set).is_some() {
+                Box::new(slots(set))
+            } else {
+                Box::new(set.iter())
+            };
+            let mut firsts: Vec<(i64, u32)> = values
+                .map(|s| {
+                    let r = t.row(s);
+                    let first = match keys.first() {
+                        Some(
+                            k @ OrderKey {
+                                field: SortField::BillingPeriod,
+                                ..
+                            },
+                        ) => key(k, r, t.kind_of(t.cus.get(r.cu)).period),
+                        Some(k) => key(k, r, 0),
+                        None => !t.cus.get(r.cu).date(),
+                    };
+                    (first, s)
+                })
+                .collect();
+            let (_, &mut (cut, _), _) = firsts.select_nth_unstable(end - 1);
+            firsts
+                .into_iter()
+                .filter_map(|(first, s)| (first <= cut).then_some(s))
+                .collect()
+        };
         // `(o keys…, -date, type rank, uuid, slot)`; at most three `o` keys
         // remain once repeats are dropped.
-        let mut v: Vec<([i64; 3], i64, u32, u128, u32)> = set
-            .iter()
+        let mut v: Vec<([i64; 3], i64, u32, u128, u32)> = slots_in_order
+            .into_iter()
             .map(|s| {
                 let r = t.row(s);
                 let cu = t.cus.get(r.cu);
                 let kind = t.kind_of(cu);
                 let mut p = [0i64; 3];
                 for (dst, k) in p.iter_mut().zip(keys) {
-                    let x = match k.field {
-                        SortField::Usage => r.usage(),
-                        SortField::BillingPeriod => i64::from(kind.period),
-                        SortField::Username => i64::from(user_rank[r.username as usize]),
-                    };
-                    *dst = if k.descending { !x } else { x };
+                    *dst = key(k, r, kind.period);
                 }
                 (
                     p,
@@ -887,7 +947,7 @@ impl Core {
                 )
             })
             .collect();
-        let end = (offset + limit).min(v.len());
+        let end = end.min(v.len());
         if end < v.len() {
             v.select_nth_unstable(end);
             v.truncate(end);

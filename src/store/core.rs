@@ -264,6 +264,10 @@ pub(crate) struct Tables {
     /// default-order query filtered by period walk only the run of the
     /// default view (date descending) where its records can be.
     pub(crate) period_days: BTreeMap<i32, (i32, i32)>,
+    /// Records per (billing period, component type id): a type ∧ year
+    /// count is a sum of a few of these, where intersecting the bitmaps
+    /// would test every record of the year. No zero entries.
+    pub(crate) period_type_rows: hashbrown::HashMap<(i32, u32), u32>,
 }
 
 /// The sort keys of one record, borrowed from the tables.
@@ -627,6 +631,7 @@ impl Core {
                 self.t.types.payload_mut(ctype).insert(slot);
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
+                *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -653,6 +658,14 @@ impl Core {
                 remove_from(&mut self.t.days, day, slot);
                 if !self.t.periods.contains_key(&period) {
                     self.t.period_days.remove(&period);
+                }
+                if let hashbrown::hash_map::Entry::Occupied(mut e) =
+                    self.t.period_type_rows.entry((period, ctype))
+                {
+                    *e.get_mut() -= 1;
+                    if *e.get() == 0 {
+                        e.remove();
+                    }
                 }
                 self.view_remove(slot, &VIEW_KINDS);
             }
@@ -813,7 +826,8 @@ impl Core {
                 sum(&mut t.types.iter().map(|(_, _, b)| bm(b)))
                     + sum(&mut t.periods.values().map(bm))
                     + sum(&mut t.days.values().map(bm))
-                    + bm(&t.live),
+                    + bm(&t.live)
+                    + t.period_type_rows.allocation_size(),
             ),
             (
                 "sorted views",

@@ -296,6 +296,38 @@ pub(crate) fn candidates<'a>(
             parts,
         };
     }
+    // A component type ∧ several billing periods (a year), and nothing
+    // else: the count is a sum of kept per-(period, type) counts, where
+    // intersecting would test each of the year's records; the page is left
+    // to walk a view, testing both (or to intersect, then sort). One
+    // period is intersected as usual: the set makes the page cheaper.
+    let ty = f.component_type.as_deref().and_then(|n| t.types.id(n));
+    if let Some(ty) = ty
+        && preds.len() == 2
+        && let Some(i) = preds.iter().position(
+            |p| matches!(p, Pred::Any { check: Check::Periods(_), parts, .. } if parts.len() > 1),
+        )
+    {
+        let Pred::Any { parts, check, .. } = preds.swap_remove(i) else {
+            unreachable!("found above")
+        };
+        let (Pred::One(base), Check::Periods(keys)) = (&preds[0], &check) else {
+            unreachable!("the other predicate is the type's")
+        };
+        let count = keys
+            .iter()
+            .map(|&p| u64::from(t.period_type_rows.get(&(p, ty)).copied().unwrap_or(0)))
+            .sum();
+        if count_only {
+            return Cand::Counted(count);
+        }
+        return Cand::Filtered {
+            count,
+            base: Cow::Borrowed(*base),
+            check,
+            parts,
+        };
+    }
     preds.sort_by_cached_key(Pred::estimate);
     let total = t.rows.len() as u64;
     let mut acc: Cow<'a, RoaringBitmap> = match &preds[0] {
@@ -651,22 +683,47 @@ enum Member<'a> {
 
 /// Rough costs at 1M records, in nanoseconds, that choose between walking
 /// a view and sorting the matches: sorting reads each match's row,
-/// component usage and kind (`SORT_NS`, plus `SORT_BASE_NS` once); a walk
+/// component usage and kind ([`sort_ns`], plus `SORT_BASE_NS` once); a walk
 /// step tests one record ([`Member::step_ns`]).
-const SORT_NS: usize = 16;
 const SORT_BASE_NS: usize = 8192;
+/// Sorting matches that share cache lines (an entity's run of slots, or
+/// most of the slots).
+const SORT_DENSE_NS: usize = 16;
+/// Sorting matches spread thinly over the arena: a cache miss or two each.
+const SORT_SCATTERED_NS: usize = 64;
+
+/// What sorting costs per element of `b` (or of a subset of it).
+fn sort_ns(b: &RoaringBitmap) -> usize {
+    let (lo, hi) = (b.min().unwrap_or(0) >> 16, b.max().unwrap_or(0) >> 16);
+    if b.len() > 16384 * u64::from(hi - lo + 1) || runs_of(b).is_some() {
+        SORT_DENSE_NS
+    } else {
+        SORT_SCATTERED_NS
+    }
+}
 
 impl Member<'_> {
     /// What one walk step's membership test costs: a bitmap lookup, or
     /// reads of the record's row (and component usage) in view order,
     /// which is random slot order.
     fn step_ns(&self) -> usize {
+        let set_ns = |b: &RoaringBitmap| {
+            let (lo, hi) = (b.min().unwrap_or(0) >> 16, b.max().unwrap_or(0) >> 16);
+            if b.len() > 4096 * u64::from(hi - lo + 1) {
+                6
+            } else {
+                30
+            }
+        };
         match self {
             Member::All => 1,
-            Member::Set(_) => 6,
+            // Bitmap containers (over 4096 values in 65,536 slots) test a
+            // bit; sparser ones binary-search an array, with unpredictable
+            // branches.
+            Member::Set(b) => set_ns(b),
             Member::Check(_, Check::Usernames(_)) => 12,
             Member::Check(..) => 25,
-            Member::Filtered(..) => 10,
+            Member::Filtered(b, ..) => set_ns(b) + 10,
         }
     }
 
@@ -831,13 +888,27 @@ impl Core {
         };
         let walk = reach.saturating_mul(n) / count.max(1);
         // The sort's cost in walk steps.
-        let budget = (count.saturating_mul(SORT_NS) + SORT_BASE_NS) / member.step_ns();
-        if walk <= budget {
-            // Matches may cluster away from the walk's start: give up at the
-            // sort's cost.
-            if let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, budget) {
-                return v;
-            }
+        let sort_ns = match cand {
+            Cand::Set(b) | Cand::Filtered { base: b, .. } => sort_ns(b),
+            _ => SORT_SCATTERED_NS,
+        };
+        let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS) / member.step_ns();
+        // Matches may cluster away from the walk's start. Report dates are
+        // the default view's order, and filters other than dates (narrowed
+        // to their span above) are spread evenly over them: walk when that
+        // is cheaper, giving up at the sort's cost. Usage magnitudes differ
+        // by component type and entity, names by entity: walk those views
+        // only when an even spread would make it much cheaper than the
+        // sort, and give up at half its cost (at worst 1.5 times the sort).
+        let (ratio, budget) = if keys.is_empty() {
+            (1, sort)
+        } else {
+            (4, sort / 2)
+        };
+        if walk.saturating_mul(ratio) <= sort
+            && let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, budget)
+        {
+            return v;
         }
         match cand {
             Cand::Set(b) => self.sort_page(b, &keys, offset, limit),
@@ -1191,12 +1262,21 @@ mod tests {
 
         #[test]
         fn unions_within_runs_match_roaring(
-            a in bitmap(),
+            runs in prop::collection::vec((0u32..300_000, 1u32..20_000), 0..20),
+            compress in any::<bool>(),
             parts in prop::collection::vec(bitmap(), 1..5),
         ) {
             use roaring::MultiOps;
+            // At most 20 runs (fewer when they touch or overlap).
+            let mut a = RoaringBitmap::new();
+            for (s, n) in runs {
+                a.insert_range(s..s + n);
+            }
+            if compress {
+                a.optimize();
+            }
             let acc = super::Acc::new(&a);
-            prop_assume!(acc.runs().is_some());
+            prop_assert!(acc.runs().is_some());
             let refs: Vec<&RoaringBitmap> = parts.iter().collect();
             let want = &a & refs.iter().copied().union();
             prop_assert_eq!(acc.and_union(&refs, false), want.clone());

@@ -259,6 +259,15 @@ impl Core {
             }
         }
         ensure!(days == t.days, "report day index differs");
+        let mut period_type_rows = hashbrown::HashMap::new();
+        for slot in &t.live {
+            let k = t.kind_of(t.cus.get(t.row(slot).cu));
+            *period_type_rows.entry((k.period, k.ctype)).or_insert(0u32) += 1;
+        }
+        ensure!(
+            period_type_rows == t.period_type_rows,
+            "records per (period, type) differ"
+        );
         ensure!(
             t.type_rank == t.type_ranks(),
             "component type ranks are stale"

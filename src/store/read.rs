@@ -44,7 +44,9 @@ pub(crate) enum Cand<'a> {
 /// A per-record test equivalent to a union of bitmaps, used instead of
 /// materialising the union when the running intersection is already small.
 pub(crate) enum Check {
-    Periods(Vec<i32>),
+    /// Billing periods, sorted; `true` when they are every period of the
+    /// store between the first and the last.
+    Periods(Vec<i32>, bool),
     /// Report time in `[lo, hi)` microseconds: whole days, compared without
     /// dividing (a division per record cost more than the rest of the test).
     Dates(Micros, Micros),
@@ -64,12 +66,38 @@ impl Check {
         !matches!(self, Check::Scope { .. })
     }
 
+    /// The values of `set` that pass, in order. The values are gathered
+    /// first so that the tests run in one tight loop, whose reads of rows
+    /// and component usages overlap.
+    fn survivors(&self, t: &Tables, set: &RoaringBitmap) -> Vec<u32> {
+        let mut v = values(set);
+        v.retain(|&s| self.test(t, s));
+        v
+    }
+
+    /// [`Check::test`] for the period and date checks, given the record's
+    /// component usage.
+    #[inline]
+    fn test_cu(&self, t: &Tables, cu: &super::entities::Cu) -> bool {
+        match self {
+            Check::Periods(ps, contiguous) => {
+                let p = t.kind_of(cu).period;
+                // A year's periods are all the store's periods in a range:
+                // two comparisons, where a binary search mispredicts.
+                match (contiguous, ps.first(), ps.last()) {
+                    (true, Some(&lo), Some(&hi)) => (lo..=hi).contains(&p),
+                    _ => ps.binary_search(&p).is_ok(),
+                }
+            }
+            Check::Dates(lo, hi) => (*lo..*hi).contains(&cu.date()),
+            _ => unreachable!("only period and date checks read the component usage alone"),
+        }
+    }
+
+    #[inline]
     fn test(&self, t: &Tables, slot: u32) -> bool {
         match self {
-            Check::Periods(ps) => ps
-                .binary_search(&t.kind_of(t.cus.get(t.row(slot).cu)).period)
-                .is_ok(),
-            Check::Dates(lo, hi) => (*lo..*hi).contains(&t.cus.get(t.row(slot).cu).date()),
+            Check::Periods(..) | Check::Dates(..) => self.test_cu(t, t.cus.get(t.row(slot).cu)),
             Check::Usernames(bits) => {
                 let u = t.row(slot).username as usize;
                 bits.get(u / 64).is_some_and(|w| w & (1 << (u % 64)) != 0)
@@ -149,7 +177,10 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
     }
     if let Some(periods) = selected_periods(t, f) {
         let (keys, parts): (Vec<i32>, Vec<_>) = periods.unzip();
-        preds.push(any(parts, Check::Periods(keys))?);
+        // Without a month-only filter, the selected periods are every
+        // period of the store within a range of days.
+        let contiguous = f.month.is_none() || f.year.is_some();
+        preds.push(any(parts, Check::Periods(keys, contiguous))?);
     }
     if f.date_after.is_some() || f.date_before.is_some() {
         let lo = f.date_after.map_or(i32::MIN, date_to_day);
@@ -305,13 +336,13 @@ pub(crate) fn candidates<'a>(
     if let Some(ty) = ty
         && preds.len() == 2
         && let Some(i) = preds.iter().position(
-            |p| matches!(p, Pred::Any { check: Check::Periods(_), parts, .. } if parts.len() > 1),
+            |p| matches!(p, Pred::Any { check: Check::Periods(..), parts, .. } if parts.len() > 1),
         )
     {
         let Pred::Any { parts, check, .. } = preds.swap_remove(i) else {
             unreachable!("found above")
         };
-        let (Pred::One(base), Check::Periods(keys)) = (&preds[0], &check) else {
+        let (Pred::One(base), Check::Periods(keys, _)) = (&preds[0], &check) else {
             unreachable!("the other predicate is the type's")
         };
         let count = keys
@@ -370,7 +401,7 @@ pub(crate) fn candidates<'a>(
                     a.and_len_union(parts)
                 }
                 Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
-                    slots(&acc).filter(|&s| check.test(t, s)).count() as u64
+                    check.survivors(t, &acc).len() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
                 Pred::Any { parts, check, .. } if check.disjoint() => {
@@ -387,7 +418,7 @@ pub(crate) fn candidates<'a>(
             } if a.few_runs(parts.len(), *len, total) => a.and_union(parts, check.disjoint()),
             Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
                 // Testing each survivor beats building a large union.
-                RoaringBitmap::from_sorted_iter(slots(&acc).filter(|&s| check.test(t, s)))
+                RoaringBitmap::from_sorted_iter(check.survivors(t, &acc))
                     .expect("bitmap iteration is sorted")
             }
             Pred::Any { parts, .. } => intersect_union(&acc, parts),
@@ -396,12 +427,21 @@ pub(crate) fn candidates<'a>(
     Cand::Set(acc)
 }
 
-/// The values of `b` in order, a run at a time: a bulk-loaded entity's
-/// bitmap is a few long runs, which this walks without roaring's
-/// per-value iterator.
-fn slots(b: &RoaringBitmap) -> impl Iterator<Item = u32> + '_ {
-    let mut it = b.iter();
-    std::iter::from_fn(move || it.next_range()).flatten()
+/// The values of `b` in order, as a vector. An entity's bitmap (a few
+/// runs) is read a run at a time; others by internal iteration, which
+/// costs less than roaring's `next` (and its `next_many` returns wrong
+/// values for some bitmaps in roaring 0.12).
+fn values(b: &RoaringBitmap) -> Vec<u32> {
+    let mut v = Vec::with_capacity(b.len() as usize);
+    if b.len() > RUNS_MAX as u64 && runs_of(b).is_some() {
+        let mut it = b.iter();
+        while let Some(r) = it.next_range() {
+            v.extend(r);
+        }
+    } else {
+        b.iter().for_each(|x| v.push(x));
+    }
+    v
 }
 
 /// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
@@ -537,10 +577,10 @@ impl<'a> Acc<'a> {
     /// `acc ∩ b`.
     fn and(&self, b: &RoaringBitmap) -> RoaringBitmap {
         match self.how(b) {
-            How::Probe { small, large } => {
-                RoaringBitmap::from_sorted_iter(slots(small).filter(|&x| large.contains(x)))
-                    .expect("bitmap iteration is sorted")
-            }
+            How::Probe { small, large } => RoaringBitmap::from_sorted_iter(
+                values(small).into_iter().filter(|&x| large.contains(x)),
+            )
+            .expect("bitmap iteration is sorted"),
             How::Runs { runs, other }
                 if runs
                     .iter()
@@ -567,9 +607,10 @@ impl<'a> Acc<'a> {
     /// `|acc ∩ b|`: runs count by range cardinality, whatever their span.
     fn and_len(&self, b: &RoaringBitmap) -> u64 {
         match self.how(b) {
-            How::Probe { small, large } => {
-                slots(small).filter(|&x| large.contains(x)).count() as u64
-            }
+            How::Probe { small, large } => values(small)
+                .into_iter()
+                .filter(|&x| large.contains(x))
+                .count() as u64,
             How::Runs { runs, other } => runs
                 .iter()
                 .map(|r| other.range_cardinality(r.clone()))
@@ -938,7 +979,7 @@ impl Core {
         let rank = &t.type_rank;
         let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
             let mut seen = RoaringBitmap::new();
-            for s in set {
+            for s in values(set) {
                 seen.insert(t.row(s).username);
             }
             let names = &t.usernames.dict;
@@ -966,16 +1007,10 @@ impl Core {
         // key: selecting among 64-byte keys cost more than reading them.
         let end = offset + limit;
         let slots_in_order: Vec<u32> = if (set.len() as usize) <= end {
-            set.iter().collect()
+            values(set)
         } else {
-            // An entity's bitmap is a few runs, walked a run at a time; a
-            // scattered set value by value (a run per value costs more).
-            let values: Box<dyn Iterator<Item = u32>> = if runs_of(set).is_some() {
-                Box::new(slots(set))
-            } else {
-                Box::new(set.iter())
-            };
-            let mut firsts: Vec<(i64, u32)> = values
+            let mut firsts: Vec<(i64, u32)> = values(set)
+                .into_iter()
                 .map(|s| {
                     let r = t.row(s);
                     let first = match keys.first() {
@@ -1250,7 +1285,7 @@ mod tests {
             prop_assert_eq!(super::and(&b, &a), want.clone());
             prop_assert_eq!(super::and_len(&a, &b), want.len());
             prop_assert_eq!(super::and_len(&b, &a), want.len());
-            prop_assert!(super::slots(&a).eq(a.iter()));
+            prop_assert_eq!(super::values(&a), a.iter().collect::<Vec<u32>>());
             if let Some(runs) = super::runs_of(&a) {
                 let mut back = RoaringBitmap::new();
                 for r in runs {

@@ -168,11 +168,11 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
     }
     if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
         let ids = t.usernames.search(needle);
-        let mut bits = vec![0u64; ids.max().map_or(0, |m| m as usize / 64 + 1)];
-        for id in &ids {
+        let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
+        for &id in &ids {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
-        let parts: Vec<_> = ids.iter().map(|id| t.usernames.dict.payload(id)).collect();
+        let parts: Vec<_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();
         preds.push(any(parts, Check::Usernames(bits))?);
     }
     if let Some(periods) = selected_periods(t, f) {

@@ -131,13 +131,14 @@ impl Store {
         self.core.read().heap_bytes()
     }
 
-    /// Gives back spare capacity: arenas shrink to their contents and every
-    /// bitmap is rewritten at exact capacity (entity bitmaps run-compressed).
+    /// Gives back spare capacity: arenas shrink to their contents, every
+    /// bitmap is rewritten at exact capacity (entity bitmaps run-compressed)
+    /// and component usages are renumbered in the order of their records'
+    /// slots (so that a filter's records read theirs almost sequentially).
     ///
     /// A write of at least a quarter of the store (a load) does this itself;
     /// call it after the store has grown or shrunk by many small writes.
-    /// Readers wait while it runs. Cost: O(n) in the worst case, in practice
-    /// O(bitmap containers + arena sizes).
+    /// Readers wait while it runs. Cost: O(n + bitmap containers).
     ///
     /// # Examples
     ///
@@ -414,9 +415,10 @@ impl ReadTxn<'_> {
 
     /// Runs a list query: filter, scope, order, page (SPEC §2, §4).
     ///
-    /// Cost: the filter is answered by bitmap intersections (smallest first);
-    /// the page by walking a sorted view or by partially sorting the matches,
-    /// whichever is cheaper for the filter's cardinality — never by sorting
+    /// Cost: the filter is answered by bitmap intersections (smallest first;
+    /// a union of days or periods within an entity's run of slots by binary
+    /// searches); the page by walking a sorted view or by partially sorting
+    /// the matches, whichever the estimated costs favour — never by sorting
     /// every record. Unfiltered pages in a view's order cost O(log n + page size).
     ///
     /// # Errors

@@ -969,3 +969,51 @@ fn bulk_batch_moving_a_component_usage_between_resources() {
         2
     );
 }
+
+#[test]
+fn empty_type_is_no_filter_even_beside_a_year() {
+    // Records of an empty component type (valid) and of `cpu`, for two
+    // customers, over two billing periods of 2025: `type=` (empty) filters
+    // nothing, so the customer's count is all of its 2025 records — not
+    // the empty type's records (a type ∧ year count is kept per period and
+    // type, and must only be used when there is a type).
+    let mut records = Vec::new();
+    for i in 0..8u128 {
+        let mut r = rec(i + 1, &format!("user{i}"));
+        r.component_type = if i % 2 == 0 {
+            String::new()
+        } else {
+            "cpu".into()
+        };
+        // The customer is the project's: one project per customer.
+        r.customer_uuid = u(0xa + i % 3 / 2);
+        r.project_uuid = u(0x9a + i % 3 / 2);
+        r.resource_uuid = u(0x8a + i % 3 / 2);
+        r.billing_period = ymd(2025, 1 + (i % 4) as u32 / 2, 1);
+        records.push(r);
+    }
+    let store = store_with(&records);
+    let a = u(0xa).simple();
+    let want = records.iter().filter(|r| r.customer_uuid == u(0xa)).count() as u64;
+    assert!(want > 0 && want < 8);
+    assert_eq!(
+        count(
+            &store,
+            &format!("customer_uuid={a}&type=&billing_period_year=2025")
+        ),
+        want
+    );
+    // The parser drops an empty value; the builder keeps it, as no filter.
+    let f = Filter::new()
+        .customer(u(0xa))
+        .component_type("")
+        .billing_year(2025);
+    let q = Query::new().with_filter(f).with_scope(Scope::everything());
+    assert_eq!(store.query(&q).expect("page 1").0.count, want);
+    assert_eq!(store.read().count(&q).expect("count").count, want);
+    let empty = records
+        .iter()
+        .filter(|r| r.component_type.is_empty())
+        .count() as u64;
+    assert_ne!(want, empty, "the example must tell the two counts apart");
+}

@@ -75,13 +75,11 @@ impl Check {
         v
     }
 
-    /// [`Check::test`] for the period and date checks, given the record's
-    /// component usage.
     #[inline]
-    fn test_cu(&self, t: &Tables, cu: &super::entities::Cu) -> bool {
+    fn test(&self, t: &Tables, slot: u32) -> bool {
         match self {
             Check::Periods(ps, contiguous) => {
-                let p = t.kind_of(cu).period;
+                let p = t.kind_of(t.cus.get(t.row(slot).cu)).period;
                 // A year's periods are all the store's periods in a range:
                 // two comparisons, where a binary search mispredicts.
                 match (contiguous, ps.first(), ps.last()) {
@@ -89,15 +87,7 @@ impl Check {
                     _ => ps.binary_search(&p).is_ok(),
                 }
             }
-            Check::Dates(lo, hi) => (*lo..*hi).contains(&cu.date()),
-            _ => unreachable!("only period and date checks read the component usage alone"),
-        }
-    }
-
-    #[inline]
-    fn test(&self, t: &Tables, slot: u32) -> bool {
-        match self {
-            Check::Periods(..) | Check::Dates(..) => self.test_cu(t, t.cus.get(t.row(slot).cu)),
+            Check::Dates(lo, hi) => (*lo..*hi).contains(&t.cus.get(t.row(slot).cu).date()),
             Check::Usernames(bits) => {
                 let u = t.row(slot).username as usize;
                 bits.get(u / 64).is_some_and(|w| w & (1 << (u % 64)) != 0)
@@ -332,7 +322,12 @@ pub(crate) fn candidates<'a>(
     // intersecting would test each of the year's records; the page is left
     // to walk a view, testing both (or to intersect, then sort). One
     // period is intersected as usual: the set makes the page cheaper.
-    let ty = f.component_type.as_deref().and_then(|n| t.types.id(n));
+    // (An empty `type` is no filter, as in `predicates`.)
+    let ty = f
+        .component_type
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .and_then(|n| t.types.id(n));
     if let Some(ty) = ty
         && preds.len() == 2
         && let Some(i) = preds.iter().position(
@@ -345,6 +340,7 @@ pub(crate) fn candidates<'a>(
         let (Pred::One(base), Check::Periods(keys, _)) = (&preds[0], &check) else {
             unreachable!("the other predicate is the type's")
         };
+        debug_assert!(std::ptr::eq(*base, t.types.payload(ty)));
         let count = keys
             .iter()
             .map(|&p| u64::from(t.period_type_rows.get(&(p, ty)).copied().unwrap_or(0)))

@@ -465,6 +465,13 @@ fn intersect_union(acc: &RoaringBitmap, parts: &[&RoaringBitmap]) -> RoaringBitm
 const PROBE_RATIO: u64 = 16;
 const PROBE_MAX: u64 = 512;
 
+/// Whether `b`'s containers are mostly arrays (at most 4096 values each
+/// on average over the containers its span covers). O(containers).
+fn arrays(b: &RoaringBitmap) -> bool {
+    let (lo, hi) = (b.min().unwrap_or(0) >> 16, b.max().unwrap_or(0) >> 16);
+    b.len() <= 4096 * u64::from(hi - lo + 1)
+}
+
 /// What one run's range lookup costs, in probes.
 const PROBE_PER_RUN: u64 = 8;
 
@@ -620,6 +627,20 @@ impl<'a> Acc<'a> {
                 tmp &= other;
                 tmp
             }
+            How::Runs { runs, other } if runs.len() == 1 && arrays(other) => {
+                // One long run (a big customer) against arrays (a billing
+                // period): `other`'s containers outside the run are dropped
+                // whole and the two at its ends trimmed, where roaring would
+                // binary-search the run for each of `other`'s values.
+                // (Bitmap containers meet a run word by word: left to roaring.)
+                let r = &runs[0];
+                let mut out = other.clone();
+                out.remove_range(..*r.start());
+                if *r.end() < u32::MAX {
+                    out.remove_range(r.end() + 1..);
+                }
+                out
+            }
             How::Runs { .. } | How::Merge => self.set & b,
         }
     }
@@ -771,14 +792,7 @@ impl Member<'_> {
     /// reads of the record's row (and component usage) in view order,
     /// which is random slot order.
     fn step_ns(&self) -> usize {
-        let set_ns = |b: &RoaringBitmap| {
-            let (lo, hi) = (b.min().unwrap_or(0) >> 16, b.max().unwrap_or(0) >> 16);
-            if b.len() > 4096 * u64::from(hi - lo + 1) {
-                6
-            } else {
-                30
-            }
-        };
+        let set_ns = |b: &RoaringBitmap| if arrays(b) { 30 } else { 6 };
         match self {
             Member::All => 1,
             // Bitmap containers (over 4096 values in 65,536 slots) test a

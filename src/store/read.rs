@@ -1353,6 +1353,24 @@ mod tests {
         }
 
         #[test]
+        fn one_run_against_arrays_matches_roaring(
+            start in 0u32..300_000,
+            len in 8_000u32..200_000,
+            values in prop::collection::vec(0u32..600_000, 0..5_000),
+            compress in any::<bool>(),
+        ) {
+            let mut a = RoaringBitmap::new();
+            a.insert_range(start..start + len);
+            if compress {
+                a.optimize();
+            }
+            let b: RoaringBitmap = values.into_iter().collect();
+            let want = &a & &b;
+            prop_assert_eq!(super::and(&a, &b), want.clone());
+            prop_assert_eq!(super::and(&b, &a), want);
+        }
+
+        #[test]
         fn unions_within_runs_match_roaring(
             runs in prop::collection::vec((0u32..300_000, 1u32..20_000), 0..20),
             compress in any::<bool>(),

@@ -472,6 +472,25 @@ fn arrays(b: &RoaringBitmap) -> bool {
     b.len() <= 4096 * u64::from(hi - lo + 1)
 }
 
+/// Whether trimming a clone of `arrays` to `run` costs less than roaring's
+/// merge, which binary-searches the run for each value of the containers
+/// the run shares with `arrays` (about 1.5 ns a value), where the clone
+/// copies every container (about 0.15 ns a value and 60 ns a container):
+/// only when the run covers a good part of the arrays' span.
+fn trim_beats_merge(run: &RangeInclusive<u32>, arrays: &RoaringBitmap) -> bool {
+    let span = |lo: u32, hi: u32| u64::from((hi >> 16) - (lo >> 16)) + 1;
+    let (lo, hi) = (arrays.min().unwrap_or(0), arrays.max().unwrap_or(0));
+    let containers = span(lo, hi);
+    let (a, b) = (*run.start().max(&lo), *run.end().min(&hi));
+    if a > b {
+        return false; // No shared container: roaring's merge skips them all.
+    }
+    let shared = span(a, b).min(containers);
+    let merge = 15 * arrays.len() * shared / containers;
+    let clone = 15 * arrays.len() / 10 + 600 * containers;
+    clone < merge
+}
+
 /// What one run's range lookup costs, in probes.
 const PROBE_PER_RUN: u64 = 8;
 
@@ -627,7 +646,9 @@ impl<'a> Acc<'a> {
                 tmp &= other;
                 tmp
             }
-            How::Runs { runs, other } if runs.len() == 1 && arrays(other) => {
+            How::Runs { runs, other }
+                if runs.len() == 1 && arrays(other) && trim_beats_merge(&runs[0], other) =>
+            {
                 // One long run (a big customer) against arrays (a billing
                 // period): `other`'s containers outside the run are dropped
                 // whole and the two at its ends trimmed, where roaring would

@@ -1808,6 +1808,204 @@ mod tests {
         }
     }
 
+    /// The query planner against the model's filter, comparator and slice
+    /// on the demo data set, where the planner's choices differ from those
+    /// on the small pools above: customers of Zipf sizes whose records are
+    /// long runs of slots, periods, days and types scattered over all of
+    /// them, usernames shared by many resources. Every planner path is
+    /// taken there (range lookups of days or periods within an entity's
+    /// runs, unions left unbuilt, walks from either end of each view,
+    /// partial sorts, counts from kept per-period totals), at sizes where
+    /// its cost estimates pick them. Queries are drawn from the data, so
+    /// most match something: filters from one or two random records,
+    /// date windows around a record's date, a substring of a username,
+    /// scopes of a few entities; every ordering; first, second, middle,
+    /// last and past-the-end pages.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn demo_store_matches_model() {
+        use usage_store::demo::{Demo, DemoConfig};
+        let demo = Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 23,
+        });
+        let records: Vec<Record> = demo.records().collect();
+        let store = Store::new();
+        store
+            .upsert_batch(&records)
+            .expect("demo records are valid");
+        store.validate().expect("invariants after the load");
+        // The demo's entities are consistent, so its records are what the
+        // store holds (the model resolves nothing here).
+        assert_eq!(store.len(), records.len());
+
+        let mut seed = 0x5eed_u64;
+        let mut rnd = move |n: usize| {
+            seed = splitmix(seed);
+            (seed % n as u64) as usize
+        };
+        let cases = std::env::var("USAGE_DEMO_QUERIES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1500);
+        let mut nonempty = 0;
+        for case in 0..cases {
+            let a = &records[rnd(records.len())];
+            let b = &records[rnd(records.len())];
+            let mut qs: Vec<String> = Vec::new();
+            let hex = |u: Uuid| u.simple().to_string();
+            let pick = |r: &Record, which: usize| match which {
+                0 => format!("customer_uuid={}", hex(r.customer_uuid)),
+                1 => format!("project_uuid={}", hex(r.project_uuid)),
+                2 => format!("offering_uuid={}", hex(r.offering_uuid)),
+                _ => format!("resource_uuid={}", hex(r.resource_uuid)),
+            };
+            // Entities: none, one, or two (of one record, or of two).
+            match rnd(6) {
+                0 | 1 => {}
+                2 | 3 => qs.push(pick(a, rnd(4))),
+                4 => {
+                    qs.push(pick(a, rnd(4)));
+                    qs.push(pick(a, rnd(4)));
+                }
+                _ => {
+                    qs.push(pick(a, rnd(4)));
+                    qs.push(pick(b, rnd(4)));
+                }
+            }
+            if rnd(3) == 0 {
+                qs.push(format!("type={}", a.component_type));
+            }
+            let (y, m) = (a.billing_period.year(), a.billing_period.month());
+            match rnd(8) {
+                0 => qs.push(format!(
+                    "component_usage__billing_period={}",
+                    a.billing_period
+                )),
+                1 | 2 => qs.push(format!("billing_period_year={y}")),
+                3 => qs.push(format!("billing_period_year={y}&billing_period_month={m}")),
+                4 => qs.push(format!("billing_period_month={m}")),
+                _ => {}
+            }
+            if rnd(4) == 0 {
+                let day = a.date.date_naive();
+                let widths = [0, 1, 6, 40, 400];
+                let before = day + chrono::Days::new(widths[rnd(5)]);
+                let after = day - chrono::Days::new(widths[rnd(5)]);
+                match rnd(3) {
+                    0 => qs.push(format!("date_after={after}")),
+                    1 => qs.push(format!("date_before={before}")),
+                    _ => qs.push(format!("date_after={after}&date_before={before}")),
+                }
+            }
+            if rnd(5) == 0 {
+                let name: Vec<char> = a.username.chars().collect();
+                let len = 1 + rnd(3.min(name.len()));
+                let at = rnd(name.len() - len + 1);
+                let needle: String = name[at..at + len].iter().collect();
+                qs.push(format!(
+                    "username={}",
+                    form_encode(&needle.to_uppercase(), true)
+                ));
+            }
+            let orders = [
+                "",
+                "usage",
+                "-usage",
+                "username",
+                "-username",
+                "component_usage__billing_period",
+                "-component_usage__billing_period",
+                "-usage,username",
+                "component_usage__billing_period,-usage",
+                "-username,-component_usage__billing_period",
+            ];
+            let o = orders[rnd(orders.len())];
+            if !o.is_empty() {
+                qs.push(format!("o={o}"));
+            }
+            let scope = (rnd(5) == 0).then(|| {
+                let mut s = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+                for _ in 0..1 + rnd(3) {
+                    let c = records[rnd(records.len())].customer_uuid;
+                    s.0 = s.0.with_customer(c);
+                    s.1.push(c);
+                }
+                for _ in 0..rnd(6) {
+                    let p = records[rnd(records.len())].project_uuid;
+                    s.0 = s.0.with_project(p);
+                    s.2.push(p);
+                }
+                if rnd(3) == 0 {
+                    let o = a.offering_uuid;
+                    s.0 = s.0.with_offering(o);
+                    s.3.push(o);
+                }
+                s
+            });
+
+            // The model's answer: every match, in order.
+            let base = qs.join("&");
+            let mq = model_parse_query(&base).unwrap_or_else(|e| panic!("{base}: {e:?}"));
+            let mut want: Vec<&Record> = records
+                .iter()
+                .filter(|r| mq.filter.matches(r))
+                .filter(|r| {
+                    scope.as_ref().is_none_or(|(_, c, p, o)| {
+                        c.contains(&r.customer_uuid)
+                            || p.contains(&r.project_uuid)
+                            || o.contains(&r.offering_uuid)
+                    })
+                })
+                .collect();
+            want.sort_by(|x, y| model_cmp(&mq.order, x, y));
+            nonempty += usize::from(!want.is_empty());
+
+            let size = [10, 10, 1, 100][rnd(4)];
+            let pages = want.len().div_ceil(size).max(1);
+            let page = match rnd(6) {
+                0 | 1 => 1,
+                2 => 2,
+                3 => pages.div_ceil(2),
+                4 => pages,
+                _ => pages + 1,
+            };
+            let full = format!("{base}&page_size={size}&page={page}");
+            let mut q = Query::parse(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+            if let Some((s, ..)) = &scope {
+                q = q.with_scope(s.clone());
+            }
+            let ctx = format!("case {case}: {full} (scope: {})", scope.is_some());
+            let got = store.query(&q);
+            let counted = store.read().count(&q);
+            if page > pages {
+                assert!(got.is_err(), "{ctx}: page past the end is served");
+                assert!(counted.is_err(), "{ctx}: count of a page past the end");
+                continue;
+            }
+            let (info, rows) = got.unwrap_or_else(|e| panic!("{ctx}: {e}"));
+            assert_eq!(info.count, want.len() as u64, "{ctx}: count");
+            assert_eq!(
+                counted.expect("a page that exists").count,
+                info.count,
+                "{ctx}: count only"
+            );
+            assert_eq!(info.number, page as u64, "{ctx}: page number");
+            let start = (page - 1) * size;
+            let expected: Vec<Uuid> = want[start..(start + size).min(want.len())]
+                .iter()
+                .map(|r| r.uuid)
+                .collect();
+            let got: Vec<Uuid> = rows.iter().map(|r| r.uuid).collect();
+            assert_eq!(got, expected, "{ctx}: page");
+        }
+        // The generator is meant to hit: most queries match something.
+        assert!(
+            nonempty * 2 > cases,
+            "only {nonempty} of {cases} queries match anything"
+        );
+    }
+
     /// The model itself, on a hand-checked case.
     #[test]
     fn model_sanity() {

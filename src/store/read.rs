@@ -415,7 +415,9 @@ pub(crate) fn candidates<'a>(
                 } if check.disjoint() && a.few_runs(parts.len(), *len, total) => {
                     a.and_len_union(parts)
                 }
-                Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
+                Pred::Any {
+                    parts, check, len, ..
+                } if acc.len() * SURVIVOR_RATIO < overlap(&acc, parts, *len) => {
                     check.survivors(t, &acc).len() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
@@ -430,7 +432,9 @@ pub(crate) fn candidates<'a>(
             Pred::Any {
                 parts, check, len, ..
             } if a.few_runs(parts.len(), *len, total) => a.and_union(parts, check.disjoint()),
-            Pred::Any { check, .. } if acc.len() * 16 < p.estimate() => {
+            Pred::Any {
+                parts, check, len, ..
+            } if acc.len() * SURVIVOR_RATIO < overlap(&acc, parts, *len) => {
                 // Testing each survivor beats building a large union.
                 RoaringBitmap::from_sorted_iter(check.survivors(t, &acc))
                     .expect("bitmap iteration is sorted")
@@ -439,6 +443,30 @@ pub(crate) fn candidates<'a>(
         });
     }
     Cand::Set(acc)
+}
+
+/// Testing each record of the running set (reads of its row, component
+/// usage and kind) against a union's test beats intersecting with the
+/// union's parts (a probe per value of theirs in the set's containers)
+/// when the set is this many times smaller than those values.
+const SURVIVOR_RATIO: u64 = 16;
+
+/// About how many of a union's `len` values lie within the span of `acc`,
+/// taking them as spread evenly over the union's own span: what an
+/// intersection container by container reads. A customer's run meets a
+/// year's periods in its own two containers of the store's 16 (at 1M
+/// records), not in all of them. O(parts).
+fn overlap(acc: &RoaringBitmap, parts: &[&RoaringBitmap], len: u64) -> u64 {
+    let lo = parts.iter().filter_map(|b| b.min()).min();
+    let hi = parts.iter().filter_map(|b| b.max()).max();
+    let (Some(lo), Some(hi), Some(a), Some(b)) = (lo, hi, acc.min(), acc.max()) else {
+        return 0;
+    };
+    let (a, b) = (a.max(lo), b.min(hi));
+    if a > b {
+        return 0;
+    }
+    len.saturating_mul(containers(a, b)) / containers(lo, hi)
 }
 
 /// The values of `b` in order, as a vector. An entity's bitmap (a few

@@ -209,6 +209,13 @@ fn char_len(c: char) -> usize {
 
 /// Which sorted view; each orders by its primary key, then by the default
 /// keys (`date` descending, `component_type`), then `uuid`.
+///
+/// The usage view is partitioned by component type first (type names in
+/// order, then usage and the rest): usage magnitudes differ by type (CPU
+/// hours against gigabytes), so a type's records ordered by usage are one
+/// contiguous part, where in one usage order for all types the top of one
+/// type lies behind thousands of another's. A usage order over every type
+/// merges the parts (`read.rs`); within one type the orders agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ViewKind {
     Default,
@@ -866,7 +873,7 @@ fn remove_from(map: &mut BTreeMap<i32, RoaringBitmap>, key: i32, slot: u32) {
 pub(crate) fn cmp_sort_keys(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
     let primary = match kind {
         ViewKind::Default => Ordering::Equal,
-        ViewKind::Usage => a.usage.cmp(&b.usage),
+        ViewKind::Usage => a.ctype.cmp(b.ctype).then(a.usage.cmp(&b.usage)),
         ViewKind::Username => a.username.cmp(b.username),
         ViewKind::Period => a.period.cmp(&b.period),
     };
@@ -898,9 +905,10 @@ impl Ranks {
     }
 }
 
-/// A view's order as integers: (primary, -date, type rank, uuid), the
-/// strings replaced by their ranks. Compares like [`cmp_sort_keys`].
-pub(crate) type RankedKey = (i64, Reverse<Micros>, u32, u128);
+/// A view's order as integers: (part, primary, -date, type rank, uuid),
+/// the strings replaced by their ranks; the part is the type rank in the
+/// usage view, else 0. Compares like [`cmp_sort_keys`].
+pub(crate) type RankedKey = (u32, i64, Reverse<Micros>, u32, u128);
 
 pub(crate) fn ranked_key(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32) -> RankedKey {
     let r = t.row(slot);
@@ -912,26 +920,27 @@ pub(crate) fn ranked_key(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32) -
         ViewKind::Username => i64::from(ranks.usernames[r.username as usize]),
         ViewKind::Period => i64::from(k.period),
     };
+    let rank = ranks.types[k.ctype as usize];
     (
+        if kind == ViewKind::Usage { rank } else { 0 },
         primary,
         Reverse(cu.date()),
-        ranks.types[k.ctype as usize],
+        rank,
         r.uuid.as_u128(),
     )
 }
 
 /// Whether `slot` sorts before `key` in the view: decided by the primary key
-/// alone when it differs (in the usage and username views without reading
-/// the component usage).
+/// alone when it differs (in the username view without reading the
+/// component usage).
 fn ranked_before(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32, key: &RankedKey) -> bool {
     let r = t.row(slot);
     let primary = match kind {
-        ViewKind::Usage => Some(r.usage()),
         ViewKind::Username => Some(i64::from(ranks.usernames[r.username as usize])),
-        ViewKind::Default | ViewKind::Period => None,
+        ViewKind::Default | ViewKind::Period | ViewKind::Usage => None,
     };
     match primary {
-        Some(p) if p != key.0 => p < key.0,
+        Some(p) if p != key.1 => p < key.1,
         _ => ranked_key(t, ranks, kind, slot) < *key,
     }
 }

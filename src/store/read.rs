@@ -878,6 +878,108 @@ impl Member<'_> {
     }
 }
 
+/// The members of the usage view's parts in the order of one usage view
+/// over all types (usage, `-date`, type rank, uuid), or its reverse: a
+/// merge of the parts, each walked to its next member (a non-member's row
+/// is never read, as in the plain walks).
+struct Merged<'a> {
+    t: &'a Tables,
+    member: &'a dyn Fn(u32) -> bool,
+    rev: bool,
+    /// Per part: its remaining slots and its next member with its key.
+    heads: Vec<Head<'a>>,
+    started: bool,
+    steps: usize,
+    budget: usize,
+}
+
+/// The usage view's order over all types: usage, `-date`, type rank, uuid.
+type MergeKey = (i64, std::cmp::Reverse<Micros>, u32, u128);
+
+/// A part's remaining slots, and its next member with its key.
+type Head<'a> = (Box<dyn Iterator<Item = u32> + 'a>, Option<(MergeKey, u32)>);
+
+impl<'a> Merged<'a> {
+    fn new(
+        t: &'a Tables,
+        view: &'a crate::index::view::View,
+        parts: &[(u32, std::ops::Range<usize>)],
+        rev: bool,
+        member: &'a dyn Fn(u32) -> bool,
+        budget: usize,
+    ) -> Merged<'a> {
+        let heads = parts
+            .iter()
+            .map(|(_, p)| {
+                let it: Box<dyn Iterator<Item = u32> + 'a> = if rev {
+                    Box::new(view.iter_rev_before(p.end).take(p.len()))
+                } else {
+                    Box::new(view.iter_from(p.start).take(p.len()))
+                };
+                (it, None)
+            })
+            .collect();
+        Merged {
+            t,
+            member,
+            rev,
+            heads,
+            started: false,
+            steps: 0,
+            budget,
+        }
+    }
+
+    /// Moves part `i` to its next member; `None` once over budget.
+    fn advance(&mut self, i: usize) -> Option<()> {
+        let t = self.t;
+        let (it, head) = &mut self.heads[i];
+        *head = None;
+        for s in it.by_ref() {
+            self.steps += 1;
+            if self.steps > self.budget {
+                return None;
+            }
+            if (self.member)(s) {
+                let r = t.row(s);
+                let cu = t.cus.get(r.cu);
+                let rank = t.type_rank[t.kind_of(cu).ctype as usize];
+                let key = (
+                    r.usage(),
+                    std::cmp::Reverse(cu.date()),
+                    rank,
+                    r.uuid.as_u128(),
+                );
+                *head = Some((key, s));
+                break;
+            }
+        }
+        Some(())
+    }
+
+    /// The next member: `Some(None)` at the end, `None` once over budget.
+    fn next(&mut self) -> Option<Option<u32>> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.heads.len() {
+                self.advance(i)?;
+            }
+        }
+        let rev = self.rev;
+        let best = self
+            .heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, h))| h.map(|(k, s)| (k, s, i)))
+            .reduce(|a, b| if (b.0 < a.0) != rev { b } else { a });
+        let Some((_, s, i)) = best else {
+            return Some(None);
+        };
+        self.advance(i)?;
+        Some(Some(s))
+    }
+}
+
 /// Collects `limit` items after skipping `offset`, from groups emitted in order.
 struct Sink {
     skip: usize,
@@ -988,7 +1090,20 @@ impl Core {
             lo = Some(lo.map_or(a, |x| x.max(a)));
             hi = Some(hi.map_or(b, |x| x.min(b)));
         }
-        let span = if keys.is_empty() && (lo.is_some() || hi.is_some()) {
+        let ty = f
+            .component_type
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .and_then(|n| t.types.id(n));
+        let span = if let (Some(k), Some(ty)) = (keys.first(), ty)
+            && k.field == SortField::Usage
+        {
+            // One type's records are one part of the usage view.
+            self.usage_parts()
+                .into_iter()
+                .find_map(|(id, part)| (id == ty).then_some(part))
+                .unwrap_or(0..0)
+        } else if keys.is_empty() && (lo.is_some() || hi.is_some()) {
             let view = self.view(ViewKind::Default);
             let date = |s: u32| t.cus.get(t.row(s).cu).date();
             let start = hi.map_or(0, |d| {
@@ -1061,6 +1176,28 @@ impl Core {
             }
             Cand::All | Cand::Counted(_) => unreachable!("handled above"),
         }
+    }
+
+    /// The parts of the usage view: per component type, in name order, its
+    /// id and range of positions (the view holds every live record, so the
+    /// ranges follow from the types' sizes). O(types · log types).
+    fn usage_parts(&self) -> Vec<(u32, std::ops::Range<usize>)> {
+        let t = &self.t;
+        let mut types: Vec<(u32, u32, usize)> = t
+            .types
+            .iter()
+            .map(|(id, _, b)| (t.type_rank[id as usize], id, b.len() as usize))
+            .filter(|&(_, _, n)| n > 0)
+            .collect();
+        types.sort_unstable();
+        let mut at = 0;
+        types
+            .into_iter()
+            .map(|(_, id, n)| {
+                at += n;
+                (id, at - n..at)
+            })
+            .collect()
     }
 
     /// Sorts the matches partially: only the page's window is fully ordered.
@@ -1188,6 +1325,13 @@ impl Core {
         let view = self.view(kind);
         let group_sort = keys.len() > 1;
         let all = matches!(member, Member::All);
+        // The usage view over more than one type: its parts are merged.
+        let parts = if kind == ViewKind::Usage && span.len() == view.len() {
+            self.usage_parts()
+        } else {
+            Vec::new()
+        };
+        let merged = parts.len() > 1;
         let member = |s: u32| member.contains(s);
         let mut sink = Sink {
             skip: offset,
@@ -1196,7 +1340,7 @@ impl Core {
         };
         let mut steps = 0usize;
 
-        if !desc && !group_sort {
+        if !desc && !group_sort && !merged {
             // The view's order is the query's order.
             if all {
                 return Some(view.iter_from(offset).take(limit).collect());
@@ -1206,7 +1350,7 @@ impl Core {
                 // A late page: walk back from the end, skipping the later matches.
                 let mut skip = count - offset - limit;
                 let mut out = Vec::with_capacity(limit);
-                for s in view.iter_rev_before(stop) {
+                for s in view.iter_rev_before(stop).take(stop - start) {
                     steps += 1;
                     if steps > budget {
                         return None;
@@ -1264,6 +1408,53 @@ impl Core {
             group.clear();
         };
 
+        if merged {
+            // In the merged order, in the query's direction (or backwards
+            // for a late page of a one-key ascending order, which is the
+            // exact reverse); groups of equal usage as below.
+            let late = !desc && !group_sort && offset + limit > count - offset;
+            let mut m = Merged::new(t, view, &parts, desc || late, &member, budget);
+            if late {
+                let mut skip = count - offset - limit;
+                let mut out = Vec::with_capacity(limit);
+                while out.len() < limit {
+                    let Some(s) = m.next()? else { break };
+                    if skip > 0 {
+                        skip -= 1;
+                    } else {
+                        out.push(s);
+                    }
+                }
+                out.reverse();
+                return Some(out);
+            }
+            if !desc && !group_sort {
+                while !sink.full() {
+                    let Some(s) = m.next()? else { break };
+                    sink.push(s);
+                }
+                return Some(sink.out);
+            }
+            let mut cur: Option<i64> = None;
+            loop {
+                let next = m.next()?;
+                let p = next.map(|s| t.row(s).usage());
+                if cur.is_some() && p != cur {
+                    if desc {
+                        group.reverse();
+                    }
+                    flush(&mut group, &mut sink);
+                    if sink.full() {
+                        break;
+                    }
+                }
+                let Some(s) = next else { break };
+                cur = p;
+                group.push((t.key(s), s));
+            }
+            return Some(sink.out);
+        }
+
         if !desc {
             // Ascending with further keys: gather each group, sort it, emit.
             // Equal primaries are adjacent in the view, so groups are told
@@ -1298,7 +1489,8 @@ impl Core {
             // among the members (equal primaries are adjacent in the view, so
             // a non-member's row need not be read: most steps are one bit test).
             let mut cur: Option<i64> = None;
-            for s in view.iter_rev_before(span.end.min(view.len())) {
+            let end = span.end.min(view.len());
+            for s in view.iter_rev_before(end).take(end - span.start) {
                 steps += 1;
                 if steps > budget {
                     return None;

@@ -29,7 +29,10 @@
 //! offering, resource, username, component type, billing period and report
 //! day; a filter is an intersection, smallest first. Sorted views (default
 //! order, usage, username, billing period) give ordering and pagination
-//! without sorting the whole set.
+//! without sorting the whole set. The usage view is kept per component
+//! type (usages of different types are different magnitudes): one type by
+//! usage is a contiguous part, and a usage order over all types merges
+//! the parts.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

@@ -31,6 +31,16 @@ pub(crate) enum Cand<'a> {
         check: Check,
         parts: Vec<&'a RoaringBitmap>,
     },
+    /// `runs ∩ (∪ days)`: report days (ascending) within a few runs of
+    /// slots (an entity's), not materialised. Its count is range
+    /// cardinalities; a page in the default order (report date descending)
+    /// reads the latest days' values until it is full, skipping earlier
+    /// pages' days by their counts.
+    Days {
+        count: u64,
+        runs: Vec<RangeInclusive<u32>>,
+        days: Vec<&'a RoaringBitmap>,
+    },
     /// A union of disjoint bitmaps (one username, period or day per record),
     /// not materialised: its count is the sum of their lengths and its
     /// members are recognised by a per-record test.
@@ -381,6 +391,25 @@ pub(crate) fn candidates<'a>(
             break;
         }
         let a = Acc::new(&acc);
+        // A report-date range last, against an entity's few runs: counted
+        // by range cardinalities, and its page read from the latest days
+        // (see `Cand::Days`), however many records the range holds.
+        if i == last
+            && !count_only
+            && let Pred::Any {
+                parts,
+                check: Check::Dates(..),
+                ..
+            } = p
+            && let Some(runs) = a.runs()
+            && (runs.len() * parts.len()) as u64 * RUN_LOOKUP_COST <= acc.len()
+        {
+            return Cand::Days {
+                count: a.and_len_union(parts),
+                runs: runs.to_vec(),
+                days: parts.clone(),
+            };
+        }
         // A last union of several parts is left unbuilt when the running
         // set is not much smaller: its count is a sum of intersection
         // sizes, and the page is often found by a short walk. So is a
@@ -484,6 +513,34 @@ fn values(b: &RoaringBitmap) -> Vec<u32> {
         b.iter().for_each(|x| v.push(x));
     }
     v
+}
+
+/// `(∪ runs) ∩ (∪ parts)`: each part's values within each run, read out.
+/// O(runs × parts × log + matches).
+fn union_within(
+    runs: &[RangeInclusive<u32>],
+    parts: &[&RoaringBitmap],
+    disjoint: bool,
+) -> RoaringBitmap {
+    let mut v: Vec<u32> = Vec::with_capacity(256);
+    for p in parts {
+        for r in runs {
+            values_within(p, r, &mut v);
+        }
+    }
+    v.sort_unstable();
+    if !disjoint {
+        v.dedup();
+    }
+    RoaringBitmap::from_sorted_iter(v).expect("sorted and deduplicated")
+}
+
+/// Appends the values of `b` within `r`, in order.
+fn values_within(b: &RoaringBitmap, r: &RangeInclusive<u32>, out: &mut Vec<u32>) {
+    // One-ended: `range` would also seek the end from the back.
+    let mut it = b.iter();
+    it.advance_to(*r.start());
+    out.extend(it.take_while(|x| x <= r.end()));
 }
 
 /// `acc ∩ (∪ parts)` as `∪ (acc ∩ part)`: the pieces are no bigger than
@@ -639,21 +696,11 @@ impl<'a> Acc<'a> {
     /// `acc ∩ (∪ parts)` for an accumulator of few runs: each part's values
     /// within each run. O(runs × parts × log + matches).
     fn and_union(&self, parts: &[&RoaringBitmap], disjoint: bool) -> RoaringBitmap {
-        let runs = self.runs().expect("few_runs checked first");
-        let mut v: Vec<u32> = Vec::with_capacity(256);
-        for p in parts {
-            for r in runs {
-                // One-ended: `range` would also seek the end from the back.
-                let mut it = p.iter();
-                it.advance_to(*r.start());
-                v.extend(it.take_while(|x| x <= r.end()));
-            }
-        }
-        v.sort_unstable();
-        if !disjoint {
-            v.dedup();
-        }
-        RoaringBitmap::from_sorted_iter(v).expect("sorted and deduplicated")
+        union_within(
+            self.runs().expect("few_runs checked first"),
+            parts,
+            disjoint,
+        )
     }
 
     /// `|acc ∩ (∪ parts)|` for disjoint parts and an accumulator of few
@@ -1010,6 +1057,7 @@ impl Core {
             Cand::Counted(_) => unreachable!("only count-only queries count"),
             Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
             Cand::Lazy { parts, .. } => parts.into_iter().union(),
+            Cand::Days { runs, days, .. } => union_within(&runs, &days, true),
         }
     }
 
@@ -1026,6 +1074,7 @@ impl Core {
             Cand::Counted(n) => *n,
             Cand::Filtered { count, .. } => *count,
             Cand::Lazy { count, .. } => *count,
+            Cand::Days { count, .. } => *count,
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -1061,6 +1110,13 @@ impl Core {
     ) -> Vec<u32> {
         let keys = effective_keys(order);
         let t = &self.t;
+        if let Cand::Days { runs, days, .. } = cand {
+            if keys.is_empty() {
+                return self.days_page(runs, days, offset, limit);
+            }
+            let set = Cand::Set(Cow::Owned(union_within(runs, days, true)));
+            return self.page_slots(&set, f, order, offset, limit);
+        }
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
         // The records of billing periods lie within the periods' day bounds.
@@ -1069,9 +1125,10 @@ impl Core {
         let matches = match cand {
             Cand::All => usize::MAX,
             Cand::Set(b) => b.len() as usize,
-            Cand::Lazy { count, .. } | Cand::Filtered { count, .. } | Cand::Counted(count) => {
-                *count as usize
-            }
+            Cand::Lazy { count, .. }
+            | Cand::Filtered { count, .. }
+            | Cand::Counted(count)
+            | Cand::Days { count, .. } => *count as usize,
         };
         if matches <= SMALL
             && let Cand::Set(b) = cand
@@ -1123,6 +1180,7 @@ impl Core {
             Cand::All => (Member::All, n),
             Cand::Set(b) => (Member::Set(b), b.len() as usize),
             Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
+            Cand::Days { .. } => unreachable!("handled above"),
             Cand::Filtered {
                 count, base, check, ..
             } => (Member::Filtered(base, t, check), *count as usize),
@@ -1174,8 +1232,61 @@ impl Core {
             Cand::Filtered { base, parts, .. } => {
                 self.sort_page(&intersect_union(base, parts), &keys, offset, limit)
             }
-            Cand::All | Cand::Counted(_) => unreachable!("handled above"),
+            Cand::All | Cand::Counted(_) | Cand::Days { .. } => unreachable!("handled above"),
         }
+    }
+
+    /// A page in the default order of `runs ∩ (∪ days)` (days ascending):
+    /// the latest days first, earlier pages' days skipped by their counts,
+    /// and only the days that reach the page read and sorted (every record
+    /// of a later day precedes every record of an earlier one).
+    /// O(days × runs × log + the page's days' matches).
+    fn days_page(
+        &self,
+        runs: &[RangeInclusive<u32>],
+        days: &[&RoaringBitmap],
+        offset: usize,
+        limit: usize,
+    ) -> Vec<u32> {
+        let t = &self.t;
+        let mut skipped = 0;
+        let mut got: Vec<u32> = Vec::new();
+        for day in days.iter().rev() {
+            if got.is_empty() {
+                let n: u64 = runs.iter().map(|r| day.range_cardinality(r.clone())).sum();
+                if skipped + n as usize <= offset {
+                    skipped += n as usize;
+                    continue;
+                }
+            }
+            for r in runs {
+                values_within(day, r, &mut got);
+            }
+            if skipped + got.len() >= offset + limit {
+                break;
+            }
+        }
+        let rank = &t.type_rank;
+        let mut keyed: Vec<(std::cmp::Reverse<Micros>, u32, u128, u32)> = got
+            .into_iter()
+            .map(|s| {
+                let r = t.row(s);
+                let cu = t.cus.get(r.cu);
+                (
+                    std::cmp::Reverse(cu.date()),
+                    rank[t.kind_of(cu).ctype as usize],
+                    r.uuid.as_u128(),
+                    s,
+                )
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed
+            .into_iter()
+            .skip(offset - skipped)
+            .take(limit)
+            .map(|k| k.3)
+            .collect()
     }
 
     /// The parts of the usage view: per component type, in name order, its

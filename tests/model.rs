@@ -1808,6 +1808,152 @@ mod tests {
         }
     }
 
+    /// A scope with the entities it names, for the model's side.
+    type DemoScope = (Scope, Vec<Uuid>, Vec<Uuid>, Vec<Uuid>);
+
+    /// The model's answer to a query string (no page) under a scope:
+    /// every match, in order.
+    fn demo_want<'r>(
+        records: &'r [Record],
+        base: &str,
+        scope: Option<&DemoScope>,
+    ) -> Vec<&'r Record> {
+        let mq = model_parse_query(base).unwrap_or_else(|e| panic!("{base}: {e:?}"));
+        let mut want: Vec<&Record> = records
+            .iter()
+            .filter(|r| mq.filter.matches(r))
+            .filter(|r| {
+                scope.is_none_or(|(_, c, p, o)| {
+                    c.contains(&r.customer_uuid)
+                        || p.contains(&r.project_uuid)
+                        || o.contains(&r.offering_uuid)
+                })
+            })
+            .collect();
+        want.sort_by(|x, y| model_cmp(&mq.order, x, y));
+        want
+    }
+
+    /// Runs `base` with a page size and number against the store (list and
+    /// count only) and compares with the model's `want`.
+    fn demo_check(
+        store: &Store,
+        want: &[&Record],
+        base: &str,
+        scope: Option<&DemoScope>,
+        size: usize,
+        page: usize,
+        ctx: &str,
+    ) {
+        let pages = want.len().div_ceil(size).max(1);
+        let full = format!("{base}&page_size={size}&page={page}");
+        let mut q = Query::parse(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+        if let Some((s, ..)) = scope {
+            q = q.with_scope(s.clone());
+        }
+        let ctx = format!("{ctx}: {full} (scope: {})", scope.is_some());
+        let got = store.query(&q);
+        let counted = store.read().count(&q);
+        if page > pages {
+            assert!(got.is_err(), "{ctx}: page past the end is served");
+            assert!(counted.is_err(), "{ctx}: count of a page past the end");
+            return;
+        }
+        let (info, rows) = got.unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        assert_eq!(info.count, want.len() as u64, "{ctx}: count");
+        assert_eq!(
+            counted.expect("a page that exists").count,
+            info.count,
+            "{ctx}: count only"
+        );
+        assert_eq!(info.number, page as u64, "{ctx}: page number");
+        let start = (page - 1) * size;
+        let expected: Vec<Uuid> = want[start..(start + size).min(want.len())]
+            .iter()
+            .map(|r| r.uuid)
+            .collect();
+        let got: Vec<Uuid> = rows.iter().map(|r| r.uuid).collect();
+        assert_eq!(got, expected, "{ctx}: page");
+    }
+
+    /// The planner's paths for large answers (thousands of matches against
+    /// a few runs: counted by range cardinalities, paged day by day from
+    /// the latest report day) at a size where they are taken: the largest
+    /// customers and scopes of them, by component type, by report-date
+    /// window, in the default order and by usage, first to last page.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn demo_store_large_answers_match_model() {
+        use usage_store::demo::{Demo, DemoConfig};
+        let demo = Demo::new(DemoConfig {
+            records: 200_000,
+            seed: 5,
+        });
+        let records: Vec<Record> = demo.records().collect();
+        let store = Store::new();
+        store
+            .upsert_batch(&records)
+            .expect("demo records are valid");
+        let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
+        for r in &records {
+            *sizes.entry(r.customer_uuid).or_default() += 1;
+        }
+        let mut customers: Vec<(usize, Uuid)> = sizes.into_iter().map(|(u, n)| (n, u)).collect();
+        customers.sort_unstable_by(|a, b| b.cmp(a));
+        let top: Vec<Uuid> = customers.iter().take(4).map(|&(_, u)| u).collect();
+        let types: std::collections::BTreeSet<&str> =
+            records.iter().map(|r| r.component_type.as_str()).collect();
+        let last_day = records
+            .iter()
+            .map(|r| r.date)
+            .max()
+            .expect("records")
+            .date_naive();
+        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+        for &c in &top[1..] {
+            scope.0 = scope.0.with_customer(c);
+            scope.1.push(c);
+        }
+        let mut bases: Vec<(String, Option<&DemoScope>)> = Vec::new();
+        for ty in &types {
+            for &c in &top {
+                bases.push((format!("customer_uuid={}&type={ty}", c.simple()), None));
+            }
+            bases.push((format!("type={ty}"), Some(&scope)));
+        }
+        for &c in &top {
+            for days in [3, 45, 400] {
+                let after = last_day - chrono::Days::new(days);
+                bases.push((
+                    format!("customer_uuid={}&date_after={after}", c.simple()),
+                    None,
+                ));
+            }
+        }
+        let mut checked = 0;
+        for (base, scope) in &bases {
+            let want = demo_want(&records, base, *scope);
+            for o in ["", "&o=-usage"] {
+                let base = format!("{base}{o}");
+                for size in [10, 100] {
+                    let pages = want.len().div_ceil(size).max(1);
+                    for page in [1, 2, 7, pages.div_ceil(2), pages] {
+                        if page <= pages {
+                            let want = if o.is_empty() {
+                                want.clone()
+                            } else {
+                                demo_want(&records, &base, *scope)
+                            };
+                            demo_check(&store, &want, &base, *scope, size, page, "large");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} pages checked");
+    }
+
     /// The query planner against the model's filter, comparator and slice
     /// on the demo data set, where the planner's choices differ from those
     /// on the small pools above: customers of Zipf sizes whose records are
@@ -1947,23 +2093,9 @@ mod tests {
                 s
             });
 
-            // The model's answer: every match, in order.
             let base = qs.join("&");
-            let mq = model_parse_query(&base).unwrap_or_else(|e| panic!("{base}: {e:?}"));
-            let mut want: Vec<&Record> = records
-                .iter()
-                .filter(|r| mq.filter.matches(r))
-                .filter(|r| {
-                    scope.as_ref().is_none_or(|(_, c, p, o)| {
-                        c.contains(&r.customer_uuid)
-                            || p.contains(&r.project_uuid)
-                            || o.contains(&r.offering_uuid)
-                    })
-                })
-                .collect();
-            want.sort_by(|x, y| model_cmp(&mq.order, x, y));
+            let want = demo_want(&records, &base, scope.as_ref());
             nonempty += usize::from(!want.is_empty());
-
             let size = [10, 10, 1, 100][rnd(4)];
             let pages = want.len().div_ceil(size).max(1);
             let page = match rnd(6) {
@@ -1973,34 +2105,8 @@ mod tests {
                 4 => pages,
                 _ => pages + 1,
             };
-            let full = format!("{base}&page_size={size}&page={page}");
-            let mut q = Query::parse(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
-            if let Some((s, ..)) = &scope {
-                q = q.with_scope(s.clone());
-            }
-            let ctx = format!("case {case}: {full} (scope: {})", scope.is_some());
-            let got = store.query(&q);
-            let counted = store.read().count(&q);
-            if page > pages {
-                assert!(got.is_err(), "{ctx}: page past the end is served");
-                assert!(counted.is_err(), "{ctx}: count of a page past the end");
-                continue;
-            }
-            let (info, rows) = got.unwrap_or_else(|e| panic!("{ctx}: {e}"));
-            assert_eq!(info.count, want.len() as u64, "{ctx}: count");
-            assert_eq!(
-                counted.expect("a page that exists").count,
-                info.count,
-                "{ctx}: count only"
-            );
-            assert_eq!(info.number, page as u64, "{ctx}: page number");
-            let start = (page - 1) * size;
-            let expected: Vec<Uuid> = want[start..(start + size).min(want.len())]
-                .iter()
-                .map(|r| r.uuid)
-                .collect();
-            let got: Vec<Uuid> = rows.iter().map(|r| r.uuid).collect();
-            assert_eq!(got, expected, "{ctx}: page");
+            let ctx = format!("case {case}");
+            demo_check(&store, &want, &base, scope.as_ref(), size, page, &ctx);
         }
         // The generator is meant to hit: most queries match something.
         assert!(

@@ -41,6 +41,17 @@ pub(crate) enum Cand<'a> {
         runs: Vec<RangeInclusive<u32>>,
         days: Vec<&'a RoaringBitmap>,
     },
+    /// `base ∩ other`, `base` a few runs of slots (an entity's, a scope's),
+    /// not materialised: counted by range cardinalities of `other`; a
+    /// default-order page is read from the latest report days, each day's
+    /// values within the runs tested against `other`, when the matches are
+    /// dense enough in days (else the intersection is built and paged).
+    RunsAnd {
+        count: u64,
+        base: Cow<'a, RoaringBitmap>,
+        runs: Vec<RangeInclusive<u32>>,
+        other: &'a RoaringBitmap,
+    },
     /// A union of disjoint bitmaps (one username, period or day per record),
     /// not materialised: its count is the sum of their lengths and its
     /// members are recognised by a per-record test.
@@ -434,6 +445,25 @@ pub(crate) fn candidates<'a>(
                 base: acc,
                 check,
                 parts,
+            };
+        }
+        // The last bitmap against a few runs, when the matches would be
+        // many (sorting them for a page would cost tens of microseconds):
+        // counted by range cardinalities, paged from the latest days.
+        if i == last
+            && !count_only
+            && let Pred::One(b) = p
+            && u128::from(acc.len()) * u128::from(b.len())
+                > u128::from(RANGE_VALUES_MAX) * u128::from(total)
+            && let Some(runs) = a.runs()
+        {
+            let (count, runs) = (a.and_len(b), runs.to_vec());
+            drop(a);
+            return Cand::RunsAnd {
+                count,
+                base: acc,
+                runs,
+                other: b,
             };
         }
         if count_only && i == last {
@@ -885,6 +915,10 @@ const SORT_BASE_NS: usize = 8192;
 /// Sorting matches that share cache lines (an entity's run of slots, or
 /// most of the slots).
 const SORT_DENSE_NS: usize = 16;
+/// Reading one report day's values within one run of slots: a range
+/// lookup in the day's bitmap (a binary search of its containers and one
+/// within a container).
+const DAY_RUN_NS: usize = 60;
 /// Sorting matches spread thinly over the arena: a cache miss or two each.
 const SORT_SCATTERED_NS: usize = 64;
 
@@ -1058,6 +1092,7 @@ impl Core {
             Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
             Cand::Lazy { parts, .. } => parts.into_iter().union(),
             Cand::Days { runs, days, .. } => union_within(&runs, &days, true),
+            Cand::RunsAnd { base, other, .. } => Acc::new(&base).and(other),
         }
     }
 
@@ -1074,7 +1109,7 @@ impl Core {
             Cand::Counted(n) => *n,
             Cand::Filtered { count, .. } => *count,
             Cand::Lazy { count, .. } => *count,
-            Cand::Days { count, .. } => *count,
+            Cand::Days { count, .. } | Cand::RunsAnd { count, .. } => *count,
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -1117,6 +1152,30 @@ impl Core {
             let set = Cand::Set(Cow::Owned(union_within(runs, days, true)));
             return self.page_slots(&set, f, order, offset, limit);
         }
+        if let Cand::RunsAnd {
+            count,
+            base,
+            runs,
+            other,
+        } = cand
+        {
+            // Days to read if the matches were spread evenly over the
+            // store's days, against sorting them all (in the same units).
+            // A few entities' records cluster in their periods: read days
+            // only when that is much cheaper, and give up at half the sort.
+            let count = *count as usize;
+            let days = (offset + limit).saturating_mul(t.days.len()) / count.max(1);
+            let day_ns = runs.len() * DAY_RUN_NS;
+            let sort = count.saturating_mul(SORT_DENSE_NS) + SORT_BASE_NS;
+            if keys.is_empty()
+                && days.saturating_mul(day_ns).saturating_mul(4) <= sort
+                && let Some(v) = self.runs_days_page(runs, other, offset, limit, sort / 2 / day_ns)
+            {
+                return v;
+            }
+            let set = Cand::Set(Cow::Owned(Acc::new(base).and(other)));
+            return self.page_slots(&set, f, order, offset, limit);
+        }
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
         // The records of billing periods lie within the periods' day bounds.
@@ -1128,7 +1187,8 @@ impl Core {
             Cand::Lazy { count, .. }
             | Cand::Filtered { count, .. }
             | Cand::Counted(count)
-            | Cand::Days { count, .. } => *count as usize,
+            | Cand::Days { count, .. }
+            | Cand::RunsAnd { count, .. } => *count as usize,
         };
         if matches <= SMALL
             && let Cand::Set(b) = cand
@@ -1180,7 +1240,7 @@ impl Core {
             Cand::All => (Member::All, n),
             Cand::Set(b) => (Member::Set(b), b.len() as usize),
             Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
-            Cand::Days { .. } => unreachable!("handled above"),
+            Cand::Days { .. } | Cand::RunsAnd { .. } => unreachable!("handled above"),
             Cand::Filtered {
                 count, base, check, ..
             } => (Member::Filtered(base, t, check), *count as usize),
@@ -1232,7 +1292,9 @@ impl Core {
             Cand::Filtered { base, parts, .. } => {
                 self.sort_page(&intersect_union(base, parts), &keys, offset, limit)
             }
-            Cand::All | Cand::Counted(_) | Cand::Days { .. } => unreachable!("handled above"),
+            Cand::All | Cand::Counted(_) | Cand::Days { .. } | Cand::RunsAnd { .. } => {
+                unreachable!("handled above")
+            }
         }
     }
 
@@ -1248,7 +1310,6 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Vec<u32> {
-        let t = &self.t;
         let mut skipped = 0;
         let mut got: Vec<u32> = Vec::new();
         for day in days.iter().rev() {
@@ -1266,10 +1327,56 @@ impl Core {
                 break;
             }
         }
+        self.sort_default(&mut got);
+        got.into_iter().skip(offset - skipped).take(limit).collect()
+    }
+
+    /// A page in the default order of `(∪ runs) ∩ other`, read day by day
+    /// from the store's latest report day: each day's values within the
+    /// runs, tested against `other`, sorted when they reach the page.
+    /// `None` after `budget` days (the matches lie further back than their
+    /// count suggested). O(days × runs × log + their matches).
+    fn runs_days_page(
+        &self,
+        runs: &[RangeInclusive<u32>],
+        other: &RoaringBitmap,
+        offset: usize,
+        limit: usize,
+        budget: usize,
+    ) -> Option<Vec<u32>> {
+        let mut skip = offset;
+        let mut out = Vec::with_capacity(limit);
+        let mut got = Vec::new();
+        for (i, day) in self.t.days.values().rev().enumerate() {
+            if i >= budget {
+                return None;
+            }
+            got.clear();
+            for r in runs {
+                values_within(day, r, &mut got);
+            }
+            got.retain(|&s| other.contains(s));
+            if skip >= got.len() {
+                skip -= got.len();
+                continue;
+            }
+            self.sort_default(&mut got);
+            out.extend(got[skip..].iter().take(limit - out.len()));
+            skip = 0;
+            if out.len() == limit {
+                break;
+            }
+        }
+        Some(out)
+    }
+
+    /// Sorts slots into the default order (`-date`, type, uuid).
+    fn sort_default(&self, slots: &mut [u32]) {
+        let t = &self.t;
         let rank = &t.type_rank;
-        let mut keyed: Vec<(std::cmp::Reverse<Micros>, u32, u128, u32)> = got
-            .into_iter()
-            .map(|s| {
+        let mut keyed: Vec<(std::cmp::Reverse<Micros>, u32, u128, u32)> = slots
+            .iter()
+            .map(|&s| {
                 let r = t.row(s);
                 let cu = t.cus.get(r.cu);
                 (
@@ -1281,12 +1388,9 @@ impl Core {
             })
             .collect();
         keyed.sort_unstable();
-        keyed
-            .into_iter()
-            .skip(offset - skipped)
-            .take(limit)
-            .map(|k| k.3)
-            .collect()
+        for (dst, k) in slots.iter_mut().zip(keyed) {
+            *dst = k.3;
+        }
     }
 
     /// The parts of the usage view: per component type, in name order, its

@@ -133,6 +133,8 @@ enum Pred<'a> {
         /// The parts' total size, summed once (a bitmap's length is a sum
         /// over its containers).
         len: u64,
+        /// Each part's size, for the intersections that need them.
+        lens: Vec<u64>,
     },
 }
 
@@ -301,8 +303,14 @@ fn selected_periods<'a>(
 /// A union of one part stays a union: against a few records, its per-record
 /// test (a period, a date, a username bit) beats probing a big bitmap.
 fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
-    let len = parts.iter().map(|b| b.len()).sum();
-    (!parts.is_empty()).then_some(Pred::Any { parts, check, len })
+    let lens: Vec<u64> = parts.iter().map(|b| b.len()).collect();
+    let len = lens.iter().sum();
+    (!parts.is_empty()).then_some(Pred::Any {
+        parts,
+        check,
+        len,
+        lens,
+    })
 }
 
 /// The matches of a filter and scope: an intersection, smallest operand
@@ -435,10 +443,13 @@ pub(crate) fn candidates<'a>(
             && acc.len() * 16 >= p.estimate()
             && !count_only
         {
-            let Some(Pred::Any { parts, check, .. }) = preds.pop() else {
+            let Some(Pred::Any {
+                parts, check, lens, ..
+            }) = preds.pop()
+            else {
                 unreachable!()
             };
-            let count = parts.iter().map(|b| a.and_len(b)).sum();
+            let count = a.and_len_parts(&parts, &lens);
             drop(a);
             return Cand::Filtered {
                 count,
@@ -480,9 +491,9 @@ pub(crate) fn candidates<'a>(
                     check.survivors(t, &acc).len() as u64
                 }
                 // Disjoint parts: the intersections' sizes add up.
-                Pred::Any { parts, check, .. } if check.disjoint() => {
-                    parts.iter().map(|b| a.and_len(b)).sum()
-                }
+                Pred::Any {
+                    parts, check, lens, ..
+                } if check.disjoint() => a.and_len_parts(parts, lens),
                 Pred::Any { parts, .. } => intersect_union(&acc, parts).len(),
             });
         }
@@ -629,8 +640,9 @@ fn trim_beats_merge(run: &RangeInclusive<u32>, arrays: &RoaringBitmap) -> bool {
 /// What one run's range lookup costs, in probes.
 const PROBE_PER_RUN: u64 = 8;
 
-fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
-    small.len() <= PROBE_MAX && small.len() * PROBE_RATIO < large.len()
+/// Whether `small` values are probed in `large` ones (see [`PROBE_MAX`]).
+fn probe(small: u64, large: u64) -> bool {
+    small <= PROBE_MAX && small * PROBE_RATIO < large
 }
 
 /// A running intersection and what its intersections with other bitmaps
@@ -638,6 +650,9 @@ fn probe(small: &RoaringBitmap, large: &RoaringBitmap) -> bool {
 /// meets (see [`runs_of`]).
 struct Acc<'a> {
     set: &'a RoaringBitmap,
+    /// `set.len()`, a sum over its containers: counted once, not per
+    /// bitmap met (a count over a year met 12 periods, each asking).
+    len: u64,
     runs: std::cell::OnceCell<Option<Vec<RangeInclusive<u32>>>>,
 }
 
@@ -661,6 +676,7 @@ impl<'a> Acc<'a> {
     fn new(set: &'a RoaringBitmap) -> Acc<'a> {
         Acc {
             set,
+            len: set.len(),
             runs: std::cell::OnceCell::new(),
         }
     }
@@ -669,17 +685,22 @@ impl<'a> Acc<'a> {
     /// (roaring's merge would copy the big side's array to keep a handful
     /// of values); an operand of a few runs (the accumulator's are looked
     /// for first: it is often an entity's bitmap) goes run by run.
-    fn how<'b>(&'b self, b: &'b RoaringBitmap) -> How<'b> {
+    fn how<'b>(&'b self, b: &'b RoaringBitmap, blen: u64) -> How<'b> {
         let a = self.set;
-        let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let alen = self.len;
+        let ((small, slen), (large, llen)) = if alen <= blen {
+            ((a, alen), (b, blen))
+        } else {
+            ((b, blen), (a, alen))
+        };
         // A handful of values is probed, unless the accumulator is so few
         // runs that range lookups cost less (a username's 60 records
         // against a customer's one run: one lookup instead of 60).
-        if probe(small, large)
-            && !(a.len() > b.len()
+        if probe(slen, llen)
+            && !(alen > blen
                 && self
                     .runs()
-                    .is_some_and(|r| (r.len() as u64) * PROBE_PER_RUN < small.len()))
+                    .is_some_and(|r| (r.len() as u64) * PROBE_PER_RUN < slen))
         {
             return How::Probe { small, large };
         }
@@ -711,12 +732,11 @@ impl<'a> Acc<'a> {
     /// Only for a small expected result (`parts_len` of `total` records
     /// spread evenly): the values are read out one at a time.
     fn few_runs(&self, parts: usize, parts_len: u64, total: u64) -> bool {
-        let expected =
-            u128::from(self.set.len()) * u128::from(parts_len) / u128::from(total.max(1));
+        let expected = u128::from(self.len) * u128::from(parts_len) / u128::from(total.max(1));
         expected <= u128::from(RANGE_VALUES_MAX)
             && self
                 .runs()
-                .is_some_and(|runs| (runs.len() * parts) as u64 * RUN_LOOKUP_COST <= self.set.len())
+                .is_some_and(|runs| (runs.len() * parts) as u64 * RUN_LOOKUP_COST <= self.len)
     }
 
     fn runs(&self) -> Option<&[RangeInclusive<u32>]> {
@@ -745,7 +765,7 @@ impl<'a> Acc<'a> {
 
     /// `acc ∩ b`.
     fn and(&self, b: &RoaringBitmap) -> RoaringBitmap {
-        match self.how(b) {
+        match self.how(b, b.len()) {
             How::Probe { small, large } => RoaringBitmap::from_sorted_iter(
                 values(small).into_iter().filter(|&x| large.contains(x)),
             )
@@ -791,7 +811,21 @@ impl<'a> Acc<'a> {
 
     /// `|acc ∩ b|`: runs count by range cardinality, whatever their span.
     fn and_len(&self, b: &RoaringBitmap) -> u64 {
-        match self.how(b) {
+        self.and_len_n(b, b.len())
+    }
+
+    /// `Σ |acc ∩ part|`, the parts' sizes known.
+    fn and_len_parts(&self, parts: &[&RoaringBitmap], lens: &[u64]) -> u64 {
+        parts
+            .iter()
+            .zip(lens)
+            .map(|(b, &n)| self.and_len_n(b, n))
+            .sum()
+    }
+
+    /// `|acc ∩ b|`, `b.len()` known to be `blen`.
+    fn and_len_n(&self, b: &RoaringBitmap, blen: u64) -> u64 {
+        match self.how(b, blen) {
             How::Probe { small, large } => values(small)
                 .into_iter()
                 .filter(|&x| large.contains(x))

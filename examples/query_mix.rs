@@ -28,6 +28,7 @@ fn default_mix(demo: &Demo) -> Vec<String> {
         format!("project_uuid={project}&o=username"),
         format!("project_uuid={project}&billing_period_year={year}"),
         format!("customer_uuid={customer}&date_after={year}-01-01"),
+        format!("customer_uuid={customer}&type={ty}"),
         format!("customer_uuid={customer}&type={ty}&billing_period_year={year}"),
         format!("customer_uuid={customer}&username={}", p.username_needle),
         format!("type={ty}&billing_period_year={year}&o=-usage"),
@@ -38,6 +39,8 @@ fn default_mix(demo: &Demo) -> Vec<String> {
         ),
         format!("billing_period_year={year}&billing_period_month={month}&o=-usage"),
         format!("type={ty}&page=last"),
+        "o=-usage".to_string(),
+        "o=-usage&page=500".to_string(),
         "o=-component_usage__billing_period,-usage".to_string(),
     ]
 }

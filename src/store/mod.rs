@@ -419,7 +419,10 @@ impl ReadTxn<'_> {
     /// a union of days or periods within an entity's run of slots by binary
     /// searches); the page by walking a sorted view or by partially sorting
     /// the matches, whichever the estimated costs favour — never by sorting
-    /// every record. Unfiltered pages in a view's order cost O(log n + page
+    /// every record. Against an entity's (or a scope's) runs of slots, a
+    /// report-date range or a large last bitmap is counted by range
+    /// cardinalities, and its default-order page read from the latest report
+    /// days, without building the intersection. Unfiltered pages in a view's order cost O(log n + page
     /// size), except a usage order over several component types: its view is
     /// kept per type and merged, O(types + offset + page size) — a deep page
     /// of every record by usage walks the merge (page 500 of 10 at 1M

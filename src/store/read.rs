@@ -1495,6 +1495,15 @@ impl Core {
         let slots_in_order: Vec<u32> = if (set.len() as usize) <= end {
             values(set)
         } else {
+            // The cut (the `end`-th smallest first key) is kept in a heap of
+            // the `end` smallest seen so far while the keys are read: a new
+            // key rarely enters it, where selecting over all the keys
+            // afterwards moved each of them a few times (a third of a
+            // project's page). Deep pages, whose heap would hold most of
+            // the keys, select.
+            let n = set.len() as usize;
+            let mut heap: Option<std::collections::BinaryHeap<i64>> =
+                (end <= n / 8).then(|| std::collections::BinaryHeap::with_capacity(end + 1));
             let mut firsts: Vec<(i64, u32)> = values(set)
                 .into_iter()
                 .map(|s| {
@@ -1509,10 +1518,22 @@ impl Core {
                         Some(k) => key(k, r, 0),
                         None => !t.cus.get(r.cu).date(),
                     };
+                    if let Some(h) = &mut heap {
+                        if h.len() < end {
+                            h.push(first);
+                        } else if let Some(mut top) = h.peek_mut()
+                            && first < *top
+                        {
+                            *top = first;
+                        }
+                    }
                     (first, s)
                 })
                 .collect();
-            let (_, &mut (cut, _), _) = firsts.select_nth_unstable(end - 1);
+            let cut = match &heap {
+                Some(h) => *h.peek().expect("end is at least 1"),
+                None => firsts.select_nth_unstable(end - 1).1.0,
+            };
             firsts
                 .into_iter()
                 .filter_map(|(first, s)| (first <= cut).then_some(s))

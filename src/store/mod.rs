@@ -426,7 +426,7 @@ impl ReadTxn<'_> {
     /// size), except a usage order over several component types: its view is
     /// kept per type and merged, O(types + offset + page size) — a deep page
     /// of every record by usage walks the merge (page 500 of 10 at 1M
-    /// records: about 0.8 ms), where one type by usage is a slice of its part.
+    /// records: about 0.5 ms), where one type by usage is a slice of its part.
     ///
     /// # Errors
     ///

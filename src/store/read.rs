@@ -1011,8 +1011,11 @@ struct Merged<'a> {
 /// The usage view's order over all types: usage, `-date`, type rank, uuid.
 type MergeKey = (i64, std::cmp::Reverse<Micros>, u32, u128);
 
-/// A part's remaining slots, and its next member with its key.
-type Head<'a> = (Box<dyn Iterator<Item = u32> + 'a>, Option<(MergeKey, u32)>);
+/// A part's remaining slots, and its head with its usage: its next member
+/// (`true`), or at the start its first slot, not yet tested (`false`),
+/// whose key bounds every member after it. Heads compare by usage, and
+/// by the whole key only on a tie (one row read instead of three).
+type Head<'a> = (Box<dyn Iterator<Item = u32> + 'a>, Option<(i64, u32, bool)>);
 
 impl<'a> Merged<'a> {
     fn new(
@@ -1045,27 +1048,29 @@ impl<'a> Merged<'a> {
         }
     }
 
+    fn key(&self, s: u32) -> MergeKey {
+        let t = self.t;
+        let r = t.row(s);
+        let cu = t.cus.get(r.cu);
+        let rank = t.type_rank[t.kind_of(cu).ctype as usize];
+        (
+            r.usage(),
+            std::cmp::Reverse(cu.date()),
+            rank,
+            r.uuid.as_u128(),
+        )
+    }
+
     /// Moves part `i` to its next member; `None` once over budget.
     fn advance(&mut self, i: usize) -> Option<()> {
-        let t = self.t;
-        let (it, head) = &mut self.heads[i];
-        *head = None;
-        for s in it.by_ref() {
+        self.heads[i].1 = None;
+        while let Some(s) = self.heads[i].0.next() {
             self.steps += 1;
             if self.steps > self.budget {
                 return None;
             }
             if (self.member)(s) {
-                let r = t.row(s);
-                let cu = t.cus.get(r.cu);
-                let rank = t.type_rank[t.kind_of(cu).ctype as usize];
-                let key = (
-                    r.usage(),
-                    std::cmp::Reverse(cu.date()),
-                    rank,
-                    r.uuid.as_u128(),
-                );
-                *head = Some((key, s));
+                self.heads[i].1 = Some((self.t.row(s).usage(), s, true));
                 break;
             }
         }
@@ -1075,23 +1080,40 @@ impl<'a> Merged<'a> {
     /// The next member: `Some(None)` at the end, `None` once over budget.
     fn next(&mut self) -> Option<Option<u32>> {
         if !self.started {
+            // Each part starts at its first slot, untested: a part whose
+            // best possible record never competes for the page (a type of
+            // small usages under `o=-usage`) is never walked.
             self.started = true;
             for i in 0..self.heads.len() {
-                self.advance(i)?;
+                if let Some(s) = self.heads[i].0.next() {
+                    self.steps += 1;
+                    self.heads[i].1 = Some((self.t.row(s).usage(), s, false));
+                }
             }
         }
         let rev = self.rev;
-        let best = self
-            .heads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, h))| h.map(|(k, s)| (k, s, i)))
-            .reduce(|a, b| if (b.0 < a.0) != rev { b } else { a });
-        let Some((_, s, i)) = best else {
-            return Some(None);
-        };
-        self.advance(i)?;
-        Some(Some(s))
+        loop {
+            let before = |a: &(i64, u32, bool, usize), b: &(i64, u32, bool, usize)| {
+                a.0.cmp(&b.0)
+                    .then_with(|| self.key(a.1).cmp(&self.key(b.1)))
+                    .is_lt()
+            };
+            let best = self
+                .heads
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, h))| h.map(|(u, s, known)| (u, s, known, i)))
+                .reduce(|a, b| if before(&b, &a) != rev { b } else { a });
+            let Some((_, s, known, i)) = best else {
+                return Some(None);
+            };
+            if known || (self.member)(s) {
+                self.advance(i)?;
+                return Some(Some(s));
+            }
+            // The bound was not a member: find the part's first member.
+            self.advance(i)?;
+        }
     }
 }
 

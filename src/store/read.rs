@@ -949,12 +949,12 @@ const SORT_BASE_NS: usize = 8192;
 /// Sorting matches that share cache lines (an entity's run of slots, or
 /// most of the slots).
 const SORT_DENSE_NS: usize = 16;
-/// Reading one report day's values within one run of slots: a range
-/// lookup in the day's bitmap (a binary search of its containers and one
-/// within a container).
-const DAY_RUN_NS: usize = 60;
 /// Sorting matches spread thinly over the arena: a cache miss or two each.
 const SORT_SCATTERED_NS: usize = 64;
+/// Reading one report day's values within one run of slots: a range
+/// lookup in the day's bitmap (a binary search of its containers and one
+/// within a container). An estimate, in the same units as the sort's.
+const DAY_RUN_NS: usize = 60;
 
 /// What sorting costs per element of `b` (or of a subset of it).
 fn sort_ns(b: &RoaringBitmap) -> usize {
@@ -1001,7 +1001,7 @@ struct Merged<'a> {
     t: &'a Tables,
     member: &'a dyn Fn(u32) -> bool,
     rev: bool,
-    /// Per part: its remaining slots and its next member with its key.
+    /// Per part, its remaining slots and its head (see [`Head`]).
     heads: Vec<Head<'a>>,
     started: bool,
     steps: usize,

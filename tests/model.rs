@@ -1808,6 +1808,22 @@ mod tests {
         }
     }
 
+    /// The demo's records and a store holding them, its invariants checked.
+    /// The demo's entities are consistent, so its records are what the
+    /// store holds (the model resolves nothing on this side).
+    #[cfg(feature = "demo")]
+    fn demo_store(records: usize, seed: u64) -> (Vec<Record>, Store) {
+        use usage_store::demo::{Demo, DemoConfig};
+        let records: Vec<Record> = Demo::new(DemoConfig { records, seed }).records().collect();
+        let store = Store::new();
+        store
+            .upsert_batch(&records)
+            .expect("demo records are valid");
+        store.validate().expect("invariants after the load");
+        assert_eq!(store.len(), records.len());
+        (records, store)
+    }
+
     /// A scope with the entities it names, for the model's side.
     type DemoScope = (Scope, Vec<Uuid>, Vec<Uuid>, Vec<Uuid>);
 
@@ -1884,16 +1900,7 @@ mod tests {
     #[cfg(feature = "demo")]
     #[test]
     fn demo_store_large_answers_match_model() {
-        use usage_store::demo::{Demo, DemoConfig};
-        let demo = Demo::new(DemoConfig {
-            records: 200_000,
-            seed: 5,
-        });
-        let records: Vec<Record> = demo.records().collect();
-        let store = Store::new();
-        store
-            .upsert_batch(&records)
-            .expect("demo records are valid");
+        let (records, store) = demo_store(200_000, 5);
         let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
         for r in &records {
             *sizes.entry(r.customer_uuid).or_default() += 1;
@@ -1970,20 +1977,7 @@ mod tests {
     #[cfg(feature = "demo")]
     #[test]
     fn demo_store_matches_model() {
-        use usage_store::demo::{Demo, DemoConfig};
-        let demo = Demo::new(DemoConfig {
-            records: 40_000,
-            seed: 23,
-        });
-        let records: Vec<Record> = demo.records().collect();
-        let store = Store::new();
-        store
-            .upsert_batch(&records)
-            .expect("demo records are valid");
-        store.validate().expect("invariants after the load");
-        // The demo's entities are consistent, so its records are what the
-        // store holds (the model resolves nothing here).
-        assert_eq!(store.len(), records.len());
+        let (records, store) = demo_store(40_000, 23);
 
         let mut seed = 0x5eed_u64;
         let mut rnd = move |n: usize| {

@@ -388,6 +388,18 @@ impl Tables {
         }
     }
 
+    /// The default order's keys as integers (`-date`, the type's rank in
+    /// name order, uuid): how every sort and merge breaks ties.
+    pub(crate) fn tail_key(&self, slot: u32) -> (Reverse<Micros>, u32, u128) {
+        let r = self.row(slot);
+        let cu = self.cus.get(r.cu);
+        (
+            Reverse(cu.date()),
+            self.type_rank[self.kind_of(cu).ctype as usize],
+            r.uuid.as_u128(),
+        )
+    }
+
     /// The billing period, type and unit of a component usage.
     pub(crate) fn kind_of(&self, cu: &Cu) -> Kind {
         self.kinds.get(cu.kind())

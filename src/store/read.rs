@@ -298,6 +298,15 @@ fn selected_periods<'a>(
     )
 }
 
+/// The id of the filter's component type, if it names one the store has
+/// (an empty `type` is no filter, as in `predicates`).
+fn type_id(t: &Tables, f: &Filter) -> Option<u32> {
+    f.component_type
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .and_then(|n| t.types.id(n))
+}
+
 /// A union predicate, or `None` (nothing matches) when it has no part.
 ///
 /// A union of one part stays a union: against a few records, its per-record
@@ -352,12 +361,7 @@ pub(crate) fn candidates<'a>(
     // to walk a view, testing both (or to intersect, then sort). One
     // period is intersected as usual: the set makes the page cheaper.
     // (An empty `type` is no filter, as in `predicates`.)
-    let ty = f
-        .component_type
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .and_then(|n| t.types.id(n));
-    if let Some(ty) = ty
+    if let Some(ty) = type_id(t, f)
         && preds.len() == 2
         && let Some(i) = preds.iter().position(
             |p| matches!(p, Pred::Any { check: Check::Periods(..), parts, .. } if parts.len() > 1),
@@ -1009,7 +1013,7 @@ struct Merged<'a> {
 }
 
 /// The usage view's order over all types: usage, `-date`, type rank, uuid.
-type MergeKey = (i64, std::cmp::Reverse<Micros>, u32, u128);
+type MergeKey = (i64, (std::cmp::Reverse<Micros>, u32, u128));
 
 /// A part's remaining slots, and its head with its usage: its next member
 /// (`true`), or at the start its first slot, not yet tested (`false`),
@@ -1049,16 +1053,7 @@ impl<'a> Merged<'a> {
     }
 
     fn key(&self, s: u32) -> MergeKey {
-        let t = self.t;
-        let r = t.row(s);
-        let cu = t.cus.get(r.cu);
-        let rank = t.type_rank[t.kind_of(cu).ctype as usize];
-        (
-            r.usage(),
-            std::cmp::Reverse(cu.date()),
-            rank,
-            r.uuid.as_u128(),
-        )
+        (self.t.row(s).usage(), self.t.tail_key(s))
     }
 
     /// Moves part `i` to its next member; `None` once over budget.
@@ -1203,7 +1198,9 @@ impl Core {
         let t = &self.t;
         if let Cand::Days { runs, days, .. } = cand {
             if keys.is_empty() {
-                return self.days_page(runs, days, offset, limit);
+                return self
+                    .days_page(runs, days.iter().copied(), None, offset, limit, usize::MAX)
+                    .expect("no budget");
             }
             let set = Cand::Set(Cow::Owned(union_within(runs, days, true)));
             return self.page_slots(&set, f, order, offset, limit);
@@ -1225,7 +1222,14 @@ impl Core {
             let sort = count.saturating_mul(SORT_DENSE_NS) + SORT_BASE_NS;
             if keys.is_empty()
                 && days.saturating_mul(day_ns).saturating_mul(4) <= sort
-                && let Some(v) = self.runs_days_page(runs, other, offset, limit, sort / 2 / day_ns)
+                && let Some(v) = self.days_page(
+                    runs,
+                    t.days.values(),
+                    Some(other),
+                    offset,
+                    limit,
+                    sort / 2 / day_ns,
+                )
             {
                 return v;
             }
@@ -1263,12 +1267,7 @@ impl Core {
             lo = Some(lo.map_or(a, |x| x.max(a)));
             hi = Some(hi.map_or(b, |x| x.min(b)));
         }
-        let ty = f
-            .component_type
-            .as_deref()
-            .filter(|n| !n.is_empty())
-            .and_then(|n| t.types.id(n));
-        let span = if let (Some(k), Some(ty)) = (keys.first(), ty)
+        let span = if let (Some(k), Some(ty)) = (keys.first(), type_id(t, f))
             && k.field == SortField::Usage
         {
             // One type's records are one part of the usage view.
@@ -1354,48 +1353,20 @@ impl Core {
         }
     }
 
-    /// A page in the default order of `runs ∩ (∪ days)` (days ascending):
-    /// the latest days first, earlier pages' days skipped by their counts,
-    /// and only the days that reach the page read and sorted (every record
-    /// of a later day precedes every record of an earlier one).
+    /// A page in the default order of `(∪ runs) ∩ (∪ days)`, or of that
+    /// `∩ other`, read day by day from the last of `days` (ascending): each
+    /// day's values within the runs (tested against `other`), sorted only
+    /// when they reach the page (every record of a later day precedes every
+    /// record of an earlier one). Without `other`, earlier pages' days are
+    /// skipped by their counts, unread. `None` after `budget` days (the
+    /// matches lie further back than their count suggested).
     /// O(days × runs × log + the page's days' matches).
-    fn days_page(
+    #[allow(clippy::too_many_arguments)] // two call sites; a struct would only rename them
+    fn days_page<'d>(
         &self,
         runs: &[RangeInclusive<u32>],
-        days: &[&RoaringBitmap],
-        offset: usize,
-        limit: usize,
-    ) -> Vec<u32> {
-        let mut skipped = 0;
-        let mut got: Vec<u32> = Vec::new();
-        for day in days.iter().rev() {
-            if got.is_empty() {
-                let n: u64 = runs.iter().map(|r| day.range_cardinality(r.clone())).sum();
-                if skipped + n as usize <= offset {
-                    skipped += n as usize;
-                    continue;
-                }
-            }
-            for r in runs {
-                values_within(day, r, &mut got);
-            }
-            if skipped + got.len() >= offset + limit {
-                break;
-            }
-        }
-        self.sort_default(&mut got);
-        got.into_iter().skip(offset - skipped).take(limit).collect()
-    }
-
-    /// A page in the default order of `(∪ runs) ∩ other`, read day by day
-    /// from the store's latest report day: each day's values within the
-    /// runs, tested against `other`, sorted when they reach the page.
-    /// `None` after `budget` days (the matches lie further back than their
-    /// count suggested). O(days × runs × log + their matches).
-    fn runs_days_page(
-        &self,
-        runs: &[RangeInclusive<u32>],
-        other: &RoaringBitmap,
+        days: impl DoubleEndedIterator<Item = &'d RoaringBitmap>,
+        other: Option<&RoaringBitmap>,
         offset: usize,
         limit: usize,
         budget: usize,
@@ -1403,15 +1374,24 @@ impl Core {
         let mut skip = offset;
         let mut out = Vec::with_capacity(limit);
         let mut got = Vec::new();
-        for (i, day) in self.t.days.values().rev().enumerate() {
+        for (i, day) in days.rev().enumerate() {
             if i >= budget {
                 return None;
+            }
+            if other.is_none() && skip > 0 {
+                let n: u64 = runs.iter().map(|r| day.range_cardinality(r.clone())).sum();
+                if skip >= n as usize {
+                    skip -= n as usize;
+                    continue;
+                }
             }
             got.clear();
             for r in runs {
                 values_within(day, r, &mut got);
             }
-            got.retain(|&s| other.contains(s));
+            if let Some(other) = other {
+                got.retain(|&s| other.contains(s));
+            }
             if skip >= got.len() {
                 skip -= got.len();
                 continue;
@@ -1428,25 +1408,7 @@ impl Core {
 
     /// Sorts slots into the default order (`-date`, type, uuid).
     fn sort_default(&self, slots: &mut [u32]) {
-        let t = &self.t;
-        let rank = &t.type_rank;
-        let mut keyed: Vec<(std::cmp::Reverse<Micros>, u32, u128, u32)> = slots
-            .iter()
-            .map(|&s| {
-                let r = t.row(s);
-                let cu = t.cus.get(r.cu);
-                (
-                    std::cmp::Reverse(cu.date()),
-                    rank[t.kind_of(cu).ctype as usize],
-                    r.uuid.as_u128(),
-                    s,
-                )
-            })
-            .collect();
-        keyed.sort_unstable();
-        for (dst, k) in slots.iter_mut().zip(keyed) {
-            *dst = k.3;
-        }
+        slots.sort_by_cached_key(|&s| self.t.tail_key(s));
     }
 
     /// The parts of the usage view: per component type, in name order, its
@@ -1484,7 +1446,6 @@ impl Core {
         limit: usize,
     ) -> Vec<u32> {
         let t = &self.t;
-        let rank = &t.type_rank;
         let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
             let mut seen = RoaringBitmap::new();
             for s in values(set) {
@@ -1561,25 +1522,18 @@ impl Core {
                 .filter_map(|(first, s)| (first <= cut).then_some(s))
                 .collect()
         };
-        // `(o keys…, -date, type rank, uuid, slot)`; at most three `o` keys
+        // `(o keys…, (-date, type rank, uuid), slot)`; at most three `o` keys
         // remain once repeats are dropped.
-        let mut v: Vec<([i64; 3], i64, u32, u128, u32)> = slots_in_order
+        let mut v: Vec<([i64; 3], _, u32)> = slots_in_order
             .into_iter()
             .map(|s| {
                 let r = t.row(s);
-                let cu = t.cus.get(r.cu);
-                let kind = t.kind_of(cu);
+                let period = t.kind_of(t.cus.get(r.cu)).period;
                 let mut p = [0i64; 3];
                 for (dst, k) in p.iter_mut().zip(keys) {
-                    *dst = key(k, r, kind.period);
+                    *dst = key(k, r, period);
                 }
-                (
-                    p,
-                    !cu.date(),
-                    rank[kind.ctype as usize],
-                    r.uuid.as_u128(),
-                    s,
-                )
+                (p, t.tail_key(s), s)
             })
             .collect();
         let end = end.min(v.len());
@@ -1592,7 +1546,7 @@ impl Core {
         }
         let window = &mut v[offset.min(end)..];
         window.sort_unstable();
-        window.iter().map(|k| k.4).collect()
+        window.iter().map(|k| k.2).collect()
     }
 
     /// Walks the view of the first key in its direction, testing membership;

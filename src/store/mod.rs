@@ -422,11 +422,12 @@ impl ReadTxn<'_> {
     /// every record. Against an entity's (or a scope's) runs of slots, a
     /// report-date range or a large last bitmap is counted by range
     /// cardinalities, and its default-order page read from the latest report
-    /// days, without building the intersection. Unfiltered pages in a view's order cost O(log n + page
-    /// size), except a usage order over several component types: its view is
-    /// kept per type and merged, O(types + offset + page size) — a deep page
-    /// of every record by usage walks the merge (page 500 of 10 at 1M
-    /// records: about 0.5 ms), where one type by usage is a slice of its part.
+    /// days, without building the intersection. Unfiltered pages in a
+    /// view's order cost O(log n + page size), except a usage order over
+    /// several component types: its view is kept per type and merged,
+    /// O(types + offset + page size) — a deep page of every record by usage
+    /// walks the merge (page 500 of 10 at 1M records: about 0.5 ms), where
+    /// one type by usage is a slice of its part.
     ///
     /// # Errors
     ///

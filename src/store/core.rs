@@ -331,7 +331,12 @@ impl Tables {
 
     /// The offering user of a slot.
     pub(crate) fn user_of(&self, slot: u32) -> Option<Uuid> {
-        match self.row(slot).user {
+        self.user_of_row(self.row(slot))
+    }
+
+    /// The offering user of a row.
+    pub(crate) fn user_of_row(&self, row: &Row) -> Option<Uuid> {
+        match row.user {
             NO_USER => None,
             id => Some(self.users.get(id.get() - 1).uuid),
         }
@@ -410,6 +415,7 @@ impl Tables {
         let (unit, _) = self.units.intern(unit, || 0);
         let (id, new) = self.kinds.retain(Kind {
             period,
+            period_date: crate::wire::time::day_to_date(period),
             ctype,
             unit,
         });

@@ -78,6 +78,9 @@ impl Cu {
 pub(crate) struct Kind {
     /// Billing period as days since 1970-01-01.
     pub(crate) period: i32,
+    /// The same billing period as a date: a record's reader gets it
+    /// without a calendar conversion.
+    pub(crate) period_date: chrono::NaiveDate,
     /// Id in the component type dictionary.
     pub(crate) ctype: u32,
     /// Id in the measured unit dictionary.

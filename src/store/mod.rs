@@ -569,7 +569,6 @@ impl ExactSizeIterator for PageIter<'_, '_> {}
 #[derive(Clone, Copy)]
 pub struct RecordRef<'t> {
     pub(crate) core: &'t Core,
-    pub(crate) slot: u32,
     // Resolved once when the reference is made: a page reads every field,
     // and each would otherwise walk row → component usage → resource → ….
     pub(crate) row: &'t Row,
@@ -594,7 +593,6 @@ impl<'t> RecordRef<'t> {
         let res = t.resources.get(cu.resource);
         RecordRef {
             core,
-            slot,
             row,
             cu,
             kind: t.kind_of(cu),
@@ -607,7 +605,7 @@ impl<'t> RecordRef<'t> {
         self.row.uuid
     }
     pub fn user(&self) -> Option<Uuid> {
-        self.core.t.user_of(self.slot)
+        self.core.t.user_of_row(self.row)
     }
     pub fn username(&self) -> &'t str {
         self.core.t.usernames.dict.str(self.row.username)
@@ -664,7 +662,7 @@ impl<'t> RecordRef<'t> {
         crate::wire::time::from_micros(self.cu.date())
     }
     pub fn billing_period(&self) -> NaiveDate {
-        crate::wire::time::day_to_date(self.kind.period)
+        self.kind.period_date
     }
 
     /// An owned copy of the record (allocates its strings).

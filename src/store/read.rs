@@ -20,6 +20,10 @@ pub(crate) enum Cand<'a> {
     All,
     /// Exactly these slots (borrowed when one index answers the filter).
     Set(Cow<'a, RoaringBitmap>),
+    /// Exactly these slots, ascending: at most [`FEW`] of them, found by
+    /// testing each record of a small running set against the remaining
+    /// predicates (no bitmap is built for them).
+    Few(Vec<u32>),
     /// Only the number of matches (a count-only query never needs the set).
     Counted(u64),
     /// `base ∩ (∪ parts)` with disjoint parts, not materialised: the union
@@ -139,6 +143,15 @@ enum Pred<'a> {
 }
 
 impl Pred<'_> {
+    /// Whether `slot` satisfies the predicate.
+    #[inline]
+    fn test(&self, t: &Tables, slot: u32) -> bool {
+        match self {
+            Pred::One(b) => b.contains(slot),
+            Pred::Any { check, .. } => check.test(t, slot),
+        }
+    }
+
     fn estimate(&self) -> u64 {
         match self {
             Pred::One(b) => b.len(),
@@ -397,7 +410,7 @@ pub(crate) fn candidates<'a>(
     // set, the entity's runs make the union's count range cardinalities
     // and leave it unbuilt (see the loop), where the period first would
     // be intersected with the entity's run value by value.
-    preds.sort_by_cached_key(|p| match p {
+    preds.sort_by_key(|p| match p {
         Pred::Any { len, .. } => len.saturating_mul(4),
         p => p.estimate(),
     });
@@ -413,7 +426,23 @@ pub(crate) fn candidates<'a>(
         if acc.is_empty() {
             break;
         }
+        // A few records left (a resource's, a small customer's): test each
+        // against the remaining predicates, most selective first. Building
+        // a bitmap per intersection, then listing it for the sort, cost
+        // more than the tests (half of a four-record query's time).
         let a = Acc::new(&acc);
+        if a.len <= FEW as u64 && a.runs().is_none() {
+            let rest = &preds[i..];
+            let few: Vec<u32> = acc
+                .iter()
+                .filter(|&s| rest.iter().all(|p| p.test(t, s)))
+                .collect();
+            return if count_only {
+                Cand::Counted(few.len() as u64)
+            } else {
+                Cand::Few(few)
+            };
+        }
         // A report-date range last, against an entity's few runs: counted
         // by range cardinalities, and its page read from the latest days
         // (see `Cand::Days`), however many records the range holds.
@@ -505,7 +534,14 @@ pub(crate) fn candidates<'a>(
             Pred::One(b) => a.and(b),
             Pred::Any {
                 parts, check, len, ..
-            } if a.few_runs(parts.len(), *len, total) => a.and_union(parts, check.disjoint()),
+            } if a.few_runs(parts.len(), *len, total) => {
+                let runs = a.runs().expect("few_runs checked it");
+                let v = slots_within(runs, parts, check.disjoint());
+                if i == last && v.len() <= FEW {
+                    return Cand::Few(v);
+                }
+                RoaringBitmap::from_sorted_iter(v).expect("sorted and deduplicated")
+            }
             Pred::Any {
                 parts, check, len, ..
             } if acc.len() * SURVIVOR_RATIO < overlap(&acc, parts, *len) => {
@@ -518,6 +554,10 @@ pub(crate) fn candidates<'a>(
     }
     Cand::Set(acc)
 }
+
+/// A running set of at most this many records is finished by per-record
+/// tests ([`Cand::Few`]): about what a page sorts at once ([`SMALL`]).
+const FEW: usize = SMALL;
 
 /// Testing each record of the running set (reads of its row, component
 /// usage and kind) against a union's test beats intersecting with the
@@ -567,17 +607,29 @@ fn union_within(
     parts: &[&RoaringBitmap],
     disjoint: bool,
 ) -> RoaringBitmap {
-    let mut v: Vec<u32> = Vec::with_capacity(256);
+    RoaringBitmap::from_sorted_iter(slots_within(runs, parts, disjoint))
+        .expect("sorted and deduplicated")
+}
+
+/// [`union_within`] as ascending slots.
+fn slots_within(
+    runs: &[RangeInclusive<u32>],
+    parts: &[&RoaringBitmap],
+    disjoint: bool,
+) -> Vec<u32> {
+    let mut v: Vec<u32> = Vec::with_capacity(FEW);
     for p in parts {
         for r in runs {
             values_within(p, r, &mut v);
         }
     }
-    v.sort_unstable();
-    if !disjoint {
-        v.dedup();
+    if parts.len() > 1 {
+        v.sort_unstable();
+        if !disjoint {
+            v.dedup();
+        }
     }
-    RoaringBitmap::from_sorted_iter(v).expect("sorted and deduplicated")
+    v
 }
 
 /// Appends the values of `b` within `r`, in order.
@@ -724,7 +776,7 @@ impl<'a> Acc<'a> {
     }
 
     /// Whether the accumulator is a few runs, so few that looking up each
-    /// of `parts` bitmaps within each run ([`Acc::and_union`], about
+    /// of `parts` bitmaps within each run ([`slots_within`], about
     /// [`RUN_LOOKUP_COST`] record tests each) costs less than testing each
     /// of its records.
     ///
@@ -745,16 +797,6 @@ impl<'a> Acc<'a> {
 
     fn runs(&self) -> Option<&[RangeInclusive<u32>]> {
         self.runs.get_or_init(|| runs_of(self.set)).as_deref()
-    }
-
-    /// `acc ∩ (∪ parts)` for an accumulator of few runs: each part's values
-    /// within each run. O(runs × parts × log + matches).
-    fn and_union(&self, parts: &[&RoaringBitmap], disjoint: bool) -> RoaringBitmap {
-        union_within(
-            self.runs().expect("few_runs checked first"),
-            parts,
-            disjoint,
-        )
     }
 
     /// `|acc ∩ (∪ parts)|` for disjoint parts and an accumulator of few
@@ -1139,6 +1181,7 @@ impl Core {
         match candidates(&self.t, &q.filter, &q.scope, false) {
             Cand::All => self.t.live.clone(),
             Cand::Set(b) => b.into_owned(),
+            Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
             Cand::Counted(_) => unreachable!("only count-only queries count"),
             Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
             Cand::Lazy { parts, .. } => parts.into_iter().union(),
@@ -1157,6 +1200,7 @@ impl Core {
         let count = match &cand {
             Cand::All => self.t.live.len(),
             Cand::Set(b) => b.len(),
+            Cand::Few(v) => v.len() as u64,
             Cand::Counted(n) => *n,
             Cand::Filtered { count, .. } => *count,
             Cand::Lazy { count, .. } => *count,
@@ -1196,6 +1240,9 @@ impl Core {
     ) -> Vec<u32> {
         let keys = effective_keys(order);
         let t = &self.t;
+        if let Cand::Few(v) = cand {
+            return self.sort_slots(v, &keys, offset, limit);
+        }
         if let Cand::Days { runs, days, .. } = cand {
             if keys.is_empty() {
                 return self
@@ -1244,6 +1291,7 @@ impl Core {
         let matches = match cand {
             Cand::All => usize::MAX,
             Cand::Set(b) => b.len() as usize,
+            Cand::Few(v) => v.len(),
             Cand::Lazy { count, .. }
             | Cand::Filtered { count, .. }
             | Cand::Counted(count)
@@ -1295,7 +1343,9 @@ impl Core {
             Cand::All => (Member::All, n),
             Cand::Set(b) => (Member::Set(b), b.len() as usize),
             Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
-            Cand::Days { .. } | Cand::RunsAnd { .. } => unreachable!("handled above"),
+            Cand::Few(_) | Cand::Days { .. } | Cand::RunsAnd { .. } => {
+                unreachable!("handled above")
+            }
             Cand::Filtered {
                 count, base, check, ..
             } => (Member::Filtered(base, t, check), *count as usize),
@@ -1347,9 +1397,11 @@ impl Core {
             Cand::Filtered { base, parts, .. } => {
                 self.sort_page(&intersect_union(base, parts), &keys, offset, limit)
             }
-            Cand::All | Cand::Counted(_) | Cand::Days { .. } | Cand::RunsAnd { .. } => {
-                unreachable!("handled above")
-            }
+            Cand::All
+            | Cand::Counted(_)
+            | Cand::Few(_)
+            | Cand::Days { .. }
+            | Cand::RunsAnd { .. } => unreachable!("handled above"),
         }
     }
 
@@ -1445,10 +1497,15 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Vec<u32> {
+        self.sort_slots(&values(set), keys, offset, limit)
+    }
+
+    /// [`Core::sort_page`] of ascending slots.
+    fn sort_slots(&self, set: &[u32], keys: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
         let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
             let mut seen = RoaringBitmap::new();
-            for s in values(set) {
+            for &s in set {
                 seen.insert(t.row(s).username);
             }
             let names = &t.usernames.dict;
@@ -1475,8 +1532,8 @@ impl Core {
         // page, and only those (the page plus ties, usually) get the full
         // key: selecting among 64-byte keys cost more than reading them.
         let end = offset + limit;
-        let slots_in_order: Vec<u32> = if (set.len() as usize) <= end {
-            values(set)
+        let slots_in_order: Cow<'_, [u32]> = if set.len() <= end {
+            Cow::Borrowed(set)
         } else {
             // The cut (the `end`-th smallest first key) is kept in a heap of
             // the `end` smallest seen so far while the keys are read: a new
@@ -1484,12 +1541,12 @@ impl Core {
             // afterwards moved each of them a few times (a third of a
             // project's page). Deep pages, whose heap would hold most of
             // the keys, select.
-            let n = set.len() as usize;
+            let n = set.len();
             let mut heap: Option<std::collections::BinaryHeap<i64>> =
                 (end <= n / 8).then(|| std::collections::BinaryHeap::with_capacity(end + 1));
-            let mut firsts: Vec<(i64, u32)> = values(set)
-                .into_iter()
-                .map(|s| {
+            let mut firsts: Vec<(i64, u32)> = set
+                .iter()
+                .map(|&s| {
                     let r = t.row(s);
                     let first = match keys.first() {
                         Some(
@@ -1517,16 +1574,18 @@ impl Core {
                 Some(h) => *h.peek().expect("end is at least 1"),
                 None => firsts.select_nth_unstable(end - 1).1.0,
             };
-            firsts
-                .into_iter()
-                .filter_map(|(first, s)| (first <= cut).then_some(s))
-                .collect()
+            Cow::Owned(
+                firsts
+                    .into_iter()
+                    .filter_map(|(first, s)| (first <= cut).then_some(s))
+                    .collect(),
+            )
         };
         // `(o keys…, (-date, type rank, uuid), slot)`; at most three `o` keys
         // remain once repeats are dropped.
         let mut v: Vec<([i64; 3], _, u32)> = slots_in_order
-            .into_iter()
-            .map(|s| {
+            .iter()
+            .map(|&s| {
                 let r = t.row(s);
                 let period = t.kind_of(t.cus.get(r.cu)).period;
                 let mut p = [0i64; 3];
@@ -1890,7 +1949,7 @@ mod tests {
             prop_assert!(acc.runs().is_some());
             let refs: Vec<&RoaringBitmap> = parts.iter().collect();
             let want = &a & refs.iter().copied().union();
-            prop_assert_eq!(acc.and_union(&refs, false), want.clone());
+            prop_assert_eq!(super::union_within(acc.runs().unwrap(), &refs, false), want.clone());
             // Disjoint parts: each part's own values, the sizes added up.
             let mut seen = RoaringBitmap::new();
             let disjoint: Vec<RoaringBitmap> = parts
@@ -1902,7 +1961,7 @@ mod tests {
                 })
                 .collect();
             let refs: Vec<&RoaringBitmap> = disjoint.iter().collect();
-            prop_assert_eq!(acc.and_union(&refs, true), want.clone());
+            prop_assert_eq!(super::union_within(acc.runs().unwrap(), &refs, true), want.clone());
             prop_assert_eq!(acc.and_len_union(&refs), want.len());
         }
     }

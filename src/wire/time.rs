@@ -20,14 +20,20 @@ pub(crate) fn micros_to_day(m: Micros) -> i32 {
     m.div_euclid(86_400_000_000) as i32
 }
 
+/// Days from 0001-01-01 (day 1 of the proleptic Gregorian era) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
 /// Days since 1970-01-01 of a date.
 pub(crate) fn date_to_day(d: NaiveDate) -> i32 {
-    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+    chrono::Datelike::num_days_from_ce(&d) - EPOCH_DAYS_FROM_CE
 }
 
-/// The date `day` days after 1970-01-01.
+/// The date `day` days after 1970-01-01 (one calendar conversion; the
+/// epoch plus a duration was two).
 pub(crate) fn day_to_date(day: i32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(i64::from(day))
+    day.checked_add(EPOCH_DAYS_FROM_CE)
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .expect("days come from a valid NaiveDate")
 }
 
 /// Parses RFC 3339 with any offset, converted to UTC and truncated to microseconds.

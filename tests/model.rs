@@ -1808,6 +1808,85 @@ mod tests {
         }
     }
 
+    /// A project's (or resource's) records with at most a report-date range
+    /// and billing period filters, in the default order, right after a load: read in the project's
+    /// date-ordered run of slots, found by binary search, a page widened to
+    /// whole dates and sorted (`Project::sorted`). The prefill's dates are
+    /// nine instants, midnights among them, so every page boundary falls
+    /// inside a large group of one date.
+    #[test]
+    fn sorted_project_date_ranges_match_model() {
+        let records = prefill_records(2000, 7);
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("invariants after the load");
+        let stored = store_content(&store);
+        let days = [
+            "2024-12-31",
+            "2025-01-30",
+            "2025-01-31",
+            "2025-02-01",
+            "2025-02-28",
+            "2025-03-01",
+            "2025-03-31",
+        ];
+        let mut entities: Vec<String> = PROJECT_UUIDS
+            .iter()
+            .map(|&u| format!("project_uuid={}", Uuid::from_u128(u).simple()))
+            .collect();
+        entities.extend(
+            RESOURCE_UUIDS
+                .iter()
+                .map(|&u| format!("resource_uuid={}", Uuid::from_u128(u).simple())),
+        );
+        let mut checked = 0;
+        for entity in &entities {
+            let mut ranges = vec![String::new()];
+            for a in days {
+                ranges.push(format!("&date_after={a}"));
+                ranges.push(format!("&date_before={a}"));
+                for b in days {
+                    ranges.push(format!("&date_after={a}&date_before={b}"));
+                }
+            }
+            // Billing periods narrow the window to their report days, then
+            // each record there is tested.
+            for period in [
+                "&billing_period_year=2024",
+                "&billing_period_year=2025&billing_period_month=1",
+                "&billing_period_month=12",
+                "&component_usage__billing_period=2024-12-01",
+                "&component_usage__billing_period=2023-01-01",
+            ] {
+                ranges.push(period.to_string());
+                for a in days {
+                    ranges.push(format!("{period}&date_after={a}"));
+                    ranges.push(format!("{period}&date_before={a}"));
+                }
+            }
+            for range in &ranges {
+                let base = format!("{entity}{range}");
+                let want = demo_want(&stored, &base, None);
+                for size in [1, 2, 3, 10, 100] {
+                    let pages = want.len().div_ceil(size).max(1);
+                    for page in [
+                        1,
+                        2,
+                        3,
+                        pages.div_ceil(2),
+                        pages.max(2) - 1,
+                        pages,
+                        pages + 1,
+                    ] {
+                        demo_check(&store, &want, &base, None, size, page, "sorted project");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} queries checked");
+    }
+
     /// The demo's records and a store holding them, its invariants checked.
     /// The demo's entities are consistent, so its records are what the
     /// store holds (the model resolves nothing on this side).

@@ -334,6 +334,36 @@ impl Tables {
         self.user_of_row(self.row(slot))
     }
 
+    /// Keeps `Project::sorted`: clears it when `slot`, just added to
+    /// project `p` or given a new report date, is out of date order with its
+    /// neighbours in the project's rows. O(log n); an append (a load, a new
+    /// report) reads only the previous record.
+    pub(crate) fn note_order(&mut self, p: u32, slot: u32) {
+        let r = self.projects.get(p);
+        if !r.sorted {
+            return;
+        }
+        let date = |s: u32| self.cus.get(self.row(s).cu).date();
+        let d = date(slot);
+        let mut it = r.rows.iter();
+        let before = if r.rows.max() == Some(slot) {
+            it.next_back();
+            it.next_back()
+        } else {
+            let mut after = r.rows.iter();
+            after.advance_to(slot.saturating_add(1));
+            if after.next().is_some_and(|n| n > slot && date(n) < d) {
+                self.projects.get_mut(p).sorted = false;
+                return;
+            }
+            it.advance_back_to(slot.saturating_sub(1));
+            it.next_back().filter(|&p| p < slot)
+        };
+        if before.is_some_and(|b| date(b) > d) {
+            self.projects.get_mut(p).sorted = false;
+        }
+    }
+
     /// The offering user of a row.
     pub(crate) fn user_of_row(&self, row: &Row) -> Option<Uuid> {
         match row.user {
@@ -648,6 +678,7 @@ impl Core {
                 self.t.offerings.get_mut(o).rows.insert(slot);
                 self.t.projects.get_mut(p).rows.insert(slot);
                 self.t.customers.get_mut(c).rows.insert(slot);
+                self.t.note_order(p, slot);
             }
             Part::CuKeys => {
                 let cu = self.t.cus.get(self.t.row(slot).cu);

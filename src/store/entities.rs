@@ -183,6 +183,16 @@ pub(crate) struct Project {
     pub(crate) name: Box<str>,
     pub(crate) customer: u32,
     pub(crate) rows: RoaringBitmap,
+    /// Invariant: when set, `rows` in ascending slot order have
+    /// non-decreasing report dates, and so do the rows of each of the
+    /// project's resources (a subset). A load numbers a project's slots by
+    /// date and a site agent's new reports come later; a write that puts a
+    /// record out of that order clears it for good (`Tables::note_order`).
+    /// A query on the project (or one of its resources), with at most a
+    /// report-date range, then finds its matches by binary search and its
+    /// default-order page at the end of them, without sorting
+    /// (`Core::date_seq`). (The field fits in the struct's padding.)
+    pub(crate) sorted: bool,
 }
 
 /// A customer: its name.

@@ -429,9 +429,15 @@ pub(crate) fn candidates<'a>(
         // A few records left (a resource's, a small customer's): test each
         // against the remaining predicates, most selective first. Building
         // a bitmap per intersection, then listing it for the sort, cost
-        // more than the tests (half of a four-record query's time).
+        // more than the tests (half of a four-record query's time). Unless
+        // they are so few runs that looking the next predicate's parts up
+        // in each is cheaper still (a small customer's run ∧ a period).
         let a = Acc::new(&acc);
-        if a.len <= FEW as u64 && a.runs().is_none() {
+        let lookups = match &preds[i] {
+            Pred::Any { parts, .. } => parts.len() as u64 * RUN_LOOKUP_COST,
+            Pred::One(_) => RUN_LOOKUP_COST,
+        };
+        if a.len <= FEW as u64 && !at_most_runs(&acc, a.len / lookups) {
             let rest = &preds[i..];
             let few: Vec<u32> = acc
                 .iter()
@@ -553,6 +559,58 @@ pub(crate) fn candidates<'a>(
         });
     }
     Cand::Set(acc)
+}
+
+/// A [`DateSeq`] of more runs is not built: the planner answers instead.
+const SEQ_RUNS_MAX: usize = 64;
+
+/// A [`DateSeq`] of at most this many records reads them by rank
+/// (`select`, a search of one array) instead of finding its runs: a
+/// resource's records are spread over its project's run, nearly a run
+/// each, and listing them through roaring's iterator cost more than the
+/// rest of the query.
+const SEQ_SELECT_MAX: u64 = 256;
+
+/// At most this many records of a [`DateSeq`]'s window are tested against
+/// billing period filters (a project's year: a few hundred); beyond, the
+/// planner's counts by bitmaps are cheaper.
+const SEQ_TESTS_MAX: u32 = 4096;
+
+/// Slots in report-date order as runs, and the matches' positions in them:
+/// created by [`Core::date_seq`].
+struct DateSeq<'a> {
+    slots: SeqSlots<'a>,
+    /// The positions `lo..hi` hold the matches of the entity and date
+    /// range; with billing period filters, `kept` lists those of them that
+    /// pass (ascending, so in date order too).
+    lo: u32,
+    hi: u32,
+    kept: Option<Vec<u32>>,
+}
+
+/// The slots of a [`DateSeq`], ascending.
+enum SeqSlots<'a> {
+    /// A bitmap of a few arrays, read by rank.
+    Select(&'a RoaringBitmap),
+    Runs {
+        runs: Vec<std::ops::Range<u32>>,
+        /// Position just past each run (running sums of their lengths).
+        ends: Vec<u32>,
+    },
+}
+
+impl DateSeq<'_> {
+    /// The slot at a position. O(log runs).
+    fn slot(&self, pos: u32) -> u32 {
+        match &self.slots {
+            SeqSlots::Select(b) => b.select(pos).expect("positions are below the length"),
+            SeqSlots::Runs { runs, ends } => {
+                let i = ends.partition_point(|&e| e <= pos);
+                let before = if i == 0 { 0 } else { ends[i - 1] };
+                runs[i].start + (pos - before)
+            }
+        }
+    }
 }
 
 /// A running set of at most this many records is finished by per-record
@@ -918,6 +976,12 @@ const RUN_SPAN_MAX: u64 = 8192;
 /// by entity, and run-compressed after the load). Against a bitmap
 /// container roaring expands each run container into an 8 KiB bitmap; short
 /// runs are cheaper as an array, and counts as range cardinalities.
+/// Whether `b` is at most `max` runs of consecutive values. O(max).
+fn at_most_runs(b: &RoaringBitmap, max: u64) -> bool {
+    let mut it = b.iter();
+    (0..=max).any(|_| it.next_range().is_none())
+}
+
 fn runs_of(b: &RoaringBitmap) -> Option<Vec<RangeInclusive<u32>>> {
     let mut it = b.iter();
     let mut runs = Vec::new();
@@ -1196,15 +1260,23 @@ impl Core {
         q: &Query,
         fetch: bool,
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
-        let cand = candidates(&self.t, &q.filter, &q.scope, !fetch);
-        let count = match &cand {
-            Cand::All => self.t.live.len(),
-            Cand::Set(b) => b.len(),
-            Cand::Few(v) => v.len() as u64,
-            Cand::Counted(n) => *n,
-            Cand::Filtered { count, .. } => *count,
-            Cand::Lazy { count, .. } => *count,
-            Cand::Days { count, .. } | Cand::RunsAnd { count, .. } => *count,
+        // The default order of one sorted project's matches is theirs.
+        let seq = if effective_keys(&q.order).is_empty() {
+            self.date_seq(q)
+        } else {
+            None
+        };
+        let cand = match &seq {
+            Some(_) => None,
+            None => Some(candidates(&self.t, &q.filter, &q.scope, !fetch)),
+        };
+        let count = match (&seq, &cand) {
+            (Some(seq), _) => seq
+                .kept
+                .as_ref()
+                .map_or(u64::from(seq.hi - seq.lo), |k| k.len() as u64),
+            (None, Some(cand)) => self.count_of(cand),
+            (None, None) => unreachable!("one of them is planned"),
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -1224,10 +1296,187 @@ impl Core {
         }
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
+        let cand = match (seq, cand) {
+            (Some(seq), _) => return Ok((info, self.date_seq_page(&seq, offset, limit))),
+            (None, Some(cand)) => cand,
+            (None, None) => unreachable!("one of them is planned"),
+        };
         Ok((
             info,
             self.page_slots(&cand, &q.filter, &q.order, offset, limit),
         ))
+    }
+
+    /// The number of records a planned filter matches.
+    fn count_of(&self, cand: &Cand<'_>) -> u64 {
+        match cand {
+            Cand::All => self.t.live.len(),
+            Cand::Set(b) => b.len(),
+            Cand::Few(v) => v.len() as u64,
+            Cand::Counted(n) => *n,
+            Cand::Filtered { count, .. } => *count,
+            Cand::Lazy { count, .. } => *count,
+            Cand::Days { count, .. } | Cand::RunsAnd { count, .. } => *count,
+        }
+    }
+
+    /// The matches of a query whose filter is one project or resource, with
+    /// at most a report-date range and billing period filters, and no
+    /// scope: the entity's slots as runs in report-date order (its project
+    /// is `Project::sorted`), narrowed by binary searches to the date range
+    /// and to the report days of the selected billing periods, whose
+    /// records are then tested one by one. `None` for any other query, an
+    /// unsorted project, a bitmap of more than [`SEQ_RUNS_MAX`] runs, or
+    /// more than [`SEQ_TESTS_MAX`] records to test.
+    /// O(runs + log n + the tested records).
+    fn date_seq(&self, q: &Query) -> Option<DateSeq<'_>> {
+        let (t, f) = (&self.t, &q.filter);
+        if !q.scope.everything
+            || f.nothing
+            || f.customer.is_some()
+            || f.offering.is_some()
+            || f.username.as_deref().is_some_and(|s| !s.is_empty())
+            || f.component_type.as_deref().is_some_and(|s| !s.is_empty())
+        {
+            return None;
+        }
+        let rows = match (f.project, f.resource_uuid, f.resource) {
+            (Some(p), None, None) => {
+                let p = t.projects.get(t.projects.id(&p)?);
+                p.sorted.then_some(&p.rows)?
+            }
+            (None, Some(r), None) | (None, None, Some(r)) => {
+                let r = t.resources.get(t.resources.id(&r)?);
+                t.projects.get(r.project).sorted.then_some(&r.rows)?
+            }
+            _ => return None,
+        };
+        // A few records (a resource's, spread over its project's run) are
+        // reached by rank in their array; more are taken as runs (a
+        // project's, after a load).
+        let slots = if rows.len() <= SEQ_SELECT_MAX {
+            SeqSlots::Select(rows)
+        } else {
+            let mut runs = Vec::new();
+            let mut it = rows.iter();
+            while let Some(r) = it.next_range() {
+                if runs.len() == SEQ_RUNS_MAX {
+                    return None;
+                }
+                runs.push(*r.start()..*r.end() + 1);
+            }
+            let ends = runs
+                .iter()
+                .scan(0, |n, r| {
+                    *n += r.end - r.start;
+                    Some(*n)
+                })
+                .collect();
+            SeqSlots::Runs { runs, ends }
+        };
+        let len = rows.len() as u32;
+        let mut seq = DateSeq {
+            slots,
+            lo: 0,
+            hi: len,
+            kept: None,
+        };
+        // [lo, hi) in microseconds.
+        let mut lo = f
+            .date_after
+            .map_or(Micros::MIN, |d| day_start(date_to_day(d)));
+        let mut hi = f
+            .date_before
+            .map_or(Micros::MAX, |d| day_start(date_to_day(d).saturating_add(1)));
+        // Billing periods: their records' report days bound the window.
+        let check = match selected_periods(t, f) {
+            None => None,
+            Some(periods) => {
+                let keys: Vec<i32> = periods.map(|(p, _)| p).collect();
+                let (a, b) = keys
+                    .iter()
+                    .map(|p| t.period_days[p])
+                    .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
+                if keys.is_empty() {
+                    (lo, hi) = (0, 0);
+                } else {
+                    lo = lo.max(day_start(a));
+                    hi = hi.min(day_start(b.saturating_add(1)));
+                }
+                let contiguous = f.month.is_none() || f.year.is_some();
+                Some(Check::Periods(keys, contiguous))
+            }
+        };
+        let date = |s: u32| t.cus.get(t.row(s).cu).date();
+        // The first position dated at or after `bound`.
+        let first = |seq: &DateSeq<'_>, bound: Micros| {
+            let (mut a, mut b) = (0, len);
+            while a < b {
+                let m = a + (b - a) / 2;
+                if date(seq.slot(m)) < bound {
+                    a = m + 1
+                } else {
+                    b = m
+                }
+            }
+            a
+        };
+        if lo > Micros::MIN {
+            seq.lo = first(&seq, lo);
+        }
+        if hi < Micros::MAX {
+            seq.hi = first(&seq, hi);
+        }
+        seq.hi = seq.hi.max(seq.lo);
+        if let Some(check) = check {
+            if seq.hi - seq.lo > SEQ_TESTS_MAX {
+                return None;
+            }
+            let kept: Vec<u32> = (seq.lo..seq.hi)
+                .map(|p| seq.slot(p))
+                .filter(|&s| check.test(t, s))
+                .collect();
+            seq.kept = Some(kept);
+        }
+        Some(seq)
+    }
+
+    /// A page in the default order (report date descending, then type rank
+    /// and uuid) of a [`DateSeq`]'s matches: the matches at the page's
+    /// distance from the end, widened to whole groups of one report date
+    /// (ordered within by type rank and uuid), sorted.
+    /// O(log n + limit + the widened groups).
+    fn date_seq_page(&self, seq: &DateSeq<'_>, offset: usize, limit: usize) -> Vec<u32> {
+        let t = &self.t;
+        // The matches are positions `lo..hi` of `at`, in date order.
+        let (lo, hi) = match &seq.kept {
+            Some(kept) => (0, kept.len() as u32),
+            None => (seq.lo, seq.hi),
+        };
+        let at = |p: u32| match &seq.kept {
+            Some(kept) => kept[p as usize],
+            None => seq.slot(p),
+        };
+        let date = |p: u32| t.cus.get(t.row(at(p)).cu).date();
+        // Positions [a, b) hold the page's records, in some order.
+        let b = hi - offset as u32;
+        let a = b - limit as u32;
+        let (mut wa, mut wb) = (a, b);
+        let first = date(a);
+        while wa > lo && date(wa - 1) == first {
+            wa -= 1;
+        }
+        let last = date(b - 1);
+        while wb < hi && date(wb) == last {
+            wb += 1;
+        }
+        let mut window: Vec<u32> = (wa..wb).map(at).collect();
+        window.sort_unstable_by_key(|&s| t.tail_key(s));
+        // The window's first record in the default order is the
+        // `hi - wb`-th match.
+        window.drain(..offset - (hi - wb) as usize);
+        window.truncate(limit);
+        window
     }
 
     fn page_slots(

@@ -186,6 +186,19 @@ impl Core {
             };
         }
         same_rows!(resources, res_rows);
+        for (id, r) in t.projects.iter() {
+            if r.sorted {
+                let dates: Vec<i64> = r
+                    .rows
+                    .iter()
+                    .map(|s| t.cus.get(t.row(s).cu).date())
+                    .collect();
+                ensure!(
+                    dates.is_sorted(),
+                    "project {id}: marked sorted, but its records' report dates are not in slot order"
+                );
+            }
+        }
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);

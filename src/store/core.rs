@@ -295,6 +295,22 @@ impl<'a> SortKey<'a> {
     }
 }
 
+/// The largest value of `b` below `x`.
+fn prev(b: &RoaringBitmap, x: u32) -> Option<u32> {
+    let x = x.checked_sub(1)?;
+    let mut it = b.iter();
+    it.advance_back_to(x);
+    it.next_back().filter(|&y| y <= x)
+}
+
+/// The smallest value of `b` above `x`.
+fn next(b: &RoaringBitmap, x: u32) -> Option<u32> {
+    let x = x.checked_add(1)?;
+    let mut it = b.iter();
+    it.advance_to(x);
+    it.next().filter(|&y| y >= x)
+}
+
 impl Tables {
     pub(crate) fn uuid_hash(&self, uuid: &Uuid) -> u64 {
         self.hasher.hash_one(uuid)
@@ -334,34 +350,94 @@ impl Tables {
         self.user_of_row(self.row(slot))
     }
 
-    /// Keeps `Project::sorted`: clears it when `slot`, just added to
-    /// project `p` or given a new report date, is out of date order with its
-    /// neighbours in the project's rows. O(log n); an append (a load, a new
-    /// report) reads only the previous record.
+    /// Keeps `Project::sorted_until` for `slot`, just added to project `p`
+    /// (or re-dated alone): nothing moves while it is in date order with
+    /// its prefix neighbours (an append after a load, a new report) or,
+    /// in the tail, not dated before the prefix's end; otherwise the split
+    /// moves back to `slot`, or further to the first prefix record dated
+    /// after it. The prefix's last record, when a tail follows, always
+    /// joins the tail: checking it against the tail would read all of it.
+    /// O(log n).
     pub(crate) fn note_order(&mut self, p: u32, slot: u32) {
-        let r = self.projects.get(p);
-        if !r.sorted {
-            return;
-        }
+        let pr = self.projects.get(p);
+        let (b, rows) = (pr.sorted_until, &pr.rows);
         let date = |s: u32| self.cus.get(self.row(s).cu).date();
         let d = date(slot);
-        let mut it = r.rows.iter();
-        let before = if r.rows.max() == Some(slot) {
-            it.next_back();
-            it.next_back()
-        } else {
-            let mut after = r.rows.iter();
-            after.advance_to(slot.saturating_add(1));
-            if after.next().is_some_and(|n| n > slot && date(n) < d) {
-                self.projects.get_mut(p).sorted = false;
-                return;
+        let cut = if slot < b {
+            let before = prev(rows, slot).is_none_or(|x| date(x) <= d);
+            // The prefix's last record must stay at or before the tail's
+            // dates: unknown without reading the tail, so it joins it.
+            let after = next(rows, slot).is_none_or(|y| y < b && d <= date(y));
+            match (before, after) {
+                (true, true) => return,
+                (true, false) => slot,
+                (false, _) => self.first_dated_after(p, slot, d),
             }
-            it.advance_back_to(slot.saturating_sub(1));
-            it.next_back().filter(|&p| p < slot)
+        } else {
+            match prev(rows, b) {
+                Some(x) if date(x) > d => self.first_dated_after(p, b, d),
+                _ => return,
+            }
         };
-        if before.is_some_and(|b| date(b) > d) {
-            self.projects.get_mut(p).sorted = false;
+        let pr = self.projects.get_mut(p);
+        pr.sorted_until = pr.sorted_until.min(cut);
+    }
+
+    /// [`Tables::note_order`] for every record of a component usage at
+    /// once (`rows`, of project `p`), just re-dated together: all of one
+    /// date. A block of consecutive records of the prefix that stays in
+    /// order moves nothing; otherwise the split moves back to the block's
+    /// first record (or to the first prefix record dated after it).
+    /// Records changed together are never compared with one another's old
+    /// place: the prefix kept is below all of them. O(log n).
+    pub(crate) fn note_redate(&mut self, p: u32, changed: &RoaringBitmap) {
+        let (Some(lo), Some(hi)) = (changed.min(), changed.max()) else {
+            return;
+        };
+        let pr = self.projects.get(p);
+        let (b, rows) = (pr.sorted_until, &pr.rows);
+        let date = |s: u32| self.cus.get(self.row(s).cu).date();
+        let d = date(lo);
+        let cut = if lo < b {
+            let block = rows.range_cardinality(lo..=hi) == changed.len();
+            let before = prev(rows, lo).is_none_or(|x| date(x) <= d);
+            let after = next(rows, hi).is_none_or(|y| y < b && d <= date(y));
+            match (before, block && after && hi < b) {
+                (true, true) => return,
+                (true, false) => lo,
+                (false, _) => self.first_dated_after(p, lo, d),
+            }
+        } else {
+            match prev(rows, b) {
+                Some(x) if date(x) > d => self.first_dated_after(p, b, d),
+                _ => return,
+            }
+        };
+        let pr = self.projects.get_mut(p);
+        pr.sorted_until = pr.sorted_until.min(cut);
+    }
+
+    /// The first record of project `p` below slot `end` dated after `d`
+    /// (`end` if none), where the project's records below `end` are in
+    /// date order. O(log² n): a binary search by rank.
+    fn first_dated_after(&self, p: u32, end: u32, d: Micros) -> u32 {
+        let rows = &self.projects.get(p).rows;
+        let date = |s: u32| self.cus.get(self.row(s).cu).date();
+        let n = if end == 0 {
+            0
+        } else {
+            rows.rank(end - 1) as u32
+        };
+        let (mut a, mut z) = (0, n);
+        while a < z {
+            let m = a + (z - a) / 2;
+            if date(rows.select(m).expect("below the rank")) <= d {
+                a = m + 1;
+            } else {
+                z = m;
+            }
         }
+        rows.select(a).filter(|&s| s < end).unwrap_or(end)
     }
 
     /// The offering user of a row.

@@ -183,16 +183,23 @@ pub(crate) struct Project {
     pub(crate) name: Box<str>,
     pub(crate) customer: u32,
     pub(crate) rows: RoaringBitmap,
-    /// Invariant: when set, `rows` in ascending slot order have
-    /// non-decreasing report dates, and so do the rows of each of the
-    /// project's resources (a subset). A load numbers a project's slots by
-    /// date and a site agent's new reports come later; a write that puts a
-    /// record out of that order clears it for good (`Tables::note_order`).
-    /// A query on the project (or one of its resources), with at most a
-    /// report-date range, then finds its matches by binary search and its
-    /// default-order page at the end of them, without sorting
-    /// (`Core::date_seq`). (The field fits in the struct's padding.)
-    pub(crate) sorted: bool,
+    /// Splits `rows` into a prefix (the slots below it) and a tail.
+    /// Invariant: the prefix's report dates do not decrease in slot order,
+    /// and no record of the tail is dated before the prefix's last one. So
+    /// the prefix followed by the tail sorted by date is the project's
+    /// records in date order, and so for each of its resources (a subset).
+    ///
+    /// A load numbers a project's slots by date, and new reports come last:
+    /// the prefix is then everything (`u32::MAX`). A write that puts a
+    /// record out of order moves the split back just enough
+    /// (`Tables::note_order`, `Tables::note_redate`): a site agent's
+    /// re-report, which re-dates the current billing period's component
+    /// usages to now, leaves that period's records in the tail. A query on
+    /// the project (or one of its resources), with at most a report-date
+    /// range and billing period filters, finds its matches by binary search
+    /// and its default-order page at the end of them (`Core::date_seq`),
+    /// while the tail is short. (The field fits in the struct's padding.)
+    pub(crate) sorted_until: u32,
 }
 
 /// A customer: its name.

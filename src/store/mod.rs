@@ -422,7 +422,14 @@ impl ReadTxn<'_> {
     /// every record. Against an entity's (or a scope's) runs of slots, a
     /// report-date range or a large last bitmap is counted by range
     /// cardinalities, and its default-order page read from the latest report
-    /// days, without building the intersection. Unfiltered pages in a
+    /// days, without building the intersection. One project or resource,
+    /// with at most a report-date range and billing period filters, in the
+    /// default order, costs O(log n + page size) after a load (plus a test
+    /// per record of the periods' report days): a load numbers each
+    /// project's records by report date, and the store keeps track of
+    /// whether later writes kept that order (a new report comes last;
+    /// an older one written afterwards falls back to the general plan for
+    /// that project). Unfiltered pages in a
     /// view's order cost O(log n + page size), except a usage order over
     /// several component types: its view is kept per type and merged,
     /// O(types + offset + page size) — a deep page of every record by usage

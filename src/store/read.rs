@@ -564,6 +564,11 @@ pub(crate) fn candidates<'a>(
 /// A [`DateSeq`] of more runs is not built: the planner answers instead.
 const SEQ_RUNS_MAX: usize = 64;
 
+/// Nor one whose project's tail (records written out of date order since
+/// the load) holds more than this many of its records: each query sorts
+/// them.
+const SEQ_TAIL_MAX: u64 = 256;
+
 /// A [`DateSeq`] of at most this many records reads them by rank
 /// (`select`, a search of one array) instead of finding its runs: a
 /// resource's records are spread over its project's run, nearly a run
@@ -579,7 +584,11 @@ const SEQ_TESTS_MAX: u32 = 4096;
 /// Slots in report-date order as runs, and the matches' positions in them:
 /// created by [`Core::date_seq`].
 struct DateSeq<'a> {
+    /// The first `plen` positions: the prefix of `Project::sorted_until`.
     slots: SeqSlots<'a>,
+    plen: u32,
+    /// The rest: the project's tail, sorted by date.
+    tail: Vec<u32>,
     /// The positions `lo..hi` hold the matches of the entity and date
     /// range; with billing period filters, `kept` lists those of them that
     /// pass (ascending, so in date order too).
@@ -602,6 +611,9 @@ enum SeqSlots<'a> {
 impl DateSeq<'_> {
     /// The slot at a position. O(log runs).
     fn slot(&self, pos: u32) -> u32 {
+        if pos >= self.plen {
+            return self.tail[(pos - self.plen) as usize];
+        }
         match &self.slots {
             SeqSlots::Select(b) => b.select(pos).expect("positions are below the length"),
             SeqSlots::Runs { runs, ends } => {
@@ -1340,17 +1352,35 @@ impl Core {
         {
             return None;
         }
-        let rows = match (f.project, f.resource_uuid, f.resource) {
+        let (rows, split) = match (f.project, f.resource_uuid, f.resource) {
             (Some(p), None, None) => {
                 let p = t.projects.get(t.projects.id(&p)?);
-                p.sorted.then_some(&p.rows)?
+                (&p.rows, p.sorted_until)
             }
             (None, Some(r), None) | (None, None, Some(r)) => {
                 let r = t.resources.get(t.resources.id(&r)?);
-                t.projects.get(r.project).sorted.then_some(&r.rows)?
+                (&r.rows, t.projects.get(r.project).sorted_until)
             }
             _ => return None,
         };
+        // The prefix in date order, then the tail sorted by date.
+        let plen = match split {
+            u32::MAX => rows.len(),
+            0 => 0,
+            b => rows.rank(b - 1),
+        };
+        if rows.len() - plen > SEQ_TAIL_MAX {
+            return None;
+        }
+        let mut tail: Vec<u32> = if plen < rows.len() {
+            let mut it = rows.iter();
+            it.advance_to(split);
+            it.collect()
+        } else {
+            Vec::new()
+        };
+        tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
+        let plen = plen as u32;
         // A few records (a resource's, spread over its project's run) are
         // reached by rank in their array; more are taken as runs (a
         // project's, after a load).
@@ -1360,10 +1390,13 @@ impl Core {
             let mut runs = Vec::new();
             let mut it = rows.iter();
             while let Some(r) = it.next_range() {
+                if *r.start() >= split {
+                    break;
+                }
                 if runs.len() == SEQ_RUNS_MAX {
                     return None;
                 }
-                runs.push(*r.start()..*r.end() + 1);
+                runs.push(*r.start()..(*r.end()).min(split - 1) + 1);
             }
             let ends = runs
                 .iter()
@@ -1377,6 +1410,8 @@ impl Core {
         let len = rows.len() as u32;
         let mut seq = DateSeq {
             slots,
+            plen,
+            tail,
             lo: 0,
             hi: len,
             kept: None,

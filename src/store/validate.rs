@@ -186,16 +186,24 @@ impl Core {
             };
         }
         same_rows!(resources, res_rows);
-        for (id, r) in t.projects.iter() {
-            if r.sorted {
-                let dates: Vec<i64> = r
-                    .rows
-                    .iter()
-                    .map(|s| t.cus.get(t.row(s).cu).date())
-                    .collect();
+        for (id, p) in t.projects.iter() {
+            let date = |s: u32| t.cus.get(t.row(s).cu).date();
+            let prefix: Vec<i64> = p
+                .rows
+                .iter()
+                .take_while(|&s| s < p.sorted_until)
+                .map(date)
+                .collect();
+            ensure!(
+                prefix.is_sorted(),
+                "project {id}: report dates out of slot order below {}",
+                p.sorted_until
+            );
+            if let Some(&last) = prefix.last() {
                 ensure!(
-                    dates.is_sorted(),
-                    "project {id}: marked sorted, but its records' report dates are not in slot order"
+                    p.rows.iter().skip(prefix.len()).all(|s| date(s) >= last),
+                    "project {id}: a record from slot {} on is dated before the prefix's last",
+                    p.sorted_until
                 );
             }
         }

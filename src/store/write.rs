@@ -176,9 +176,9 @@ impl Core {
     /// O(containers).
     pub(crate) fn compact_bitmaps(&mut self) {
         let t = &mut self.t;
-        // Bulk slots are numbered entity by entity (`reserve_slots`), so
-        // these bitmaps are mostly runs: run containers hold them in a
-        // fraction of the arrays' bytes. Every bitmap grew by appends
+        // Bulk slots are numbered customer by customer and project by
+        // project (`reserve_slots`), so these bitmaps are mostly runs: run
+        // containers hold them in a fraction of the arrays' bytes. Every bitmap grew by appends
         // (its container list and arrays by doubling): a clone holds the
         // same values at exact capacity.
         let entities = (t.resources.iter_mut().map(|(_, e)| &mut e.rows))
@@ -483,7 +483,7 @@ impl Core {
                     name: r.project_name.as_str().into(),
                     customer: c,
                     rows: RoaringBitmap::new(),
-                    sorted: true,
+                    sorted_until: u32::MAX,
                 },
             ),
         };
@@ -510,8 +510,11 @@ impl Core {
                     let to = t.projects.get_mut(p);
                     to.rows |= &rows;
                     // The resource's records join the project wherever
-                    // their slots are (rare: a resource changed project).
-                    to.sorted &= rows.is_empty();
+                    // their slots are (rare: a resource changed project):
+                    // all of it becomes tail.
+                    if !rows.is_empty() {
+                        to.sorted_until = 0;
+                    }
                     t.customers.get_mut(old_c).rows -= &rows;
                     t.customers.get_mut(c).rows |= &rows;
                     g.projects.push(old_p);
@@ -602,9 +605,9 @@ impl Core {
                     self.attach(s, Part::CuKeys);
                 }
                 // Every row of the component usage has its new date now.
-                let p = self.t.resources.get(res).project;
-                for s in &rows {
-                    self.t.note_order(p, s);
+                if !rows.is_empty() {
+                    let p = self.t.resources.get(res).project;
+                    self.t.note_redate(p, &rows);
                 }
             }
         } else {

@@ -561,6 +561,10 @@ pub(crate) fn candidates<'a>(
     Cand::Set(acc)
 }
 
+/// A report day with more records than this within the runs of a
+/// [`Core::days_page`] is intersected as bitmaps, not read value by value.
+const DAY_CROWDED: u64 = 256;
+
 /// A [`DateSeq`] of more runs is not built: the planner answers instead.
 const SEQ_RUNS_MAX: usize = 64;
 
@@ -1710,6 +1714,8 @@ impl Core {
         let mut skip = offset;
         let mut out = Vec::with_capacity(limit);
         let mut got = Vec::new();
+        // The runs as a bitmap, built for the first crowded day.
+        let mut runs_set: Option<RoaringBitmap> = None;
         for (i, day) in days.rev().enumerate() {
             if i >= budget {
                 return None;
@@ -1722,18 +1728,44 @@ impl Core {
                 }
             }
             got.clear();
-            for r in runs {
-                values_within(day, r, &mut got);
-            }
-            if let Some(other) = other {
-                got.retain(|&s| other.contains(s));
+            let crowded = other.is_some()
+                && runs
+                    .iter()
+                    .map(|r| day.range_cardinality(r.clone()))
+                    .sum::<u64>()
+                    > DAY_CROWDED;
+            match other {
+                // A crowded day (a re-report dates a whole billing period
+                // to one day): intersected container by container, where
+                // reading its values one by one and probing `other` for
+                // each cost ten times as much.
+                Some(other) if crowded => {
+                    let set = runs_set.get_or_insert_with(|| {
+                        let mut b = RoaringBitmap::new();
+                        for r in runs {
+                            b.insert_range(r.clone());
+                        }
+                        b
+                    });
+                    got.extend(&((&*set & day) & other));
+                }
+                _ => {
+                    for r in runs {
+                        values_within(day, r, &mut got);
+                    }
+                    if let Some(other) = other {
+                        got.retain(|&s| other.contains(s));
+                    }
+                }
             }
             if skip >= got.len() {
                 skip -= got.len();
                 continue;
             }
-            self.sort_default(&mut got);
-            out.extend(got[skip..].iter().take(limit - out.len()));
+            // Only the first `skip + rest` of the day reach the page.
+            let rest = limit - out.len();
+            self.sort_default_first(&mut got, skip + rest);
+            out.extend(got[skip..].iter().take(rest));
             skip = 0;
             if out.len() == limit {
                 break;
@@ -1745,6 +1777,20 @@ impl Core {
     /// Sorts slots into the default order (`-date`, type, uuid).
     fn sort_default(&self, slots: &mut [u32]) {
         slots.sort_by_cached_key(|&s| self.t.tail_key(s));
+    }
+
+    /// Puts the first `k` of `slots` in the default order at its front,
+    /// in order (the rest dropped when `k` is a small part of them).
+    fn sort_default_first(&self, slots: &mut Vec<u32>, k: usize) {
+        if k * 4 >= slots.len() {
+            return self.sort_default(slots);
+        }
+        let mut keyed: Vec<_> = slots.iter().map(|&s| (self.t.tail_key(s), s)).collect();
+        keyed.select_nth_unstable(k - 1);
+        keyed.truncate(k);
+        keyed.sort_unstable();
+        slots.clear();
+        slots.extend(keyed.into_iter().map(|(_, s)| s));
     }
 
     /// The parts of the usage view: per component type, in name order, its

@@ -1720,10 +1720,26 @@ impl Core {
             if i >= budget {
                 return None;
             }
-            if other.is_none() && skip > 0 {
+            if other.is_none() {
                 let n: u64 = runs.iter().map(|r| day.range_cardinality(r.clone())).sum();
                 if skip >= n as usize {
                     skip -= n as usize;
+                    continue;
+                }
+                // A crowded day (a re-report dates a whole billing period
+                // to one day) whose page needs a few of its records: the
+                // default view holds the day in order, walked testing
+                // membership in the runs, where sorting would read every
+                // record of the runs' share of the day.
+                let rest = limit - out.len();
+                if n > DAY_CROWDED
+                    && (skip + rest) as u64 * day.len() <= n * n
+                    && let Some(first) = day.min()
+                {
+                    self.walk_day(first, runs, &mut skip, rest, &mut out);
+                    if out.len() == limit {
+                        break;
+                    }
                     continue;
                 }
             }
@@ -1777,6 +1793,40 @@ impl Core {
     /// Sorts slots into the default order (`-date`, type, uuid).
     fn sort_default(&self, slots: &mut [u32]) {
         slots.sort_by_cached_key(|&s| self.t.tail_key(s));
+    }
+
+    /// Appends to `out` the records of the report day of slot `first` that
+    /// lie in `runs`, in the default order, after skipping `skip` of them,
+    /// until `out` has grown by `rest`: a walk of the day's part of the
+    /// default view. O(log n + the records walked).
+    fn walk_day(
+        &self,
+        first: u32,
+        runs: &[RangeInclusive<u32>],
+        skip: &mut usize,
+        rest: usize,
+        out: &mut Vec<u32>,
+    ) {
+        let t = &self.t;
+        let date = |s: u32| t.cus.get(t.row(s).cu).date();
+        let day = date(first).div_euclid(MICROS_PER_DAY);
+        let (lo, hi) = (day * MICROS_PER_DAY, (day + 1) * MICROS_PER_DAY);
+        let view = self.view(ViewKind::Default);
+        let start = view.partition_point(|s| date(s) >= hi);
+        let target = out.len() + rest;
+        for s in view.iter_from(start) {
+            if date(s) < lo || out.len() == target {
+                break;
+            }
+            let i = runs.partition_point(|r| *r.end() < s);
+            if runs.get(i).is_some_and(|r| r.contains(&s)) {
+                if *skip > 0 {
+                    *skip -= 1;
+                } else {
+                    out.push(s);
+                }
+            }
+        }
     }
 
     /// Puts the first `k` of `slots` in the default order at its front,

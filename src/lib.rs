@@ -32,7 +32,11 @@
 //! without sorting the whole set. The usage view is kept per component
 //! type (usages of different types are different magnitudes): one type by
 //! usage is a contiguous part, and a usage order over all types merges
-//! the parts.
+//! the parts. A load numbers each customer's records project by project,
+//! and a project's by report date, and the store tracks how much of each
+//! project is still in that order after later writes: the UI's usage
+//! table (one project, perhaps a date range or a year, default order) is
+//! then a binary search and a slice, not a sort.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

@@ -1822,6 +1822,24 @@ mod tests {
         store.validate().expect("invariants after the load");
         let checked = sorted_project_queries(&store);
         assert!(checked > 1000, "only {checked} queries checked");
+        // New reports, one record each, taking turns across the projects:
+        // each project's prefix gains a hundred runs of one slot.
+        let mut templates: BTreeMap<Uuid, Record> = BTreeMap::new();
+        for r in &records {
+            templates.entry(r.project_uuid).or_insert_with(|| r.clone());
+        }
+        for i in 0..100u128 {
+            for (j, t) in (0u128..).zip(templates.values()) {
+                let mut r = t.clone();
+                r.uuid = Uuid::from_u128(0xa000_0000_0000_4000_8000_0000_0000_0000 + i * 16 + j);
+                r.component_usage =
+                    Uuid::from_u128(0xcc00_0000_0000_4000_8000_0000_0000_0000 + i * 16 + j);
+                r.date = ts("2025-04-03T00:00:00Z") + chrono::Duration::minutes(i as i64);
+                store.upsert(&r).expect("valid record");
+            }
+        }
+        store.validate().expect("invariants after the new reports");
+        sorted_project_queries(&store);
         // A site agent's re-report: component usages re-dated to a later
         // instant, one record at a time (the first re-dates them all).
         let mut by_cu: BTreeMap<Uuid, Vec<Record>> = BTreeMap::new();

@@ -565,7 +565,7 @@ pub(crate) fn candidates<'a>(
 /// [`Core::days_page`] is intersected as bitmaps, not read value by value.
 const DAY_CROWDED: u64 = 256;
 
-/// A [`DateSeq`] of more runs is not built: the planner answers instead.
+/// A [`DateSeq`] of more runs reads its slots by rank instead.
 const SEQ_RUNS_MAX: usize = 64;
 
 /// Nor one whose project's tail (records written out of date order since
@@ -1342,7 +1342,7 @@ impl Core {
     /// is `Project::sorted`), narrowed by binary searches to the date range
     /// and to the report days of the selected billing periods, whose
     /// records are then tested one by one. `None` for any other query, an
-    /// unsorted project, a bitmap of more than [`SEQ_RUNS_MAX`] runs, or
+    /// unsorted project, a tail of more than [`SEQ_TAIL_MAX`] records, or
     /// more than [`SEQ_TESTS_MAX`] records to test.
     /// O(runs + log n + the tested records).
     fn date_seq(&self, q: &Query) -> Option<DateSeq<'_>> {
@@ -1388,28 +1388,36 @@ impl Core {
         // A few records (a resource's, spread over its project's run) are
         // reached by rank in their array; more are taken as runs (a
         // project's, after a load).
-        let slots = if rows.len() <= SEQ_SELECT_MAX {
-            SeqSlots::Select(rows)
-        } else {
-            let mut runs = Vec::new();
-            let mut it = rows.iter();
-            while let Some(r) = it.next_range() {
-                if *r.start() >= split {
-                    break;
+        // Many runs (new reports appended among other projects' since the
+        // load) are read by rank too.
+        let runs = (rows.len() > SEQ_SELECT_MAX)
+            .then(|| {
+                let mut runs = Vec::new();
+                let mut it = rows.iter();
+                while let Some(r) = it.next_range() {
+                    if *r.start() >= split {
+                        break;
+                    }
+                    if runs.len() == SEQ_RUNS_MAX {
+                        return None;
+                    }
+                    runs.push(*r.start()..(*r.end()).min(split - 1) + 1);
                 }
-                if runs.len() == SEQ_RUNS_MAX {
-                    return None;
-                }
-                runs.push(*r.start()..(*r.end()).min(split - 1) + 1);
+                Some(runs)
+            })
+            .flatten();
+        let slots = match runs {
+            None => SeqSlots::Select(rows),
+            Some(runs) => {
+                let ends = runs
+                    .iter()
+                    .scan(0, |n, r| {
+                        *n += r.end - r.start;
+                        Some(*n)
+                    })
+                    .collect();
+                SeqSlots::Runs { runs, ends }
             }
-            let ends = runs
-                .iter()
-                .scan(0, |n, r| {
-                    *n += r.end - r.start;
-                    Some(*n)
-                })
-                .collect();
-            SeqSlots::Runs { runs, ends }
         };
         let len = rows.len() as u32;
         let mut seq = DateSeq {

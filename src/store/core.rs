@@ -351,55 +351,39 @@ impl Tables {
     }
 
     /// Keeps `Project::sorted_until` for `slot`, just added to project `p`
-    /// (or re-dated alone): nothing moves while it is in date order with
-    /// its prefix neighbours (an append after a load, a new report) or,
-    /// in the tail, not dated before the prefix's end; otherwise the split
-    /// moves back to `slot`, or further to the first prefix record dated
-    /// after it. The prefix's last record, when a tail follows, always
-    /// joins the tail: checking it against the tail would read all of it.
-    /// O(log n).
+    /// (or re-dated alone): see [`Tables::note_block`]. O(log n); an
+    /// append after a load or a new report reads only its neighbours.
     pub(crate) fn note_order(&mut self, p: u32, slot: u32) {
-        let pr = self.projects.get(p);
-        let (b, rows) = (pr.sorted_until, &pr.rows);
-        let date = |s: u32| self.cus.get(self.row(s).cu).date();
-        let d = date(slot);
-        let cut = if slot < b {
-            let before = prev(rows, slot).is_none_or(|x| date(x) <= d);
-            // The prefix's last record must stay at or before the tail's
-            // dates: unknown without reading the tail, so it joins it.
-            let after = next(rows, slot).is_none_or(|y| y < b && d <= date(y));
-            match (before, after) {
-                (true, true) => return,
-                (true, false) => slot,
-                (false, _) => self.first_dated_after(p, slot, d),
-            }
-        } else {
-            match prev(rows, b) {
-                Some(x) if date(x) > d => self.first_dated_after(p, b, d),
-                _ => return,
-            }
-        };
-        let pr = self.projects.get_mut(p);
-        pr.sorted_until = pr.sorted_until.min(cut);
+        self.note_block(p, slot, slot, 1);
     }
 
     /// [`Tables::note_order`] for every record of a component usage at
-    /// once (`rows`, of project `p`), just re-dated together: all of one
-    /// date. A block of consecutive records of the prefix that stays in
-    /// order moves nothing; otherwise the split moves back to the block's
-    /// first record (or to the first prefix record dated after it).
-    /// Records changed together are never compared with one another's old
-    /// place: the prefix kept is below all of them. O(log n).
+    /// once (`changed`, of project `p`), just re-dated together: all of
+    /// one date. O(log n).
     pub(crate) fn note_redate(&mut self, p: u32, changed: &RoaringBitmap) {
-        let (Some(lo), Some(hi)) = (changed.min(), changed.max()) else {
-            return;
-        };
+        if let (Some(lo), Some(hi)) = (changed.min(), changed.max()) {
+            self.note_block(p, lo, hi, changed.len());
+        }
+    }
+
+    /// Keeps `Project::sorted_until` for `n` records of project `p`
+    /// between slots `lo` and `hi`, all of one report date, just added or
+    /// re-dated together. Nothing moves while they are a block of
+    /// consecutive prefix records in date order with the prefix records
+    /// around it (an append after a load, a new report) or, in the tail,
+    /// not dated before the prefix's end; otherwise the split moves back to
+    /// `lo`, or further to the first prefix record dated after them. A
+    /// block ending the prefix, when a tail follows, always joins the tail:
+    /// checking it against the tail would read all of it. Records changed
+    /// together are never compared with one another's old place: the
+    /// prefix kept is below all of them. O(log n).
+    fn note_block(&mut self, p: u32, lo: u32, hi: u32, n: u64) {
         let pr = self.projects.get(p);
         let (b, rows) = (pr.sorted_until, &pr.rows);
         let date = |s: u32| self.cus.get(self.row(s).cu).date();
         let d = date(lo);
         let cut = if lo < b {
-            let block = rows.range_cardinality(lo..=hi) == changed.len();
+            let block = lo == hi || rows.range_cardinality(lo..=hi) == n;
             let before = prev(rows, lo).is_none_or(|x| date(x) <= d);
             let after = next(rows, hi).is_none_or(|y| y < b && d <= date(y));
             match (before, block && after && hi < b) {

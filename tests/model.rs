@@ -1470,17 +1470,19 @@ mod strategies {
         v.prop_map(move |v| Piece::Pair(name.to_owned(), v)).boxed()
     }
 
+    /// Every valid one-key `o` value.
+    pub(crate) const O_VALID: &[&str] = &[
+        "usage",
+        "-usage",
+        "username",
+        "-username",
+        "component_usage__billing_period",
+        "-component_usage__billing_period",
+    ];
+
     /// `o`, `page`, `page_size`, `field` and stray pieces; `big`: pages
     /// sized for a store of thousands of records.
     fn control_param(big: bool) -> BoxedStrategy<Piece> {
-        const O_VALID: &[&str] = &[
-            "usage",
-            "-usage",
-            "username",
-            "-username",
-            "component_usage__billing_period",
-            "-component_usage__billing_period",
-        ];
         let o_item = if big {
             pick(O_VALID)
         } else {
@@ -2232,20 +2234,15 @@ mod tests {
                 ));
             }
             // The default order (the UI's) thrice as often as any other.
-            let orders = [
-                "",
-                "",
-                "",
-                "usage",
-                "-usage",
-                "username",
-                "-username",
-                "component_usage__billing_period",
-                "-component_usage__billing_period",
-                "-usage,username",
-                "component_usage__billing_period,-usage",
-                "-username,-component_usage__billing_period",
-            ];
+            let orders: Vec<&str> = ["", "", ""]
+                .into_iter()
+                .chain(super::strategies::O_VALID.iter().copied())
+                .chain([
+                    "-usage,username",
+                    "component_usage__billing_period,-usage",
+                    "-username,-component_usage__billing_period",
+                ])
+                .collect();
             let o = orders[rnd(orders.len())];
             if !o.is_empty() {
                 qs.push(format!("o={o}"));

@@ -427,9 +427,10 @@ impl ReadTxn<'_> {
     /// default order, costs O(log n + page size) after a load (plus a test
     /// per record of the periods' report days): a load numbers each
     /// project's records by report date, and the store keeps track of
-    /// whether later writes kept that order (a new report comes last;
-    /// an older one written afterwards falls back to the general plan for
-    /// that project). Unfiltered pages in a
+    /// how much of each project later writes left in that order (a new
+    /// report comes last; records re-dated or written out of order join a
+    /// tail sorted per query, and a tail of more than 256 records falls
+    /// back to the general plan for that project). Unfiltered pages in a
     /// view's order cost O(log n + page size), except a usage order over
     /// several component types: its view is kept per type and merged,
     /// O(types + offset + page size) — a deep page of every record by usage

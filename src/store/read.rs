@@ -613,6 +613,13 @@ enum SeqSlots<'a> {
 }
 
 impl DateSeq<'_> {
+    /// The number of matches.
+    fn count(&self) -> u64 {
+        self.kept
+            .as_ref()
+            .map_or(u64::from(self.hi - self.lo), |k| k.len() as u64)
+    }
+
     /// The slot at a position. O(log runs).
     fn slot(&self, pos: u32) -> u32 {
         if pos >= self.plen {
@@ -1016,7 +1023,8 @@ const SMALL: usize = 128;
 
 /// The `o` keys with repeated columns dropped (a repeat can never decide an order).
 fn effective_keys(order: &[OrderKey]) -> Vec<OrderKey> {
-    let mut keys: Vec<OrderKey> = Vec::with_capacity(3);
+    // Nothing allocated for the default order, most queries' order.
+    let mut keys: Vec<OrderKey> = Vec::new();
     for k in order {
         if !keys.iter().any(|e| e.field == k.field) {
             keys.push(*k);
@@ -1276,23 +1284,14 @@ impl Core {
         q: &Query,
         fetch: bool,
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
-        // The default order of one sorted project's matches is theirs.
-        let seq = if effective_keys(&q.order).is_empty() {
-            self.date_seq(q)
-        } else {
-            None
+        // One project's matches in the default order are its date order.
+        let plan = match q.order.is_empty().then(|| self.date_seq(q)).flatten() {
+            Some(seq) => Ok(seq),
+            None => Err(candidates(&self.t, &q.filter, &q.scope, !fetch)),
         };
-        let cand = match &seq {
-            Some(_) => None,
-            None => Some(candidates(&self.t, &q.filter, &q.scope, !fetch)),
-        };
-        let count = match (&seq, &cand) {
-            (Some(seq), _) => seq
-                .kept
-                .as_ref()
-                .map_or(u64::from(seq.hi - seq.lo), |k| k.len() as u64),
-            (None, Some(cand)) => self.count_of(cand),
-            (None, None) => unreachable!("one of them is planned"),
+        let count = match &plan {
+            Ok(seq) => seq.count(),
+            Err(cand) => self.count_of(cand),
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -1312,15 +1311,11 @@ impl Core {
         }
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
-        let cand = match (seq, cand) {
-            (Some(seq), _) => return Ok((info, self.date_seq_page(&seq, offset, limit))),
-            (None, Some(cand)) => cand,
-            (None, None) => unreachable!("one of them is planned"),
+        let slots = match plan {
+            Ok(seq) => self.date_seq_page(&seq, offset, limit),
+            Err(cand) => self.page_slots(&cand, &q.filter, &q.order, offset, limit),
         };
-        Ok((
-            info,
-            self.page_slots(&cand, &q.filter, &q.order, offset, limit),
-        ))
+        Ok((info, slots))
     }
 
     /// The number of records a planned filter matches.
@@ -1339,7 +1334,7 @@ impl Core {
     /// The matches of a query whose filter is one project or resource, with
     /// at most a report-date range and billing period filters, and no
     /// scope: the entity's slots as runs in report-date order (its project
-    /// is `Project::sorted`), narrowed by binary searches to the date range
+    /// is `Project::sorted_until`), narrowed by binary searches to the date range
     /// and to the report days of the selected billing periods, whose
     /// records are then tested one by one. `None` for any other query, an
     /// unsorted project, a tail of more than [`SEQ_TAIL_MAX`] records, or
@@ -1386,10 +1381,9 @@ impl Core {
         tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
         let plen = plen as u32;
         // A few records (a resource's, spread over its project's run) are
-        // reached by rank in their array; more are taken as runs (a
-        // project's, after a load).
-        // Many runs (new reports appended among other projects' since the
-        // load) are read by rank too.
+        // reached by rank in their array, and so are many runs (new reports
+        // appended among other projects' since the load); otherwise the
+        // prefix is taken as runs (a project's, after a load).
         let runs = (rows.len() > SEQ_SELECT_MAX)
             .then(|| {
                 let mut runs = Vec::new();
@@ -1518,7 +1512,7 @@ impl Core {
             wb += 1;
         }
         let mut window: Vec<u32> = (wa..wb).map(at).collect();
-        window.sort_unstable_by_key(|&s| t.tail_key(s));
+        self.sort_default(&mut window);
         // The window's first record in the default order is the
         // `hi - wb`-th match.
         window.drain(..offset - (hi - wb) as usize);
@@ -1724,12 +1718,16 @@ impl Core {
         let mut got = Vec::new();
         // The runs as a bitmap, built for the first crowded day.
         let mut runs_set: Option<RoaringBitmap> = None;
+        // The day's records within the runs.
+        let within = |day: &RoaringBitmap| -> u64 {
+            runs.iter().map(|r| day.range_cardinality(r.clone())).sum()
+        };
         for (i, day) in days.rev().enumerate() {
             if i >= budget {
                 return None;
             }
             if other.is_none() {
-                let n: u64 = runs.iter().map(|r| day.range_cardinality(r.clone())).sum();
+                let n = within(day);
                 if skip >= n as usize {
                     skip -= n as usize;
                     continue;
@@ -1752,18 +1750,11 @@ impl Core {
                 }
             }
             got.clear();
-            let crowded = other.is_some()
-                && runs
-                    .iter()
-                    .map(|r| day.range_cardinality(r.clone()))
-                    .sum::<u64>()
-                    > DAY_CROWDED;
             match other {
-                // A crowded day (a re-report dates a whole billing period
-                // to one day): intersected container by container, where
+                // A crowded day, intersected container by container, where
                 // reading its values one by one and probing `other` for
                 // each cost ten times as much.
-                Some(other) if crowded => {
+                Some(other) if within(day) > DAY_CROWDED => {
                     let set = runs_set.get_or_insert_with(|| {
                         let mut b = RoaringBitmap::new();
                         for r in runs {

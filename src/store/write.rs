@@ -230,7 +230,7 @@ impl Core {
     /// usage) order: a customer's or project's records then sit in a few
     /// consecutive slots, which keeps its bitmap to a container or two
     /// instead of one per 65,536 slots, and a project's run is in report-date
-    /// order (`Project::sorted`). (A resource's records are then spread over
+    /// order (`Project::sorted_until`). (A resource's records are then spread over
     /// its project's run: its bitmap is an array, not a run, 0.8 bytes a
     /// record more.) Returns the slot per record index (`u32::MAX`: none
     /// reserved).

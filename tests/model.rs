@@ -1858,6 +1858,24 @@ mod tests {
         }
         store.validate().expect("invariants after the re-reports");
         sorted_project_queries(&store);
+        // A re-report of the latest component usages right after a load,
+        // as a site agent makes it: each project's prefix stays one run,
+        // now followed by a short tail.
+        let fresh = Store::new();
+        fresh.upsert_batch(&records).expect("valid records");
+        let latest = records.iter().map(|r| r.date).max().expect("records");
+        for (k, rs) in by_cu.values().enumerate() {
+            if rs[0].date != latest || k % 3 == 0 {
+                continue;
+            }
+            let mut rs = rs.clone();
+            for r in &mut rs {
+                r.date = latest + chrono::Duration::hours(1 + (k % 2) as i64);
+            }
+            fresh.upsert_batch(&rs).expect("valid records");
+        }
+        fresh.validate().expect("invariants after the re-reports");
+        sorted_project_queries(&fresh);
         // Late reports dated early (into the prefix's past), then more
         // re-dates: the split moves back, the tail grows past its cap.
         for (k, rs) in by_cu.values().enumerate().filter(|(k, _)| k % 5 == 1) {
@@ -1872,7 +1890,10 @@ mod tests {
     }
 
     /// Every project and resource query of the sorted-project test,
-    /// compared with the model over the store's content; how many.
+    /// compared with the model over the store's content, and every
+    /// customer and scope query over those projects with a date range and
+    /// a component type (a few projects' date orders merged, see
+    /// `Core::merge_seq`); how many.
     fn sorted_project_queries(store: &Store) -> usize {
         let stored = store_content(store);
         let days = [
@@ -1894,7 +1915,41 @@ mod tests {
                 .map(|&u| format!("resource_uuid={}", Uuid::from_u128(u).simple())),
         );
         let mut checked = 0;
-        for entity in &entities {
+        let mut bases: Vec<(String, Option<DemoScope>)> =
+            entities.iter().map(|e| (e.clone(), None)).collect();
+        // Customers and scopes, each with and without a component type.
+        let customer = |i: usize| Uuid::from_u128(CUSTOMER_UUIDS[i]);
+        let project = |i: usize| Uuid::from_u128(PROJECT_UUIDS[i]);
+        let scopes: [(Vec<Uuid>, Vec<Uuid>); 3] = [
+            (vec![customer(0)], vec![]),
+            (vec![], vec![project(1), project(2)]),
+            (vec![customer(1)], vec![project(0), project(1)]),
+        ];
+        for ty in ["", "type=cpu&", "type=storage&"] {
+            for c in 0..2 {
+                bases.push((format!("{ty}customer_uuid={}", customer(c).simple()), None));
+            }
+            for (cs, ps) in &scopes {
+                let mut sc = Scope::nothing();
+                for &c in cs {
+                    sc = sc.with_customer(c);
+                }
+                for &p in ps {
+                    sc = sc.with_project(p);
+                }
+                let filter = if ty.is_empty() {
+                    "o="
+                } else {
+                    ty.trim_end_matches('&')
+                };
+                bases.push((
+                    filter.to_string(),
+                    Some((sc, cs.clone(), ps.clone(), Vec::new())),
+                ));
+            }
+        }
+        for (entity, scope) in &bases {
+            let scope = scope.as_ref();
             let mut ranges = vec![String::new()];
             for a in days {
                 ranges.push(format!("&date_after={a}"));
@@ -1920,7 +1975,7 @@ mod tests {
             }
             for range in &ranges {
                 let base = format!("{entity}{range}");
-                let want = demo_want(&stored, &base, None);
+                let want = demo_want(&stored, &base, scope);
                 for size in [1, 2, 3, 10, 100] {
                     let pages = want.len().div_ceil(size).max(1);
                     for page in [
@@ -1932,7 +1987,7 @@ mod tests {
                         pages,
                         pages + 1,
                     ] {
-                        demo_check(store, &want, &base, None, size, page, "sorted project");
+                        demo_check(store, &want, &base, scope, size, page, "sorted project");
                         checked += 1;
                     }
                 }

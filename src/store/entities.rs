@@ -208,6 +208,13 @@ pub(crate) struct Customer {
     pub(crate) uuid: Uuid,
     pub(crate) name: Box<str>,
     pub(crate) rows: RoaringBitmap,
+    /// The ids of the projects whose customer this is, in no order.
+    /// Invariant: exactly the live projects with `customer` equal to this
+    /// customer's id, each once. A customer's records are the union of its
+    /// projects' date-ordered records, so a query on a customer (or a
+    /// scope) with a few projects merges their date orders
+    /// (`Core::merge_seq`).
+    pub(crate) projects: Vec<u32>,
 }
 
 /// An entity identified by a uuid.

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 use std::ops::RangeInclusive;
 
 use roaring::{MultiOps, RoaringBitmap};
@@ -311,6 +312,52 @@ fn selected_periods<'a>(
     )
 }
 
+/// `|b ∩ ∪ ranges|` for a dense `b` (a component type's records): popcounts
+/// over the range's words, where roaring's `range_cardinality` ranks from
+/// each bitmap container's start (up to 1,024 words for a short range).
+/// (Against an array container this tests each of its values.)
+fn dense_ranges_len(b: &RoaringBitmap, ranges: Vec<std::ops::Range<u32>>) -> u64 {
+    let mut runs = RoaringBitmap::new();
+    for r in ranges {
+        runs.insert_range(r);
+    }
+    b.intersection_len(&runs)
+}
+
+/// The report times `[lo, hi)` in microseconds that a filter's date range admits.
+fn date_bounds(f: &Filter) -> (Micros, Micros) {
+    let lo = f
+        .date_after
+        .map_or(Micros::MIN, |d| day_start(date_to_day(d)));
+    let hi = f
+        .date_before
+        .map_or(Micros::MAX, |d| day_start(date_to_day(d).saturating_add(1)));
+    (lo, hi)
+}
+
+/// The report times `[lo, hi)` in microseconds that a filter's date range
+/// and billing periods admit (the periods' records lie within their
+/// report days), and the per-record test of its billing periods, if any.
+fn seq_bounds(t: &Tables, f: &Filter) -> (Micros, Micros, Option<Check>) {
+    let (mut lo, mut hi) = date_bounds(f);
+    let check = selected_periods(t, f).map(|periods| {
+        let keys: Vec<i32> = periods.map(|(p, _)| p).collect();
+        let (a, b) = keys
+            .iter()
+            .map(|p| t.period_days[p])
+            .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
+        if keys.is_empty() {
+            (lo, hi) = (0, 0);
+        } else {
+            lo = lo.max(day_start(a));
+            hi = hi.min(day_start(b.saturating_add(1)));
+        }
+        let contiguous = f.month.is_none() || f.year.is_some();
+        Check::Periods(keys, contiguous)
+    });
+    (lo, hi, check)
+}
+
 /// The id of the filter's component type, if it names one the store has
 /// (an empty `type` is no filter, as in `predicates`).
 fn type_id(t: &Tables, f: &Filter) -> Option<u32> {
@@ -601,8 +648,102 @@ struct DateSeq<'a> {
     kept: Option<Vec<u32>>,
 }
 
+/// At most this many projects are merged by [`Core::merge_seq`]: each
+/// costs a [`DateSeq`] and a place in the merge's heap.
+const MERGE_PROJECTS_MAX: usize = 32;
+
+/// A [`Core::merge_page`] expected to read more records than this (the
+/// page's reach over the type's share of the windows) goes to the planner.
+const MERGE_WALK_MAX: u64 = 4096;
+
+/// The date-ordered records of a few projects and the query's matches in
+/// them: created by [`Core::merge_seq`].
+struct MergeSeq<'a> {
+    /// One per project with matches in its window.
+    seqs: Vec<DateSeq<'a>>,
+    /// The component type the windows' records must have (not yet
+    /// tested): `None` with no type filter, or when kept lists hold only
+    /// matches.
+    ty: Option<u32>,
+    count: u64,
+    /// The records in the windows.
+    walk: u64,
+}
+
+impl MergeSeq<'_> {
+    /// Whether [`Core::merge_page`] reads few enough records for a page
+    /// reaching `reach` matches, were the matches spread evenly.
+    fn affordable(&self, reach: usize) -> bool {
+        (reach as u64).saturating_mul(self.walk) / self.count.max(1) <= MERGE_WALK_MAX
+    }
+}
+
+/// A [`DateSeq`]'s matches of a [`MergeSeq`], read from the end (latest
+/// first) by [`Core::merge_page`].
+struct MergeCursor<'a> {
+    seq: &'a DateSeq<'a>,
+    /// Positions still to read, descending from the end, each tested
+    /// against `ty`.
+    pos: std::ops::Range<u32>,
+    ty: Option<u32>,
+    /// Then the prefix's records of the type, descending: the type's
+    /// bitmap within the prefix's run (a project's, after a load), which
+    /// skips the other types' records without reading them.
+    run: Option<roaring::bitmap::Iter<'a>>,
+}
+
+impl<'a> MergeCursor<'a> {
+    fn new(t: &'a Tables, seq: &'a DateSeq<'a>, ty: Option<u32>) -> MergeCursor<'a> {
+        let (lo, hi) = seq.window();
+        let end = hi.min(seq.plen);
+        if let (Some(ty), SeqSlots::Run(_), true) = (ty, &seq.slots, lo < end) {
+            let mut it = t.types.payload(ty).iter();
+            it.advance_to(seq.slot(lo));
+            it.advance_back_to(seq.slot(end - 1));
+            return MergeCursor {
+                seq,
+                pos: end..hi,
+                ty: Some(ty),
+                run: Some(it),
+            };
+        }
+        MergeCursor {
+            seq,
+            pos: lo..hi,
+            ty,
+            run: None,
+        }
+    }
+
+    /// The next match (the latest not yet read), if any.
+    fn next(&mut self, t: &Tables) -> Option<u32> {
+        while let Some(p) = self.pos.next_back() {
+            let s = self.seq.at(p);
+            if self
+                .ty
+                .is_none_or(|ty| t.kind_of(t.cus.get(t.row(s).cu)).ctype == ty)
+            {
+                return Some(s);
+            }
+        }
+        self.run.as_mut()?.next_back()
+    }
+}
+
+/// How [`Core::run_query`] finds a query's matches.
+enum Plan<'a> {
+    /// One project's or resource's date order.
+    Seq(DateSeq<'a>),
+    /// A few projects' date orders, merged.
+    Merge(MergeSeq<'a>),
+    /// The planner's bitmaps.
+    Cand(Cand<'a>),
+}
+
 /// The slots of a [`DateSeq`], ascending.
 enum SeqSlots<'a> {
+    /// One run from this slot on (a project's, after a load).
+    Run(u32),
     /// A bitmap of a few arrays, read by rank.
     Select(&'a RoaringBitmap),
     Runs {
@@ -613,6 +754,22 @@ enum SeqSlots<'a> {
 }
 
 impl DateSeq<'_> {
+    /// The matches' positions for [`DateSeq::at`]: the window, or the kept list's.
+    fn window(&self) -> (u32, u32) {
+        match &self.kept {
+            Some(kept) => (0, kept.len() as u32),
+            None => (self.lo, self.hi),
+        }
+    }
+
+    /// The slot of a match's position in [`DateSeq::window`] (date order).
+    fn at(&self, pos: u32) -> u32 {
+        match &self.kept {
+            Some(kept) => kept[pos as usize],
+            None => self.slot(pos),
+        }
+    }
+
     /// The number of matches.
     fn count(&self) -> u64 {
         self.kept
@@ -626,6 +783,7 @@ impl DateSeq<'_> {
             return self.tail[(pos - self.plen) as usize];
         }
         match &self.slots {
+            SeqSlots::Run(first) => first + pos,
             SeqSlots::Select(b) => b.select(pos).expect("positions are below the length"),
             SeqSlots::Runs { runs, ends } => {
                 let i = ends.partition_point(|&e| e <= pos);
@@ -1284,14 +1442,19 @@ impl Core {
         q: &Query,
         fetch: bool,
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
-        // One project's matches in the default order are its date order.
-        let plan = match q.order.is_empty().then(|| self.date_seq(q)).flatten() {
-            Some(seq) => Ok(seq),
-            None => Err(candidates(&self.t, &q.filter, &q.scope, !fetch)),
+        // One project's matches in the default order are its date order,
+        // and a few projects' matches are their merge.
+        let plan = if let Some(seq) = q.order.is_empty().then(|| self.date_seq(q)).flatten() {
+            Plan::Seq(seq)
+        } else if let Some(m) = q.order.is_empty().then(|| self.merge_seq(q)).flatten() {
+            Plan::Merge(m)
+        } else {
+            Plan::Cand(candidates(&self.t, &q.filter, &q.scope, !fetch))
         };
         let count = match &plan {
-            Ok(seq) => seq.count(),
-            Err(cand) => self.count_of(cand),
+            Plan::Seq(seq) => seq.count(),
+            Plan::Merge(m) => m.count,
+            Plan::Cand(cand) => self.count_of(cand),
         };
         let size = q.page_size as u64;
         let num_pages = count.div_ceil(size).max(1);
@@ -1312,8 +1475,13 @@ impl Core {
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
         let slots = match plan {
-            Ok(seq) => self.date_seq_page(&seq, offset, limit),
-            Err(cand) => self.page_slots(&cand, &q.filter, &q.order, offset, limit),
+            Plan::Seq(seq) => self.date_seq_page(&seq, offset, limit),
+            Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
+            Plan::Merge(_) => {
+                let cand = candidates(&self.t, &q.filter, &q.scope, false);
+                self.page_slots(&cand, &q.filter, &q.order, offset, limit)
+            }
+            Plan::Cand(cand) => self.page_slots(&cand, &q.filter, &q.order, offset, limit),
         };
         Ok((info, slots))
     }
@@ -1362,6 +1530,30 @@ impl Core {
             }
             _ => return None,
         };
+        let mut seq = self.entity_seq(rows, split)?;
+        let (lo, hi, check) = seq_bounds(t, f);
+        self.narrow(&mut seq, lo, hi);
+        if let Some(check) = check {
+            if seq.hi - seq.lo > SEQ_TESTS_MAX {
+                return None;
+            }
+            seq.kept = Some(
+                (seq.lo..seq.hi)
+                    .map(|p| seq.slot(p))
+                    .filter(|&s| check.test(t, s))
+                    .collect(),
+            );
+        }
+        Some(seq)
+    }
+
+    /// The slots of `rows`, records of one project whose split is `split`
+    /// (`Project::sorted_until`), as a [`DateSeq`] over all of them: the
+    /// prefix as runs or by rank, the tail listed and sorted by date.
+    /// `None` when the tail holds more than [`SEQ_TAIL_MAX`] records or
+    /// the prefix more than [`SEQ_RUNS_MAX`] runs. O(runs + tail log tail).
+    fn entity_seq<'a>(&'a self, rows: &'a RoaringBitmap, split: u32) -> Option<DateSeq<'a>> {
+        let t = &self.t;
         // The prefix in date order, then the tail sorted by date.
         let plen = match split {
             u32::MAX => rows.len(),
@@ -1380,6 +1572,25 @@ impl Core {
         };
         tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
         let plen = plen as u32;
+        // One run (a project's, after a load) needs no list: its positions
+        // are offsets.
+        if let Some(first) = rows.min().filter(|_| plen > 0) {
+            let last = if plen as u64 == rows.len() {
+                rows.max()
+            } else {
+                rows.select(plen - 1)
+            };
+            if last == Some(first + (plen - 1)) {
+                return Some(DateSeq {
+                    slots: SeqSlots::Run(first),
+                    plen,
+                    tail,
+                    lo: 0,
+                    hi: rows.len() as u32,
+                    kept: None,
+                });
+            }
+        }
         // A few records (a resource's, spread over its project's run) are
         // reached by rank in their array, and so are many runs (new reports
         // appended among other projects' since the load); otherwise the
@@ -1413,45 +1624,24 @@ impl Core {
                 SeqSlots::Runs { runs, ends }
             }
         };
-        let len = rows.len() as u32;
-        let mut seq = DateSeq {
+        Some(DateSeq {
             slots,
             plen,
             tail,
             lo: 0,
-            hi: len,
+            hi: rows.len() as u32,
             kept: None,
-        };
-        // [lo, hi) in microseconds.
-        let mut lo = f
-            .date_after
-            .map_or(Micros::MIN, |d| day_start(date_to_day(d)));
-        let mut hi = f
-            .date_before
-            .map_or(Micros::MAX, |d| day_start(date_to_day(d).saturating_add(1)));
-        // Billing periods: their records' report days bound the window.
-        let check = match selected_periods(t, f) {
-            None => None,
-            Some(periods) => {
-                let keys: Vec<i32> = periods.map(|(p, _)| p).collect();
-                let (a, b) = keys
-                    .iter()
-                    .map(|p| t.period_days[p])
-                    .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
-                if keys.is_empty() {
-                    (lo, hi) = (0, 0);
-                } else {
-                    lo = lo.max(day_start(a));
-                    hi = hi.min(day_start(b.saturating_add(1)));
-                }
-                let contiguous = f.month.is_none() || f.year.is_some();
-                Some(Check::Periods(keys, contiguous))
-            }
-        };
+        })
+    }
+
+    /// Narrows a [`DateSeq`]'s window to the records reported in
+    /// `[lo, hi)` microseconds, by binary searches. O(log n log runs).
+    fn narrow(&self, seq: &mut DateSeq<'_>, lo: Micros, hi: Micros) {
+        let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();
-        // The first position dated at or after `bound`.
+        // The first position in the window dated at or after `bound`.
         let first = |seq: &DateSeq<'_>, bound: Micros| {
-            let (mut a, mut b) = (0, len);
+            let (mut a, mut b) = (seq.lo, seq.hi);
             while a < b {
                 let m = a + (b - a) / 2;
                 if date(seq.slot(m)) < bound {
@@ -1463,23 +1653,220 @@ impl Core {
             a
         };
         if lo > Micros::MIN {
-            seq.lo = first(&seq, lo);
+            seq.lo = first(seq, lo);
         }
         if hi < Micros::MAX {
-            seq.hi = first(&seq, hi);
+            seq.hi = first(seq, hi);
         }
         seq.hi = seq.hi.max(seq.lo);
-        if let Some(check) = check {
-            if seq.hi - seq.lo > SEQ_TESTS_MAX {
+    }
+
+    /// The matches of a query in the default order whose customer and
+    /// project filters and scope admit at most [`MERGE_PROJECTS_MAX`]
+    /// projects, with at most a component type and a report-date range:
+    /// each project's records in date order (see [`Core::date_seq`]),
+    /// narrowed to the date range by binary searches, to be merged from
+    /// their ends by date ([`Core::merge_page`]). A small customer's
+    /// usage table, a user's visibility scope. The count of a type: the
+    /// whole project's intersection with the type's bitmap (run containers
+    /// after a load: popcounts), or the window's runs' ranges in it, and
+    /// the rest tested. `None` for any other query (billing periods are
+    /// the planner's), or when a project is not a [`DateSeq`] or the tests
+    /// would exceed [`SEQ_TESTS_MAX`].
+    /// O(projects × (runs + log n) + the tested records).
+    fn merge_seq(&self, q: &Query) -> Option<MergeSeq<'_>> {
+        let (t, f) = (&self.t, &q.filter);
+        if f.nothing
+            || f.offering.is_some()
+            || f.resource_uuid.is_some()
+            || f.resource.is_some()
+            || f.username.as_deref().is_some_and(|s| !s.is_empty())
+        {
+            return None;
+        }
+        // Billing periods are left to the planner: their bitmaps within a
+        // customer's run answer them in a few range lookups, where each
+        // project's binary search by date reads a dozen records.
+        if f.year.is_some() || f.month.is_some() || f.billing_period.is_some() {
+            return None;
+        }
+        let projects = self.merge_projects(f, &q.scope)?;
+        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) => Some(t.types.id(n)?),
+        };
+        let (lo, hi) = date_bounds(f);
+        let type_bm = ty.map(|ty| t.types.payload(ty));
+        let mut seqs = Vec::with_capacity(projects.len());
+        let (mut count, mut tests) = (0u64, 0u32);
+        // The prefix windows' slot ranges, whose records of the type are
+        // counted at once.
+        let mut ranges: Vec<std::ops::Range<u32>> = Vec::with_capacity(projects.len());
+        for p in projects {
+            let pr = t.projects.get(p);
+            let mut seq = self.entity_seq(&pr.rows, pr.sorted_until)?;
+            self.narrow(&mut seq, lo, hi);
+            if seq.hi == seq.lo {
+                continue;
+            }
+            if let (Some(bm), true) = (type_bm, seq.lo == 0 && seq.hi as u64 == pr.rows.len()) {
+                // The whole project: run containers after a load, so
+                // popcounts over the type's words.
+                count += pr.rows.intersection_len(bm);
+            } else if let Some(bm) = type_bm {
+                // The window's prefix part is a run of the project's
+                // slots: as ranges when the prefix is runs; the rest tested.
+                let end = seq.hi.min(seq.plen);
+                let tested = match &seq.slots {
+                    SeqSlots::Select(_) => seq.lo..seq.hi,
+                    _ if seq.lo >= end => seq.lo..seq.hi,
+                    slots => {
+                        let span = seq.slot(seq.lo)..seq.slot(end - 1) + 1;
+                        match slots {
+                            SeqSlots::Runs { runs, .. } => ranges.extend(
+                                runs.iter()
+                                    .map(|r| r.start.max(span.start)..r.end.min(span.end))
+                                    .filter(|r| r.start < r.end),
+                            ),
+                            _ => ranges.push(span),
+                        }
+                        end..seq.hi
+                    }
+                };
+                tests += tested.len() as u32;
+                if tests > SEQ_TESTS_MAX {
+                    return None;
+                }
+                count += tested.filter(|&p| bm.contains(seq.slot(p))).count() as u64;
+            } else {
+                count += u64::from(seq.hi - seq.lo);
+            }
+            seqs.push(seq);
+        }
+        if let (Some(bm), false) = (type_bm, ranges.is_empty()) {
+            count += dense_ranges_len(bm, ranges);
+        }
+        let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
+        Some(MergeSeq {
+            seqs,
+            ty,
+            count,
+            walk,
+        })
+    }
+
+    /// The projects a query's customer and project filters and its scope
+    /// (customers and projects; not offerings) admit, when at least one of
+    /// them restricts the query and the admitted projects are at most
+    /// [`MERGE_PROJECTS_MAX`]; ascending. O(admitted projects × scope).
+    fn merge_projects(&self, f: &Filter, scope: &Scope) -> Option<Vec<u32>> {
+        let t = &self.t;
+        if !scope.everything && !scope.offerings.is_empty() {
+            return None;
+        }
+        // An unknown uuid matches nothing: left to the planner, as cheap.
+        let customer = f
+            .customer
+            .map(|u| t.customers.id(&u))
+            .map_or(Some(None), |c| c.map(Some))?;
+        let project = f
+            .project
+            .map(|u| t.projects.id(&u))
+            .map_or(Some(None), |p| p.map(Some))?;
+        let (scope_customers, scope_projects): (Vec<u32>, Vec<u32>) = if scope.everything {
+            (Vec::new(), Vec::new())
+        } else {
+            (
+                scope
+                    .customers
+                    .iter()
+                    .filter_map(|u| t.customers.id(u))
+                    .collect(),
+                scope
+                    .projects
+                    .iter()
+                    .filter_map(|u| t.projects.id(u))
+                    .collect(),
+            )
+        };
+        let projects_of = |c: u32| &t.customers.get(c).projects[..];
+        let mut base: Vec<u32> = if let Some(p) = project {
+            vec![p]
+        } else if let Some(c) = customer {
+            let ps = projects_of(c);
+            if ps.len() > MERGE_PROJECTS_MAX {
                 return None;
             }
-            let kept: Vec<u32> = (seq.lo..seq.hi)
-                .map(|p| seq.slot(p))
-                .filter(|&s| check.test(t, s))
+            ps.to_vec()
+        } else if !scope.everything {
+            let n = scope_customers
+                .iter()
+                .map(|&c| projects_of(c).len())
+                .sum::<usize>()
+                + scope_projects.len();
+            if n > MERGE_PROJECTS_MAX * 2 {
+                return None;
+            }
+            let mut ps: Vec<u32> = scope_customers
+                .iter()
+                .flat_map(|&c| projects_of(c))
+                .copied()
                 .collect();
-            seq.kept = Some(kept);
+            ps.extend(&scope_projects);
+            ps
+        } else {
+            return None;
+        };
+        base.sort_unstable();
+        base.dedup();
+        base.retain(|&p| {
+            let c = t.projects.get(p).customer;
+            customer.is_none_or(|x| x == c)
+                && project.is_none_or(|x| x == p)
+                && (scope.everything || scope_customers.contains(&c) || scope_projects.contains(&p))
+        });
+        (base.len() <= MERGE_PROJECTS_MAX).then_some(base)
+    }
+
+    /// A page in the default order of a [`MergeSeq`]'s matches: its
+    /// sequences read from their ends, the latest record of all first (a
+    /// heap by date), testing the type, until the page's last match and
+    /// every match of its report date are read; those sorted.
+    /// O((offset + limit) / selectivity × log projects).
+    fn merge_page(&self, m: &MergeSeq<'_>, offset: usize, limit: usize) -> Vec<u32> {
+        let t = &self.t;
+        let date = |s: u32| t.cus.get(t.row(s).cu).date();
+        let want = offset + limit;
+        let mut cursors: Vec<MergeCursor<'_>> = m
+            .seqs
+            .iter()
+            .map(|s| MergeCursor::new(t, s, m.ty))
+            .collect();
+        // (date, cursor, slot) of each sequence's next match.
+        let mut heap: BinaryHeap<(Micros, usize, u32)> = cursors
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, c)| c.next(t).map(|s| (date(s), i, s)))
+            .collect();
+        let mut got: Vec<u32> = Vec::with_capacity(want + limit);
+        // Once the page's last match is read, the rest of its date's.
+        let mut bound = Micros::MIN;
+        while let Some((d, i, slot)) = heap.pop() {
+            if d < bound {
+                break;
+            }
+            got.push(slot);
+            if got.len() == want {
+                bound = d;
+            }
+            if let Some(s) = cursors[i].next(t) {
+                heap.push((date(s), i, s));
+            }
         }
-        Some(seq)
+        self.sort_default(&mut got);
+        got.drain(..offset.min(got.len()));
+        got.truncate(limit);
+        got
     }
 
     /// A page in the default order (report date descending, then type rank
@@ -1490,14 +1877,8 @@ impl Core {
     fn date_seq_page(&self, seq: &DateSeq<'_>, offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
         // The matches are positions `lo..hi` of `at`, in date order.
-        let (lo, hi) = match &seq.kept {
-            Some(kept) => (0, kept.len() as u32),
-            None => (seq.lo, seq.hi),
-        };
-        let at = |p: u32| match &seq.kept {
-            Some(kept) => kept[p as usize],
-            None => seq.slot(p),
-        };
+        let (lo, hi) = seq.window();
+        let at = |p: u32| seq.at(p);
         let date = |p: u32| t.cus.get(t.row(at(p)).cu).date();
         // Positions [a, b) hold the page's records, in some order.
         let b = hi - offset as u32;

@@ -210,6 +210,19 @@ impl Core {
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);
+        let mut owned: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (id, p) in t.projects.iter() {
+            owned.entry(p.customer).or_default().push(id);
+        }
+        owned.values_mut().for_each(|v| v.sort_unstable());
+        for (id, c) in t.customers.iter() {
+            let mut listed = c.projects.clone();
+            listed.sort_unstable();
+            ensure!(
+                owned.get(&id).map_or(&[][..], |v| &v[..]) == &listed[..],
+                "customer {id}: project list {listed:?} differs from its projects"
+            );
+        }
         ensure!(
             t.cus.len() == cu_rows.len(),
             "component usages without records"

@@ -444,6 +444,7 @@ impl Core {
                     uuid: r.customer_uuid,
                     name: r.customer_name.as_str().into(),
                     rows: RoaringBitmap::new(),
+                    projects: Vec::new(),
                 },
             ),
         };
@@ -470,22 +471,30 @@ impl Core {
                 if old != c {
                     proj.customer = c;
                     let rows = proj.rows.clone();
-                    t.customers.get_mut(old).rows -= &rows;
-                    t.customers.get_mut(c).rows |= &rows;
+                    let from = t.customers.get_mut(old);
+                    from.rows -= &rows;
+                    forget_project(&mut from.projects, id);
+                    let to = t.customers.get_mut(c);
+                    to.rows |= &rows;
+                    to.projects.push(id);
                     g.customers.push(old);
                 }
                 id
             }
-            None => t.projects.insert(
-                r.project_uuid,
-                Project {
-                    uuid: r.project_uuid,
-                    name: r.project_name.as_str().into(),
-                    customer: c,
-                    rows: RoaringBitmap::new(),
-                    sorted_until: u32::MAX,
-                },
-            ),
+            None => {
+                let id = t.projects.insert(
+                    r.project_uuid,
+                    Project {
+                        uuid: r.project_uuid,
+                        name: r.project_name.as_str().into(),
+                        customer: c,
+                        rows: RoaringBitmap::new(),
+                        sorted_until: u32::MAX,
+                    },
+                );
+                t.customers.get_mut(c).projects.push(id);
+                id
+            }
         };
         // Resource: name, offering and project (moving its records).
         let res = match t.resources.id(&r.resource_uuid) {
@@ -659,9 +668,22 @@ impl Core {
             };
         }
         sweep!(resources, g.resources);
+        for &id in &g.projects {
+            if !t.projects.is_free(id) && t.projects.get(id).rows.is_empty() {
+                let c = t.projects.get(id).customer;
+                forget_project(&mut t.customers.get_mut(c).projects, id);
+            }
+        }
         sweep!(projects, g.projects);
         sweep!(offerings, g.offerings);
         sweep!(customers, g.customers);
+    }
+}
+
+/// Drops project `id` from a customer's project list (`Customer::projects`).
+fn forget_project(projects: &mut Vec<u32>, id: u32) {
+    if let Some(i) = projects.iter().position(|&p| p == id) {
+        projects.swap_remove(i);
     }
 }
 

@@ -189,6 +189,9 @@ impl Core {
             b.optimize();
             *b = b.clone();
         }
+        for (_, c) in t.customers.iter_mut() {
+            c.projects.shrink_to_fit();
+        }
         let others = (t.periods.values_mut())
             .chain(t.days.values_mut())
             .chain(t.usernames.dict.payloads_mut())

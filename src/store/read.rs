@@ -687,9 +687,11 @@ struct MergeCursor<'a> {
     pos: std::ops::Range<u32>,
     ty: Option<u32>,
     /// Then the prefix's records of the type, descending: the type's
-    /// bitmap within the prefix's run (a project's, after a load), which
+    /// bitmap read backwards from the end of the window's part of the
+    /// prefix's run (a project's, after a load), down to `first`; it
     /// skips the other types' records without reading them.
     run: Option<roaring::bitmap::Iter<'a>>,
+    first: u32,
 }
 
 impl<'a> MergeCursor<'a> {
@@ -698,13 +700,13 @@ impl<'a> MergeCursor<'a> {
         let end = hi.min(seq.plen);
         if let (Some(ty), SeqSlots::Run(_), true) = (ty, &seq.slots, lo < end) {
             let mut it = t.types.payload(ty).iter();
-            it.advance_to(seq.slot(lo));
             it.advance_back_to(seq.slot(end - 1));
             return MergeCursor {
                 seq,
                 pos: end..hi,
                 ty: Some(ty),
                 run: Some(it),
+                first: seq.slot(lo),
             };
         }
         MergeCursor {
@@ -712,6 +714,7 @@ impl<'a> MergeCursor<'a> {
             pos: lo..hi,
             ty,
             run: None,
+            first: 0,
         }
     }
 
@@ -726,7 +729,11 @@ impl<'a> MergeCursor<'a> {
                 return Some(s);
             }
         }
-        self.run.as_mut()?.next_back()
+        let s = self.run.as_mut()?.next_back().filter(|&s| s >= self.first);
+        if s.is_none() {
+            self.run = None;
+        }
+        s
     }
 }
 
@@ -1554,16 +1561,18 @@ impl Core {
     /// the prefix more than [`SEQ_RUNS_MAX`] runs. O(runs + tail log tail).
     fn entity_seq<'a>(&'a self, rows: &'a RoaringBitmap, split: u32) -> Option<DateSeq<'a>> {
         let t = &self.t;
+        // (A bitmap's length is a sum over its containers.)
+        let len = rows.len();
         // The prefix in date order, then the tail sorted by date.
         let plen = match split {
-            u32::MAX => rows.len(),
+            u32::MAX => len,
             0 => 0,
             b => rows.rank(b - 1),
         };
-        if rows.len() - plen > SEQ_TAIL_MAX {
+        if len - plen > SEQ_TAIL_MAX {
             return None;
         }
-        let mut tail: Vec<u32> = if plen < rows.len() {
+        let mut tail: Vec<u32> = if plen < len {
             let mut it = rows.iter();
             it.advance_to(split);
             it.collect()
@@ -1575,7 +1584,7 @@ impl Core {
         // One run (a project's, after a load) needs no list: its positions
         // are offsets.
         if let Some(first) = rows.min().filter(|_| plen > 0) {
-            let last = if plen as u64 == rows.len() {
+            let last = if u64::from(plen) == len {
                 rows.max()
             } else {
                 rows.select(plen - 1)
@@ -1586,7 +1595,7 @@ impl Core {
                     plen,
                     tail,
                     lo: 0,
-                    hi: rows.len() as u32,
+                    hi: len as u32,
                     kept: None,
                 });
             }
@@ -1595,7 +1604,7 @@ impl Core {
         // reached by rank in their array, and so are many runs (new reports
         // appended among other projects' since the load); otherwise the
         // prefix is taken as runs (a project's, after a load).
-        let runs = (rows.len() > SEQ_SELECT_MAX)
+        let runs = (len > SEQ_SELECT_MAX)
             .then(|| {
                 let mut runs = Vec::new();
                 let mut it = rows.iter();
@@ -1629,7 +1638,7 @@ impl Core {
             plen,
             tail,
             lo: 0,
-            hi: rows.len() as u32,
+            hi: len as u32,
             kept: None,
         })
     }

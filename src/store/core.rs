@@ -639,6 +639,8 @@ pub(crate) struct Core {
     pub(crate) views: [View; 4],
     /// During a bulk write, view maintenance is deferred to one merge at the end.
     pub(crate) deferred: Option<Deferred>,
+    /// Projects' tails sorted by date, kept by reads until the next write.
+    pub(crate) tails: super::tails::TailCache,
 }
 
 /// Which indexes an attach/detach touches.
@@ -948,6 +950,10 @@ impl Core {
             (
                 "sorted views",
                 self.views.iter().map(View::heap_bytes).sum(),
+            ),
+            (
+                "sorted project tails (kept by queries)",
+                self.tails.heap_bytes(),
             ),
         ]
     }

@@ -4,6 +4,7 @@
 pub(crate) mod core;
 mod entities;
 mod read;
+mod tails;
 mod validate;
 mod write;
 

@@ -615,10 +615,15 @@ const DAY_CROWDED: u64 = 256;
 /// A [`DateSeq`] of more runs reads its slots by rank instead.
 const SEQ_RUNS_MAX: usize = 64;
 
-/// Nor one whose project's tail (records written out of date order since
-/// the load) holds more than this many of its records: each query sorts
-/// them.
+/// No [`DateSeq`] is made of a resource whose tail (its records in its
+/// project's tail, see `Project::sorted_until`) holds more than this many
+/// records: each query sorts them.
 const SEQ_TAIL_MAX: u64 = 256;
+
+/// Nor of a project whose tail holds more than this many: the first query
+/// after a write sorts it (about 30 ns a record), later ones share it
+/// ([`super::tails::TailCache`]).
+const SEQ_TAIL_SHARED_MAX: u64 = 1 << 14;
 
 /// A [`DateSeq`] of at most this many records reads them by rank
 /// (`select`, a search of one array) instead of finding its runs: a
@@ -638,8 +643,8 @@ struct DateSeq<'a> {
     /// The first `plen` positions: the prefix of `Project::sorted_until`.
     slots: SeqSlots<'a>,
     plen: u32,
-    /// The rest: the project's tail, sorted by date.
-    tail: Vec<u32>,
+    /// The rest: the tail, sorted by date.
+    tail: Tail,
     /// The positions `lo..hi` hold the matches of the entity and date
     /// range; with billing period filters, `kept` lists those of them that
     /// pass (ascending, so in date order too).
@@ -745,6 +750,24 @@ enum Plan<'a> {
     Merge(MergeSeq<'a>),
     /// The planner's bitmaps.
     Cand(Cand<'a>),
+}
+
+/// A [`DateSeq`]'s tail: a project's, shared by the queries between two
+/// writes, or a resource's, sorted for one query.
+enum Tail {
+    Shared(std::sync::Arc<[u32]>),
+    Own(Vec<u32>),
+}
+
+impl std::ops::Deref for Tail {
+    type Target = [u32];
+
+    fn deref(&self) -> &[u32] {
+        match self {
+            Tail::Shared(t) => t,
+            Tail::Own(t) => t,
+        }
+    }
 }
 
 /// The slots of a [`DateSeq`], ascending.
@@ -1526,18 +1549,19 @@ impl Core {
         {
             return None;
         }
-        let (rows, split) = match (f.project, f.resource_uuid, f.resource) {
+        let (rows, split, shared) = match (f.project, f.resource_uuid, f.resource) {
             (Some(p), None, None) => {
-                let p = t.projects.get(t.projects.id(&p)?);
-                (&p.rows, p.sorted_until)
+                let id = t.projects.id(&p)?;
+                let p = t.projects.get(id);
+                (&p.rows, p.sorted_until, Some(id))
             }
             (None, Some(r), None) | (None, None, Some(r)) => {
                 let r = t.resources.get(t.resources.id(&r)?);
-                (&r.rows, t.projects.get(r.project).sorted_until)
+                (&r.rows, t.projects.get(r.project).sorted_until, None)
             }
             _ => return None,
         };
-        let mut seq = self.entity_seq(rows, split)?;
+        let mut seq = self.entity_seq(rows, split, shared)?;
         let (lo, hi, check) = seq_bounds(t, f);
         self.narrow(&mut seq, lo, hi);
         if let Some(check) = check {
@@ -1556,10 +1580,19 @@ impl Core {
 
     /// The slots of `rows`, records of one project whose split is `split`
     /// (`Project::sorted_until`), as a [`DateSeq`] over all of them: the
-    /// prefix as runs or by rank, the tail listed and sorted by date.
-    /// `None` when the tail holds more than [`SEQ_TAIL_MAX`] records or
-    /// the prefix more than [`SEQ_RUNS_MAX`] runs. O(runs + tail log tail).
-    fn entity_seq<'a>(&'a self, rows: &'a RoaringBitmap, split: u32) -> Option<DateSeq<'a>> {
+    /// prefix as runs or by rank, the tail listed and sorted by date. The
+    /// tail of project `shared` (`rows` are its records) is sorted by the
+    /// first query after a write and shared by the next ones. `None` when
+    /// the tail holds more than [`SEQ_TAIL_SHARED_MAX`] records (a
+    /// project's) or [`SEQ_TAIL_MAX`] (a resource's), or the prefix more
+    /// than [`SEQ_RUNS_MAX`] runs. O(runs + tail), and O(tail log tail)
+    /// for the first query that sorts it.
+    fn entity_seq<'a>(
+        &'a self,
+        rows: &'a RoaringBitmap,
+        split: u32,
+        shared: Option<u32>,
+    ) -> Option<DateSeq<'a>> {
         let t = &self.t;
         // (A bitmap's length is a sum over its containers.)
         let len = rows.len();
@@ -1569,17 +1602,26 @@ impl Core {
             0 => 0,
             b => rows.rank(b - 1),
         };
-        if len - plen > SEQ_TAIL_MAX {
+        let max = if shared.is_some() {
+            SEQ_TAIL_SHARED_MAX
+        } else {
+            SEQ_TAIL_MAX
+        };
+        if len - plen > max {
             return None;
         }
-        let mut tail: Vec<u32> = if plen < len {
+        let sort = || {
             let mut it = rows.iter();
             it.advance_to(split);
-            it.collect()
-        } else {
-            Vec::new()
+            let mut tail: Vec<u32> = it.collect();
+            tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
+            tail
         };
-        tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
+        let tail = match shared {
+            _ if plen == len => Tail::Own(Vec::new()),
+            Some(p) => Tail::Shared(self.tails.get_or_sort(p, sort)),
+            None => Tail::Own(sort()),
+        };
         let plen = plen as u32;
         // One run (a project's, after a load) needs no list: its positions
         // are offsets.
@@ -1713,7 +1755,7 @@ impl Core {
         let mut ranges: Vec<std::ops::Range<u32>> = Vec::with_capacity(projects.len());
         for p in projects {
             let pr = t.projects.get(p);
-            let mut seq = self.entity_seq(&pr.rows, pr.sorted_until)?;
+            let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
             self.narrow(&mut seq, lo, hi);
             if seq.hi == seq.lo {
                 continue;

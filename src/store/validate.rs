@@ -207,6 +207,19 @@ impl Core {
                 );
             }
         }
+        // Cached tails: each is its live project's tail in date order.
+        for (id, tail) in self.tails.entries() {
+            ensure!(!t.projects.is_free(id), "tail cache: project {id} is dead");
+            let p = t.projects.get(id);
+            let date = |s: u32| t.cus.get(t.row(s).cu).date();
+            let mut want: Vec<u32> = p.rows.iter().filter(|&s| s >= p.sorted_until).collect();
+            want.sort_by_cached_key(|&s| date(s));
+            ensure!(
+                *tail == want[..],
+                "project {id}: cached tail differs from its records from slot {} on, by date",
+                p.sorted_until
+            );
+        }
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);

@@ -120,6 +120,7 @@ impl Core {
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
     pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
+        self.tails.clear();
         let mut sum = WriteSummary::default();
         let mut g = Garbage::default();
         if plan.bulk {
@@ -175,6 +176,7 @@ impl Core {
     /// Rewrites every bitmap at exact capacity, entity bitmaps run-compressed.
     /// O(containers).
     pub(crate) fn compact_bitmaps(&mut self) {
+        self.tails.clear();
         let t = &mut self.t;
         // Bulk slots are numbered customer by customer and project by
         // project (`reserve_slots`), so these bitmaps are mostly runs: run
@@ -271,6 +273,7 @@ impl Core {
 
     /// Removes a live slot from everything and frees it.
     pub(crate) fn remove_slot(&mut self, slot: u32) {
+        self.tails.clear();
         let mut g = Garbage::default();
         self.remove_inner(slot, &mut g);
         self.collect(g);

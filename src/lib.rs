@@ -34,9 +34,13 @@
 //! usage is a contiguous part, and a usage order over all types merges
 //! the parts. A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
-//! project is still in that order after later writes: the UI's usage
-//! table (one project, perhaps a date range or a year, default order) is
-//! then a binary search and a slice, not a sort.
+//! project is still in that order after later writes (records written out
+//! of order since form a tail, sorted by the first query after a write and
+//! shared by the next ones): the UI's usage table (one project, perhaps a
+//! date range or a year, default order) is then a binary search and a
+//! slice, not a sort, and a small customer's table or a user's visibility
+//! scope (a few dozen projects, perhaps a component type or a date range)
+//! a merge of those projects' orders from their ends.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

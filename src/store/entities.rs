@@ -198,7 +198,10 @@ pub(crate) struct Project {
     /// the project (or one of its resources), with at most a report-date
     /// range and billing period filters, finds its matches by binary search
     /// and its default-order page at the end of them (`Core::date_seq`),
-    /// while the tail is short. (The field fits in the struct's padding.)
+    /// and so does a customer's or a scope's with a few projects
+    /// (`Core::merge_seq`), while the tail is at most 16,384 records: the
+    /// first such query after a write sorts it, and the next ones share it
+    /// (`TailCache`). (The field fits in the struct's padding.)
     pub(crate) sorted_until: u32,
 }
 

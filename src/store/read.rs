@@ -1535,7 +1535,7 @@ impl Core {
     /// is `Project::sorted_until`), narrowed by binary searches to the date range
     /// and to the report days of the selected billing periods, whose
     /// records are then tested one by one. `None` for any other query, an
-    /// unsorted project, a tail of more than [`SEQ_TAIL_MAX`] records, or
+    /// unsorted project, a tail too long (see [`Core::entity_seq`]), or
     /// more than [`SEQ_TESTS_MAX`] records to test.
     /// O(runs + log n + the tested records).
     fn date_seq(&self, q: &Query) -> Option<DateSeq<'_>> {

@@ -643,7 +643,8 @@ struct DateSeq<'a> {
     /// The first `plen` positions: the prefix of `Project::sorted_until`.
     slots: SeqSlots<'a>,
     plen: u32,
-    /// The rest: the tail, sorted by date.
+    /// The rest: the tail, in the reverse of the default order (so by
+    /// date, ties by type rank and uuid descending).
     tail: Tail,
     /// The positions `lo..hi` hold the matches of the entity and date
     /// range; with billing period filters, `kept` lists those of them that
@@ -1614,7 +1615,7 @@ impl Core {
             let mut it = rows.iter();
             it.advance_to(split);
             let mut tail: Vec<u32> = it.collect();
-            tail.sort_by_cached_key(|&s| t.cus.get(t.row(s).cu).date());
+            tail.sort_by_cached_key(|&s| std::cmp::Reverse(t.tail_key(s)));
             tail
         };
         let tail = match shared {
@@ -1934,8 +1935,15 @@ impl Core {
         // Positions [a, b) hold the page's records, in some order.
         let b = hi - offset as u32;
         let a = b - limit as u32;
-        let (mut wa, mut wb) = (a, b);
         let first = date(a);
+        // The tail is in exactly the reverse of the default order: a page
+        // within it, whose first date no prefix record shares, is read
+        // backwards (after a re-report, the whole re-reported period is a
+        // group of one date, which the widening below would sort).
+        if seq.kept.is_none() && a >= seq.plen && (seq.plen == 0 || date(seq.plen - 1) < first) {
+            return (a..b).rev().map(at).collect();
+        }
+        let (mut wa, mut wb) = (a, b);
         while wa > lo && date(wa - 1) == first {
             wa -= 1;
         }

@@ -18,8 +18,9 @@ use parking_lot::RwLock;
 /// write (`Core::apply_write`, `Core::remove_slot`, `Store::shrink_to_fit`).
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live project's
-/// tail, the project's records from slot `sorted_until` on, sorted by report
-/// date (stably: ties in slot order).
+/// tail, the project's records from slot `sorted_until` on, in the reverse
+/// of the default order (`Tables::tail_key`): by report date, so searchable
+/// by date, and a page within it needs no sort.
 #[derive(Debug, Default)]
 pub(crate) struct TailCache(RwLock<HashMap<u32, Arc<[u32]>>>);
 

@@ -211,12 +211,12 @@ impl Core {
         for (id, tail) in self.tails.entries() {
             ensure!(!t.projects.is_free(id), "tail cache: project {id} is dead");
             let p = t.projects.get(id);
-            let date = |s: u32| t.cus.get(t.row(s).cu).date();
             let mut want: Vec<u32> = p.rows.iter().filter(|&s| s >= p.sorted_until).collect();
-            want.sort_by_cached_key(|&s| date(s));
+            want.sort_by_key(|&s| std::cmp::Reverse(t.tail_key(s)));
             ensure!(
                 *tail == want[..],
-                "project {id}: cached tail differs from its records from slot {} on, by date",
+                "project {id}: cached tail differs from its records from slot {} on, \
+                 in the reverse of the default order",
                 p.sorted_until
             );
         }

@@ -25,12 +25,16 @@ use usage_store::{Query, Store};
 fn default_mix(demo: &Demo) -> Vec<String> {
     let p = demo.picks();
     let (customer, project) = (p.largest_customer.simple(), p.project.simple());
+    let small = p.small_customer.simple();
     let (ty, year, month) = (&p.component_type, p.year, p.month);
     vec![
         format!("project_uuid={project}"),
         format!("project_uuid={project}&page=5"),
         format!("project_uuid={project}&o=username"),
         format!("project_uuid={project}&billing_period_year={year}"),
+        format!("customer_uuid={small}"),
+        format!("customer_uuid={small}&type={ty}"),
+        format!("customer_uuid={small}&date_after={year}-01-01"),
         format!("customer_uuid={customer}&date_after={year}-01-01"),
         format!("customer_uuid={customer}&type={ty}"),
         format!("customer_uuid={customer}&type={ty}&billing_period_year={year}"),

@@ -665,11 +665,10 @@ const MERGE_WALK_MAX: u64 = 4096;
 /// The date-ordered records of a few projects and the query's matches in
 /// them: created by [`Core::merge_seq`].
 struct MergeSeq<'a> {
-    /// One per project with matches in its window.
+    /// One per project with records in its window.
     seqs: Vec<DateSeq<'a>>,
-    /// The component type the windows' records must have (not yet
-    /// tested): `None` with no type filter, or when kept lists hold only
-    /// matches.
+    /// The component type the windows' records must have (tested while
+    /// merging), `None` without a type filter.
     ty: Option<u32>,
     count: u64,
     /// The records in the windows.
@@ -1581,7 +1580,8 @@ impl Core {
 
     /// The slots of `rows`, records of one project whose split is `split`
     /// (`Project::sorted_until`), as a [`DateSeq`] over all of them: the
-    /// prefix as runs or by rank, the tail listed and sorted by date. The
+    /// prefix as runs or by rank, the tail in the reverse of the default
+    /// order (by date first). The
     /// tail of project `shared` (`rows` are its records) is sorted by the
     /// first query after a write and shared by the next ones. `None` when
     /// the tail holds more than [`SEQ_TAIL_SHARED_MAX`] records (a

@@ -640,7 +640,9 @@ pub(crate) struct Core {
     /// During a bulk write, view maintenance is deferred to one merge at the end.
     pub(crate) deferred: Option<Deferred>,
     /// Projects' tails sorted by date, kept by reads until the next write.
-    pub(crate) tails: super::tails::TailCache,
+    pub(crate) tails: super::cache::TailCache,
+    /// The kinds of the type bitmaps' containers, kept likewise.
+    pub(crate) densities: super::cache::DensityCache,
 }
 
 /// Which indexes an attach/detach touches.
@@ -952,8 +954,8 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "sorted project tails (kept by queries)",
-                self.tails.heap_bytes(),
+                "query caches (sorted project tails, type densities)",
+                self.tails.heap_bytes() + self.densities.heap_bytes(),
             ),
         ]
     }

@@ -1,10 +1,10 @@
 //! The public [`Store`] and its read transaction [`ReadTxn`], thin wrappers
 //! over the private [`Core`].
 
+mod cache;
 pub(crate) mod core;
 mod entities;
 mod read;
-mod tails;
 mod validate;
 mod write;
 

@@ -312,16 +312,69 @@ fn selected_periods<'a>(
     )
 }
 
-/// `|b ∩ ∪ ranges|` for a dense `b` (a component type's records): popcounts
-/// over the range's words, where roaring's `range_cardinality` ranks from
-/// each bitmap container's start (up to 1,024 words for a short range).
-/// (Against an array container this tests each of its values.)
-fn dense_ranges_len(b: &RoaringBitmap, ranges: Vec<std::ops::Range<u32>>) -> u64 {
-    let mut runs = RoaringBitmap::new();
-    for r in ranges {
-        runs.insert_range(r);
+/// A component type's bitmap with the kinds of its containers (bitmap or
+/// array, by 65,536-slot chunk), to count within ranges the way each
+/// container makes cheap: created by [`Core::density`].
+struct Density<'a> {
+    b: &'a RoaringBitmap,
+    bitmaps: std::sync::Arc<[bool]>,
+}
+
+impl Density<'_> {
+    /// Whether chunk `k` of the bitmap is a bitmap container (more than
+    /// 4,096 values), not an array.
+    fn bitmap(&self, k: u32) -> bool {
+        self.bitmaps.get(k as usize).copied().unwrap_or(false)
     }
-    b.intersection_len(&runs)
+
+    /// `|b ∩ ∪ ranges|` (disjoint ranges). In a bitmap container the
+    /// pieces are gathered into one run bitmap and intersected: popcounts
+    /// of the pieces' words, where roaring's `range_cardinality` ranks from
+    /// the container's start (up to 1,024 words for a short range). In an
+    /// array container that intersection would test every value of the
+    /// array, and `range_cardinality` is two binary searches instead.
+    fn ranges_len(&self, ranges: &[std::ops::Range<u32>]) -> u64 {
+        let mut dense = RoaringBitmap::new();
+        let mut n = 0;
+        for r in ranges {
+            let mut s = r.start;
+            while s < r.end {
+                let k = s >> 16;
+                let e = ((u64::from(k) + 1) << 16).min(u64::from(r.end)) as u32;
+                if self.bitmap(k) {
+                    dense.insert_range(s..e);
+                } else {
+                    n += self.b.range_cardinality(s..e);
+                }
+                s = e;
+            }
+        }
+        n + if dense.is_empty() {
+            0
+        } else {
+            self.b.intersection_len(&dense)
+        }
+    }
+}
+
+/// Whether each chunk of `b`, up to its last value, holds more than
+/// 4,096 values (a bitmap container). O(chunks × log containers).
+pub(crate) fn chunk_kinds(b: &RoaringBitmap) -> Vec<bool> {
+    let last = b.max().map_or(0, |m| (m >> 16) + 1);
+    (0..last).map(|k| chunk_len(b, k) > 4096).collect()
+}
+
+/// The number of values of `b` among the 65,536 slots from `chunk << 16`
+/// (the length of its container there, which roaring keeps as a bitmap
+/// beyond 4,096 values). O(log containers): a range from the container's
+/// start past its end takes the container's kept length, and the next
+/// container's first value is subtracted.
+fn chunk_len(b: &RoaringBitmap, chunk: u32) -> u64 {
+    let start = chunk << 16;
+    match start.checked_add(1 << 16) {
+        Some(next) => b.range_cardinality(start..=next) - u64::from(b.contains(next)),
+        None => b.range_cardinality(start..),
+    }
 }
 
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
@@ -622,7 +675,7 @@ const SEQ_TAIL_MAX: u64 = 256;
 
 /// Nor of a project whose tail holds more than this many: the first query
 /// after a write sorts it (about 30 ns a record), later ones share it
-/// ([`super::tails::TailCache`]).
+/// ([`super::cache::TailCache`]).
 const SEQ_TAIL_SHARED_MAX: u64 = 1 << 14;
 
 /// A [`DateSeq`] of at most this many records reads them by rank
@@ -1752,8 +1805,9 @@ impl Core {
         let mut seqs = Vec::with_capacity(projects.len());
         let (mut count, mut tests) = (0u64, 0u32);
         // The prefix windows' slot ranges, whose records of the type are
-        // counted at once.
+        // counted at the end.
         let mut ranges: Vec<std::ops::Range<u32>> = Vec::with_capacity(projects.len());
+        let density = ty.map(|ty| self.density(ty));
         for p in projects {
             let pr = t.projects.get(p);
             let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
@@ -1761,9 +1815,18 @@ impl Core {
             if seq.hi == seq.lo {
                 continue;
             }
-            if let (Some(bm), true) = (type_bm, seq.lo == 0 && seq.hi as u64 == pr.rows.len()) {
-                // The whole project: run containers after a load, so
-                // popcounts over the type's words.
+            // A whole project in one run (after a load) within one bitmap
+            // container of the type: its run container against the
+            // type's words, no range to gather.
+            let whole_run = match seq.slots {
+                SeqSlots::Run(first) if seq.lo == 0 && seq.hi == seq.plen => {
+                    Some(first >> 16).filter(|&k| k == (first + seq.plen - 1) >> 16)
+                }
+                _ => None,
+            };
+            if let (Some(bm), Some(k), Some(d)) = (type_bm, whole_run, &density)
+                && d.bitmap(k)
+            {
                 count += pr.rows.intersection_len(bm);
             } else if let Some(bm) = type_bm {
                 // The window's prefix part is a run of the project's
@@ -1795,8 +1858,8 @@ impl Core {
             }
             seqs.push(seq);
         }
-        if let (Some(bm), false) = (type_bm, ranges.is_empty()) {
-            count += dense_ranges_len(bm, ranges);
+        if let Some(d) = &density {
+            count += d.ranges_len(&ranges);
         }
         let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
         Some(MergeSeq {
@@ -1805,6 +1868,17 @@ impl Core {
             count,
             walk,
         })
+    }
+
+    /// Type `ty`'s bitmap and the kinds of its containers, found by the
+    /// first query after a write that needs them ([`super::cache::DensityCache`]).
+    /// O(1), and O(chunks × log containers) for that first query.
+    fn density(&self, ty: u32) -> Density<'_> {
+        let b = self.t.types.payload(ty);
+        Density {
+            b,
+            bitmaps: self.densities.get_or_find(ty, || chunk_kinds(b)),
+        }
     }
 
     /// The projects a query's customer and project filters and its scope

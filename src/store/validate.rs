@@ -220,6 +220,13 @@ impl Core {
                 p.sorted_until
             );
         }
+        for (ty, kinds) in self.densities.entries() {
+            ensure!(t.types.is_live(ty), "density cache: type {ty} is dead");
+            ensure!(
+                *kinds == super::read::chunk_kinds(t.types.payload(ty))[..],
+                "type {ty}: cached container kinds differ from its bitmap"
+            );
+        }
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);

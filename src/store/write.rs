@@ -121,6 +121,7 @@ impl Core {
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
     pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
         self.tails.clear();
+        self.densities.clear();
         let mut sum = WriteSummary::default();
         let mut g = Garbage::default();
         if plan.bulk {
@@ -177,6 +178,7 @@ impl Core {
     /// O(containers).
     pub(crate) fn compact_bitmaps(&mut self) {
         self.tails.clear();
+        self.densities.clear();
         let t = &mut self.t;
         // Bulk slots are numbered customer by customer and project by
         // project (`reserve_slots`), so these bitmaps are mostly runs: run
@@ -274,6 +276,7 @@ impl Core {
     /// Removes a live slot from everything and frees it.
     pub(crate) fn remove_slot(&mut self, slot: u32) {
         self.tails.clear();
+        self.densities.clear();
         let mut g = Garbage::default();
         self.remove_inner(slot, &mut g);
         self.collect(g);

@@ -1,4 +1,8 @@
-//! Projects' tails in report-date order, sorted once between writes.
+//! Data that queries derive from the indexes and keep until the next
+//! write, shared by every reader: projects' sorted tails
+//! ([`TailCache`]) and the kinds of a component type's bitmap containers
+//! ([`DensityCache`]). Every write clears both (`Core::apply_write`,
+//! `Core::remove_slot`, `Core::compact_bitmaps`).
 //!
 //! A project's records are a date-ordered prefix and a tail
 //! (`Project::sorted_until`). Every write since the load that put a record
@@ -6,8 +10,7 @@
 //! period's records; every report after that joins the tail too) lengthens
 //! the tail, so sorting it per query would make the project's date-order
 //! reads cost its tail's sort. The first query that needs a project's
-//! tail sorts it and keeps it here, shared by every reader, until the next
-//! write clears the cache.
+//! tail sorts it and keeps it here.
 
 use std::sync::Arc;
 
@@ -15,7 +18,7 @@ use hashbrown::HashMap;
 use parking_lot::RwLock;
 
 /// Sorted project tails, by project id: filled by reads, cleared by every
-/// write (`Core::apply_write`, `Core::remove_slot`, `Store::shrink_to_fit`).
+/// write.
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live project's
 /// tail, the project's records from slot `sorted_until` on, in the reverse
@@ -61,5 +64,53 @@ impl TailCache {
     pub(crate) fn heap_bytes(&self) -> usize {
         let map = self.0.read();
         map.allocation_size() + map.values().map(|t| 16 + 4 * t.len()).sum::<usize>()
+    }
+}
+
+/// Whether each 65,536-slot chunk of a component type's bitmap is a bitmap
+/// container (more than 4,096 values) rather than an array, by type id:
+/// filled by reads, cleared by every write, like [`TailCache`].
+///
+/// Invariant (checked by `Core::validate`): an entry lists, for every
+/// chunk up to the type's last value, whether the type has more than
+/// 4,096 values there.
+#[derive(Debug, Default)]
+pub(crate) struct DensityCache(RwLock<HashMap<u32, Arc<[bool]>>>);
+
+/// A clone starts empty, as [`TailCache`]'s.
+impl Clone for DensityCache {
+    fn clone(&self) -> DensityCache {
+        DensityCache::default()
+    }
+}
+
+impl DensityCache {
+    /// Type `ty`'s chunk kinds: cached, or made by `find` and cached.
+    pub(crate) fn get_or_find(&self, ty: u32, find: impl FnOnce() -> Vec<bool>) -> Arc<[bool]> {
+        if let Some(d) = self.0.read().get(&ty) {
+            return Arc::clone(d);
+        }
+        let found: Arc<[bool]> = find().into();
+        Arc::clone(self.0.write().entry(ty).or_insert(found))
+    }
+
+    /// Forgets every entry (every write).
+    pub(crate) fn clear(&mut self) {
+        let map = self.0.get_mut();
+        if !map.is_empty() {
+            *map = HashMap::new();
+        }
+    }
+
+    /// The cached entries, for `Core::validate`.
+    pub(crate) fn entries(&self) -> Vec<(u32, Arc<[bool]>)> {
+        let map = self.0.read();
+        map.iter().map(|(&t, d)| (t, Arc::clone(d))).collect()
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let map = self.0.read();
+        map.allocation_size() + map.values().map(|d| 16 + d.len()).sum::<usize>()
     }
 }

@@ -13,6 +13,7 @@
 //! tail sorts it and keeps it here.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use hashbrown::HashMap;
 use parking_lot::RwLock;
@@ -67,15 +68,27 @@ impl TailCache {
     }
 }
 
-/// Whether each 65,536-slot chunk of a component type's bitmap is a bitmap
-/// container (more than 4,096 values) rather than an array, by type id:
-/// filled by reads, cleared by every write, like [`TailCache`].
+/// The kind of each 65,536-slot chunk of a component type's bitmap: a
+/// bitmap container (more than 4,096 values) or an array, by type id. An
+/// entry is made empty (every chunk [`UNKNOWN`]) by the first query after
+/// a write that needs the type, and each chunk's kind is found by the
+/// first query that needs that chunk (one O(log containers) probe; at 10M
+/// records a type has 153 chunks and a query needs a few): a relaxed
+/// atomic store under the read lock, since racing readers store the same
+/// value. Cleared by every write, like [`TailCache`].
 ///
-/// Invariant (checked by `Core::validate`): an entry lists, for every
-/// chunk up to the type's last value, whether the type has more than
-/// 4,096 values there.
+/// Invariant (checked by `Core::validate`): an entry has one place per
+/// chunk up to the type's last value, and each known place says whether
+/// the type has more than 4,096 values there.
 #[derive(Debug, Default)]
-pub(crate) struct DensityCache(RwLock<HashMap<u32, Arc<[bool]>>>);
+pub(crate) struct DensityCache(RwLock<HashMap<u32, Arc<[AtomicU8]>>>);
+
+/// A chunk of a [`DensityCache`] entry not yet probed.
+pub(crate) const UNKNOWN: u8 = 0;
+/// A chunk held as an array container.
+pub(crate) const ARRAY: u8 = 1;
+/// A chunk held as a bitmap container.
+pub(crate) const BITMAP: u8 = 2;
 
 /// A clone starts empty, as [`TailCache`]'s.
 impl Clone for DensityCache {
@@ -85,13 +98,14 @@ impl Clone for DensityCache {
 }
 
 impl DensityCache {
-    /// Type `ty`'s chunk kinds: cached, or made by `find` and cached.
-    pub(crate) fn get_or_find(&self, ty: u32, find: impl FnOnce() -> Vec<bool>) -> Arc<[bool]> {
+    /// Type `ty`'s chunk kinds (`chunks` places): cached, or made unknown
+    /// and cached.
+    pub(crate) fn get(&self, ty: u32, chunks: usize) -> Arc<[AtomicU8]> {
         if let Some(d) = self.0.read().get(&ty) {
             return Arc::clone(d);
         }
-        let found: Arc<[bool]> = find().into();
-        Arc::clone(self.0.write().entry(ty).or_insert(found))
+        let fresh: Arc<[AtomicU8]> = (0..chunks).map(|_| AtomicU8::new(UNKNOWN)).collect();
+        Arc::clone(self.0.write().entry(ty).or_insert(fresh))
     }
 
     /// Forgets every entry (every write).
@@ -103,9 +117,11 @@ impl DensityCache {
     }
 
     /// The cached entries, for `Core::validate`.
-    pub(crate) fn entries(&self) -> Vec<(u32, Arc<[bool]>)> {
+    pub(crate) fn entries(&self) -> Vec<(u32, Vec<u8>)> {
         let map = self.0.read();
-        map.iter().map(|(&t, d)| (t, Arc::clone(d))).collect()
+        map.iter()
+            .map(|(&t, d)| (t, d.iter().map(|k| k.load(Ordering::Relaxed)).collect()))
+            .collect()
     }
 
     /// Heap bytes held.

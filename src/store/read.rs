@@ -317,14 +317,28 @@ fn selected_periods<'a>(
 /// container makes cheap: created by [`Core::density`].
 struct Density<'a> {
     b: &'a RoaringBitmap,
-    bitmaps: std::sync::Arc<[bool]>,
+    kinds: std::sync::Arc<[std::sync::atomic::AtomicU8]>,
 }
 
 impl Density<'_> {
     /// Whether chunk `k` of the bitmap is a bitmap container (more than
-    /// 4,096 values), not an array.
+    /// 4,096 values), not an array: known, or probed and kept.
     fn bitmap(&self, k: u32) -> bool {
-        self.bitmaps.get(k as usize).copied().unwrap_or(false)
+        use super::cache::{ARRAY, BITMAP};
+        use std::sync::atomic::Ordering::Relaxed;
+        // Past the last chunk the type has no values: either way counts 0.
+        let Some(kind) = self.kinds.get(k as usize) else {
+            return false;
+        };
+        match kind.load(Relaxed) {
+            ARRAY => false,
+            BITMAP => true,
+            _ => {
+                let bitmap = chunk_is_bitmap(self.b, k);
+                kind.store(if bitmap { BITMAP } else { ARRAY }, Relaxed);
+                bitmap
+            }
+        }
     }
 
     /// `|b ∩ ∪ ranges|` (disjoint ranges). In a bitmap container the
@@ -357,11 +371,15 @@ impl Density<'_> {
     }
 }
 
-/// Whether each chunk of `b`, up to its last value, holds more than
-/// 4,096 values (a bitmap container). O(chunks × log containers).
-pub(crate) fn chunk_kinds(b: &RoaringBitmap) -> Vec<bool> {
-    let last = b.max().map_or(0, |m| (m >> 16) + 1);
-    (0..last).map(|k| chunk_len(b, k) > 4096).collect()
+/// The number of 65,536-slot chunks up to `b`'s last value.
+fn chunks(b: &RoaringBitmap) -> usize {
+    b.max().map_or(0, |m| (m >> 16) as usize + 1)
+}
+
+/// Whether chunk `k` of `b` holds more than 4,096 values (a bitmap
+/// container), for `Core::validate`. O(log containers).
+pub(crate) fn chunk_is_bitmap(b: &RoaringBitmap, k: u32) -> bool {
+    chunk_len(b, k) > 4096
 }
 
 /// The number of values of `b` among the 65,536 slots from `chunk << 16`
@@ -1888,14 +1906,14 @@ impl Core {
         })
     }
 
-    /// Type `ty`'s bitmap and the kinds of its containers, found by the
-    /// first query after a write that needs them ([`super::cache::DensityCache`]).
-    /// O(1), and O(chunks × log containers) for that first query.
+    /// Type `ty`'s bitmap and the kinds of its containers, each found by
+    /// the first query after a write that needs it
+    /// ([`super::cache::DensityCache`]). O(1).
     fn density(&self, ty: u32) -> Density<'_> {
         let b = self.t.types.payload(ty);
         Density {
             b,
-            bitmaps: self.densities.get_or_find(ty, || chunk_kinds(b)),
+            kinds: self.densities.get(ty, chunks(b)),
         }
     }
 

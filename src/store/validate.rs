@@ -221,11 +221,20 @@ impl Core {
             );
         }
         for (ty, kinds) in self.densities.entries() {
+            use super::cache::{BITMAP, UNKNOWN};
             ensure!(t.types.is_live(ty), "density cache: type {ty} is dead");
+            let b = t.types.payload(ty);
             ensure!(
-                *kinds == super::read::chunk_kinds(t.types.payload(ty))[..],
-                "type {ty}: cached container kinds differ from its bitmap"
+                kinds.len() == b.max().map_or(0, |m| (m >> 16) as usize + 1),
+                "type {ty}: {} cached chunk kinds for its bitmap",
+                kinds.len()
             );
+            for (k, &kind) in (0u32..).zip(&kinds) {
+                ensure!(
+                    kind == UNKNOWN || (kind == BITMAP) == super::read::chunk_is_bitmap(b, k),
+                    "type {ty}: cached container kind of chunk {k} differs from its bitmap"
+                );
+            }
         }
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);

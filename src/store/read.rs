@@ -1999,16 +1999,21 @@ impl Core {
         let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();
         let want = offset + limit;
-        let mut cursors: Vec<MergeCursor<'_>> = m
+        // A sequence's cursor is opened when its window's latest record
+        // reaches the top of the heap: the sequences whose records are all
+        // older than the page never make one.
+        let mut cursors: Vec<Option<MergeCursor<'_>>> = Vec::with_capacity(m.seqs.len());
+        cursors.resize_with(m.seqs.len(), || None);
+        // (date, sequence, slot) of each sequence's next match; before its
+        // cursor is opened, of its window's latest record (no match is later).
+        let mut heap: BinaryHeap<(Micros, usize, u32)> = m
             .seqs
             .iter()
-            .map(|s| MergeCursor::new(t, s, m.ty))
-            .collect();
-        // (date, cursor, slot) of each sequence's next match.
-        let mut heap: BinaryHeap<(Micros, usize, u32)> = cursors
-            .iter_mut()
             .enumerate()
-            .filter_map(|(i, c)| c.next(t).map(|s| (date(s), i, s)))
+            .map(|(i, s)| {
+                let last = s.at(s.window().1 - 1);
+                (date(last), i, last)
+            })
             .collect();
         let mut got: Vec<u32> = Vec::with_capacity(want + limit);
         // Once the page's last match is read, the rest of its date's.
@@ -2017,11 +2022,17 @@ impl Core {
             if d < bound {
                 break;
             }
-            got.push(slot);
-            if got.len() == want {
-                bound = d;
-            }
-            if let Some(s) = cursors[i].next(t) {
+            let cursor = match &mut cursors[i] {
+                Some(c) => {
+                    got.push(slot);
+                    if got.len() == want {
+                        bound = d;
+                    }
+                    c
+                }
+                unopened => unopened.insert(MergeCursor::new(t, &m.seqs[i], m.ty)),
+            };
+            if let Some(s) = cursor.next(t) {
                 heap.push((date(s), i, s));
             }
         }

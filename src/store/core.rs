@@ -955,7 +955,7 @@ impl Core {
             ),
             (
                 "query caches (sorted project tails, type densities)",
-                self.tails.heap_bytes() + self.densities.heap_bytes(),
+                self.tails.heap_bytes(|t| 4 * t.len()) + self.densities.heap_bytes(<[_]>::len),
             ),
         ]
     }

@@ -395,6 +395,14 @@ fn chunk_len(b: &RoaringBitmap, chunk: u32) -> u64 {
     }
 }
 
+/// The first and last report days of the records of these billing
+/// periods (`Tables::period_days`), `None` for no period.
+fn period_days(t: &Tables, periods: impl Iterator<Item = i32>) -> Option<(i32, i32)> {
+    periods
+        .map(|p| t.period_days[&p])
+        .reduce(|(a, b), (l, h)| (a.min(l), b.max(h)))
+}
+
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
 fn date_bounds(f: &Filter) -> (Micros, Micros) {
     let lo = f
@@ -413,15 +421,12 @@ fn seq_bounds(t: &Tables, f: &Filter) -> (Micros, Micros, Option<Check>) {
     let (mut lo, mut hi) = date_bounds(f);
     let check = selected_periods(t, f).map(|periods| {
         let keys: Vec<i32> = periods.map(|(p, _)| p).collect();
-        let (a, b) = keys
-            .iter()
-            .map(|p| t.period_days[p])
-            .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
-        if keys.is_empty() {
-            (lo, hi) = (0, 0);
-        } else {
-            lo = lo.max(day_start(a));
-            hi = hi.min(day_start(b.saturating_add(1)));
+        match period_days(t, keys.iter().copied()) {
+            None => (lo, hi) = (0, 0),
+            Some((a, b)) => {
+                lo = lo.max(day_start(a));
+                hi = hi.min(day_start(b.saturating_add(1)));
+            }
         }
         let contiguous = f.month.is_none() || f.year.is_some();
         Check::Periods(keys, contiguous)
@@ -1700,7 +1705,7 @@ impl Core {
         };
         let tail = match shared {
             _ if plen == len => Tail::Own(Vec::new()),
-            Some(p) => Tail::Shared(self.tails.get_or_sort(p, sort)),
+            Some(p) => Tail::Shared(self.tails.get_or_make(p, || sort().into())),
             None => Tail::Own(sort()),
         };
         let plen = plen as u32;
@@ -1824,20 +1829,20 @@ impl Core {
         if f.year.is_some() || f.month.is_some() || f.billing_period.is_some() {
             return None;
         }
+        // (An empty `type` is no filter; an unknown one is the planner's.)
+        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) => Some(t.types.id(n)?),
+        };
         let max = if f.date_after.is_some() || f.date_before.is_some() {
             MERGE_PROJECTS_DATED_MAX
-        } else if f.component_type.as_deref().is_some_and(|n| !n.is_empty()) {
+        } else if ty.is_some() {
             MERGE_PROJECTS_TYPED_MAX
         } else {
             MERGE_PROJECTS_MAX
         };
         let projects = self.merge_projects(f, &q.scope, max)?;
-        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
-            None => None,
-            Some(n) => Some(t.types.id(n)?),
-        };
         let (lo, hi) = date_bounds(f);
-        let type_bm = ty.map(|ty| t.types.payload(ty));
         let mut seqs = Vec::with_capacity(projects.len());
         let (mut count, mut tests) = (0u64, 0u32);
         // The prefix windows' slot ranges, whose records of the type are
@@ -1860,11 +1865,11 @@ impl Core {
                 }
                 _ => None,
             };
-            if let (Some(bm), Some(k), Some(d)) = (type_bm, whole_run, &density)
+            if let (Some(k), Some(d)) = (whole_run, &density)
                 && d.bitmap(k)
             {
-                count += pr.rows.intersection_len(bm);
-            } else if let Some(bm) = type_bm {
+                count += pr.rows.intersection_len(d.b);
+            } else if let Some(bm) = density.as_ref().map(|d| d.b) {
                 // The window's prefix part is a run of the project's
                 // slots: as ranges when the prefix is runs; the rest tested.
                 let end = seq.hi.min(seq.plen);
@@ -1913,7 +1918,11 @@ impl Core {
         let b = self.t.types.payload(ty);
         Density {
             b,
-            kinds: self.densities.get(ty, chunks(b)),
+            kinds: self.densities.get_or_make(ty, || {
+                (0..chunks(b))
+                    .map(|_| std::sync::atomic::AtomicU8::new(super::cache::UNKNOWN))
+                    .collect()
+            }),
         }
     }
 
@@ -2160,9 +2169,7 @@ impl Core {
         let mut lo = f.date_after.map(date_to_day);
         let mut hi = f.date_before.map(date_to_day);
         if narrow && let Some(periods) = selected_periods(t, f) {
-            let (a, b) = periods
-                .map(|(p, _)| t.period_days[&p])
-                .fold((i32::MAX, i32::MIN), |(a, b), (l, h)| (a.min(l), b.max(h)));
+            let (a, b) = period_days(t, periods.map(|(p, _)| p)).unwrap_or((i32::MAX, i32::MIN));
             lo = Some(lo.map_or(a, |x| x.max(a)));
             hi = Some(hi.map_or(b, |x| x.min(b)));
         }

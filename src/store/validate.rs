@@ -229,7 +229,8 @@ impl Core {
                 "type {ty}: {} cached chunk kinds for its bitmap",
                 kinds.len()
             );
-            for (k, &kind) in (0u32..).zip(&kinds) {
+            for (k, kind) in (0u32..).zip(kinds.iter()) {
+                let kind = kind.load(std::sync::atomic::Ordering::Relaxed);
                 ensure!(
                     kind == UNKNOWN || (kind == BITMAP) == super::read::chunk_is_bitmap(b, k),
                     "type {ty}: cached container kind of chunk {k} differs from its bitmap"

@@ -118,10 +118,16 @@ impl Core {
         Some(self.row(slot).uuid)
     }
 
-    /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
-    pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
+    /// Empties the caches queries fill between writes (`store/cache.rs`):
+    /// every write calls it first.
+    fn forget_derived(&mut self) {
         self.tails.clear();
         self.densities.clear();
+    }
+
+    /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
+    pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
+        self.forget_derived();
         let mut sum = WriteSummary::default();
         let mut g = Garbage::default();
         if plan.bulk {
@@ -177,8 +183,7 @@ impl Core {
     /// Rewrites every bitmap at exact capacity, entity bitmaps run-compressed.
     /// O(containers).
     pub(crate) fn compact_bitmaps(&mut self) {
-        self.tails.clear();
-        self.densities.clear();
+        self.forget_derived();
         let t = &mut self.t;
         // Bulk slots are numbered customer by customer and project by
         // project (`reserve_slots`), so these bitmaps are mostly runs: run
@@ -275,8 +280,7 @@ impl Core {
 
     /// Removes a live slot from everything and frees it.
     pub(crate) fn remove_slot(&mut self, slot: u32) {
-        self.tails.clear();
-        self.densities.clear();
+        self.forget_derived();
         let mut g = Garbage::default();
         self.remove_inner(slot, &mut g);
         self.collect(g);

@@ -643,6 +643,8 @@ pub(crate) struct Core {
     pub(crate) tails: super::cache::TailCache,
     /// The kinds of the type bitmaps' containers, kept likewise.
     pub(crate) densities: super::cache::DensityCache,
+    /// Report days' starts in the default view, kept likewise.
+    pub(crate) day_starts: super::cache::DayCache,
 }
 
 /// Which indexes an attach/detach touches.
@@ -954,8 +956,10 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (sorted project tails, type densities)",
-                self.tails.heap_bytes(|t| 4 * t.len()) + self.densities.heap_bytes(<[_]>::len),
+                "query caches (sorted project tails, type densities, day starts)",
+                self.tails.heap_bytes(|t| 4 * t.len())
+                    + self.densities.heap_bytes(<[_]>::len)
+                    + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>()),
             ),
         ]
     }

@@ -12,6 +12,7 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::PageInfo;
 use super::core::{Core, SortKey, Tables, ViewKind};
 use crate::error::QueryError;
+use crate::index::view::View;
 use crate::query::{Filter, OrderKey, PageSpec, Query, Scope, SortField};
 use crate::wire::time::{Micros, date_to_day, day_to_date};
 
@@ -252,7 +253,7 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
 /// The first microsecond of a day (days since 1970-01-01).
 /// Saturates for the open ends (`i32::MIN`, `i32::MAX`), far beyond any
 /// representable report date.
-fn day_start(day: i32) -> Micros {
+pub(crate) fn day_start(day: i32) -> Micros {
     i64::from(day).saturating_mul(MICROS_PER_DAY)
 }
 
@@ -1344,8 +1345,14 @@ fn same_primary(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
 enum Member<'a> {
     All,
     Set(&'a RoaringBitmap),
+    /// A set that is one run of slots (a customer's or project's after a
+    /// load): two compares, where a bitmap lookup binary-searches its
+    /// containers and then the run container's runs.
+    Run(RangeInclusive<u32>),
     Check(&'a Tables, &'a Check),
     Filtered(&'a RoaringBitmap, &'a Tables, &'a Check),
+    /// [`Member::Filtered`] whose base is one run.
+    RunFiltered(RangeInclusive<u32>, &'a Tables, &'a Check),
 }
 
 /// Rough costs at 1M records, in nanoseconds, that choose between walking
@@ -1362,6 +1369,12 @@ const SORT_SCATTERED_NS: usize = 64;
 /// lookup in the day's bitmap (a binary search of its containers and one
 /// within a container). An estimate, in the same units as the sort's.
 const DAY_RUN_NS: usize = 60;
+
+/// The slots of `b` as one range, when they are one run. O(containers).
+fn one_run(b: &RoaringBitmap) -> Option<RangeInclusive<u32>> {
+    let (lo, hi) = (b.min()?, b.max()?);
+    (b.len() == u64::from(hi - lo) + 1).then_some(lo..=hi)
+}
 
 /// What sorting costs per element of `b` (or of a subset of it).
 fn sort_ns(b: &RoaringBitmap) -> usize {
@@ -1384,9 +1397,11 @@ impl Member<'_> {
             // bit; sparser ones binary-search an array, with unpredictable
             // branches.
             Member::Set(b) => set_ns(b),
+            Member::Run(_) => 2,
             Member::Check(_, Check::Usernames(_)) => 12,
             Member::Check(..) => 25,
             Member::Filtered(b, ..) => set_ns(b) + 10,
+            Member::RunFiltered(..) => 2 + 10,
         }
     }
 
@@ -1394,8 +1409,10 @@ impl Member<'_> {
         match self {
             Member::All => true,
             Member::Set(b) => b.contains(s),
+            Member::Run(r) => r.contains(&s),
             Member::Check(t, c) => c.test(t, s),
             Member::Filtered(b, t, c) => b.contains(s) && c.test(t, s),
+            Member::RunFiltered(r, t, c) => r.contains(&s) && c.test(t, s),
         }
     }
 }
@@ -1536,6 +1553,63 @@ impl Sink {
     }
 }
 
+/// A page of the records of `view`'s `span` that pass `test`, in view
+/// order, `count` of them in all: walked from the start, or back from the
+/// end for a late page. `None` after `budget` steps. O(the records walked).
+fn scan(
+    view: &View,
+    span: std::ops::Range<usize>,
+    count: usize,
+    offset: usize,
+    limit: usize,
+    budget: usize,
+    test: impl Fn(u32) -> bool,
+) -> Option<Vec<u32>> {
+    let (start, stop) = (span.start, span.end);
+    let mut steps = 0usize;
+    if offset + limit > count - offset {
+        // A late page: walk back from the end, skipping the later matches.
+        let mut skip = count - offset - limit;
+        let mut out = Vec::with_capacity(limit);
+        for s in view.iter_rev_before(stop).take(stop - start) {
+            steps += 1;
+            if steps > budget {
+                return None;
+            }
+            if test(s) {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    out.push(s);
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
+        out.reverse();
+        return Some(out);
+    }
+    let mut sink = Sink {
+        skip: offset,
+        limit,
+        out: Vec::with_capacity(limit),
+    };
+    for s in view.iter_from(start).take(stop - start) {
+        steps += 1;
+        if steps > budget {
+            return None;
+        }
+        if test(s) {
+            sink.push(s);
+            if sink.full() {
+                break;
+            }
+        }
+    }
+    Some(sink.out)
+}
+
 impl Core {
     /// The slots a query's filter and scope match, materialised (for `replace`).
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
@@ -1599,6 +1673,22 @@ impl Core {
             Plan::Cand(cand) => self.page_slots(&cand, &q.filter, &q.order, offset, limit),
         };
         Ok((info, slots))
+    }
+
+    /// The number of records reported on `day` or later: where the records
+    /// reported before it begin in the default view. O(1) from the
+    /// [`DayCache`](super::cache::DayCache), O(log n) for the first query
+    /// after a write.
+    pub(crate) fn day_pos(&self, day: i32) -> usize {
+        let t = &self.t;
+        let first = day_start(day);
+        let make = || {
+            let date = |s: u32| t.cus.get(t.row(s).cu).date();
+            let view = self.view(ViewKind::Default);
+            std::sync::Arc::new(view.partition_point(|s| date(s) >= first))
+        };
+        // The key is the day's bits: days before the epoch are negative.
+        *self.day_starts.get_or_make(day as u32, make)
     }
 
     /// The number of records a planned filter matches.
@@ -2182,16 +2272,8 @@ impl Core {
                 .find_map(|(id, part)| (id == ty).then_some(part))
                 .unwrap_or(0..0)
         } else if keys.is_empty() && (lo.is_some() || hi.is_some()) {
-            let view = self.view(ViewKind::Default);
-            let date = |s: u32| t.cus.get(t.row(s).cu).date();
-            let start = hi.map_or(0, |d| {
-                let end = day_start(d.saturating_add(1));
-                view.partition_point(|s| date(s) >= end)
-            });
-            let stop = lo.map_or(view.len(), |d| {
-                let first = day_start(d);
-                view.partition_point(|s| date(s) >= first)
-            });
+            let start = hi.map_or(0, |d| self.day_pos(d.saturating_add(1)));
+            let stop = lo.map_or(self.t.live.len() as usize, |d| self.day_pos(d));
             start..stop.max(start)
         } else {
             0..self.t.live.len() as usize
@@ -2199,14 +2281,20 @@ impl Core {
         let n = span.len();
         let (member, count): (Member<'_>, usize) = match cand {
             Cand::All => (Member::All, n),
-            Cand::Set(b) => (Member::Set(b), b.len() as usize),
+            Cand::Set(b) => match one_run(b) {
+                Some(r) => (Member::Run(r), b.len() as usize),
+                None => (Member::Set(b), b.len() as usize),
+            },
             Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
             Cand::Few(_) | Cand::Days { .. } | Cand::RunsAnd { .. } => {
                 unreachable!("handled above")
             }
             Cand::Filtered {
                 count, base, check, ..
-            } => (Member::Filtered(base, t, check), *count as usize),
+            } => match one_run(base) {
+                Some(r) => (Member::RunFiltered(r, t, check), *count as usize),
+                None => (Member::Filtered(base, t, check), *count as usize),
+            },
             Cand::Lazy { count, check, .. } => (Member::Check(t, check), *count as usize),
         };
         if let Member::All = member {
@@ -2377,9 +2465,9 @@ impl Core {
         let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();
         let day = date(first).div_euclid(MICROS_PER_DAY);
-        let (lo, hi) = (day * MICROS_PER_DAY, (day + 1) * MICROS_PER_DAY);
+        let lo = day * MICROS_PER_DAY;
         let view = self.view(ViewKind::Default);
-        let start = view.partition_point(|s| date(s) >= hi);
+        let start = self.day_pos(day as i32 + 1);
         let target = out.len() + rest;
         for s in view.iter_from(start) {
             if date(s) < lo || out.len() == target {
@@ -2584,7 +2672,8 @@ impl Core {
             Vec::new()
         };
         let merged = parts.len() > 1;
-        let member = |s: u32| member.contains(s);
+        let member_of = member;
+        let member = |s: u32| member_of.contains(s);
         let mut sink = Sink {
             skip: offset,
             limit,
@@ -2597,43 +2686,19 @@ impl Core {
             if all {
                 return Some(view.iter_from(offset).take(limit).collect());
             }
-            let (start, stop) = (span.start, span.end);
-            if offset + limit > count - offset {
-                // A late page: walk back from the end, skipping the later matches.
-                let mut skip = count - offset - limit;
-                let mut out = Vec::with_capacity(limit);
-                for s in view.iter_rev_before(stop).take(stop - start) {
-                    steps += 1;
-                    if steps > budget {
-                        return None;
-                    }
-                    if member(s) {
-                        if skip > 0 {
-                            skip -= 1;
-                        } else {
-                            out.push(s);
-                            if out.len() == limit {
-                                break;
-                            }
-                        }
-                    }
+            // A loop per kind of test: a run's test is two compares, less
+            // than a call and a dispatch per step.
+            return match member_of {
+                Member::Run(r) => {
+                    scan(view, span, count, offset, limit, budget, |s| r.contains(&s))
                 }
-                out.reverse();
-                return Some(out);
-            }
-            for s in view.iter_from(start).take(stop - start) {
-                steps += 1;
-                if steps > budget {
-                    return None;
+                Member::RunFiltered(r, t, c) => {
+                    scan(view, span, count, offset, limit, budget, |s| {
+                        r.contains(&s) && c.test(t, s)
+                    })
                 }
-                if member(s) {
-                    sink.push(s);
-                    if sink.full() {
-                        break;
-                    }
-                }
-            }
-            return Some(sink.out);
+                _ => scan(view, span, count, offset, limit, budget, member),
+            };
         }
 
         let mut group: Vec<(SortKey<'_>, u32)> = Vec::new();

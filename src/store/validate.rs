@@ -220,6 +220,21 @@ impl Core {
                 p.sorted_until
             );
         }
+        // Cached day starts: the default view (checked sorted above) has
+        // the day or later before the position and earlier days from it.
+        for (day, pos) in self.day_starts.entries() {
+            let first = super::read::day_start(day as i32);
+            let view = self.view(super::core::ViewKind::Default);
+            let date = |i: usize| t.cus.get(t.row(view.get(i)).cu).date();
+            ensure!(
+                *pos <= view.len()
+                    && (*pos == 0 || date(*pos - 1) >= first)
+                    && (*pos == view.len() || date(*pos) < first),
+                "day {}: cached default-view start {} is not where earlier days begin",
+                day as i32,
+                *pos
+            );
+        }
         for (ty, kinds) in self.densities.entries() {
             use super::cache::{BITMAP, UNKNOWN};
             ensure!(t.types.is_live(ty), "density cache: type {ty} is dead");

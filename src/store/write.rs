@@ -123,6 +123,7 @@ impl Core {
     fn forget_derived(&mut self) {
         self.tails.clear();
         self.densities.clear();
+        self.day_starts.clear();
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.

@@ -435,7 +435,7 @@ fn generate_only_run(demo: &Demo) {
         offerings.insert(r.offering_uuid);
         resources.insert(r.resource_uuid);
         cus.insert(r.component_usage);
-        usernames.insert(r.username);
+        usernames.insert(r.username.to_string());
     }
     let t = Instant::now();
     let p = demo.picks();

@@ -889,7 +889,7 @@ impl Demo {
             }
             fallback.get_or_insert(rec.username);
         }
-        let name = fallback.unwrap_or_else(|| "a".to_owned()).to_lowercase();
+        let name = fallback.unwrap_or_else(|| "a".into()).to_lowercase();
         name.chars().filter(|c| c.is_alphabetic()).take(3).collect()
     }
 
@@ -1071,23 +1071,23 @@ impl<'a> Records<'a> {
         Record {
             uuid,
             user: offering_user(demo.cfg.seed, res.offering, user),
-            username: demo.usernames[user as usize].clone(),
+            username: demo.usernames[user as usize].as_str().into(),
             component_usage: self.cu_uuid,
             usage,
-            measured_unit: comp.unit.to_owned(),
-            description,
+            measured_unit: comp.unit.into(),
+            description: description.into(),
             created: micros_to_utc(created),
             modified: micros_to_utc(modified),
-            backend_id,
-            resource_name: res.name.clone(),
+            backend_id: backend_id.into(),
+            resource_name: res.name.as_str().into(),
             resource_uuid: res.uuid,
-            offering_name: offering.name.clone(),
+            offering_name: offering.name.as_str().into(),
             offering_uuid: offering.uuid,
-            project_name: project.name.clone(),
+            project_name: project.name.as_str().into(),
             project_uuid: project.uuid,
-            customer_name: customer.name.clone(),
+            customer_name: customer.name.as_str().into(),
             customer_uuid: customer.uuid,
-            component_type: comp.ty.to_owned(),
+            component_type: comp.ty.into(),
             date: micros_to_utc(self.cu_date),
             billing_period: period_date(self.cu_period),
         }
@@ -1445,6 +1445,7 @@ mod tests {
 
     use super::*;
     use crate::{Query, Scope, Store};
+    use compact_str::CompactString;
 
     fn demo(records: usize) -> Demo {
         Demo::new(DemoConfig { records, seed: 42 })
@@ -1540,13 +1541,13 @@ mod tests {
         let d = demo(50_000);
         let mut uuids = HashSet::new();
         let mut keys = HashSet::new();
-        type CuAttrs = (DateTime<Utc>, NaiveDate, String, String, Uuid);
+        type CuAttrs = (DateTime<Utc>, NaiveDate, CompactString, CompactString, Uuid);
         let mut cus: HashMap<Uuid, CuAttrs> = HashMap::new();
-        let mut resources: HashMap<Uuid, (String, Uuid, Uuid)> = HashMap::new();
-        let mut offerings: HashMap<Uuid, String> = HashMap::new();
-        let mut projects: HashMap<Uuid, (String, Uuid)> = HashMap::new();
-        let mut customers: HashMap<Uuid, String> = HashMap::new();
-        let mut users: HashMap<(Uuid, String), Option<Uuid>> = HashMap::new();
+        let mut resources: HashMap<Uuid, (CompactString, Uuid, Uuid)> = HashMap::new();
+        let mut offerings: HashMap<Uuid, CompactString> = HashMap::new();
+        let mut projects: HashMap<Uuid, (CompactString, Uuid)> = HashMap::new();
+        let mut customers: HashMap<Uuid, CompactString> = HashMap::new();
+        let mut users: HashMap<(Uuid, CompactString), Option<Uuid>> = HashMap::new();
         let mut per_customer: HashMap<Uuid, usize> = HashMap::new();
         let (mut fractions, mut no_user, mut with_backend, mut with_description) = (0, 0, 0, 0);
         let first = period_date(0);

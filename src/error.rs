@@ -12,7 +12,7 @@ use uuid::Uuid;
 ///
 /// ```
 /// let mut r = usage_store::Record::example();
-/// r.component_type = "x".repeat(51);
+/// r.component_type = "x".repeat(51).into();
 /// let e = r.validate().unwrap_err();
 /// assert_eq!(e.field(), "component_type");
 /// assert_eq!(e.to_string(), "component_type: at most 50 characters allowed, got 51");

@@ -14,7 +14,10 @@
 //!   returns a [`Page`] of borrowed [`RecordRef`]s, [`ReadTxn::count`] the
 //!   [`PageInfo`] alone, [`ReadTxn::get`] one record.
 //! - [`Record`] (owned record), [`Usage`] (exact two-digit decimal),
-//!   [`Field`] / [`FieldSet`] (sparse fields).
+//!   [`Field`] / [`FieldSet`] (sparse fields). A record's strings are
+//!   [`CompactString`]s (re-exported from `compact_str`): up to 24 bytes
+//!   inline, so an owned copy of a page ([`RecordRef::to_record`])
+//!   allocates only for longer names, not nine strings per record.
 //! - [`Query`] (filter + `o` + page + `field` + [`Scope`]), [`Filter`],
 //!   [`OrderKey`]; both parse raw query strings with upstream's rules and
 //!   error messages.
@@ -95,6 +98,7 @@ pub mod demo;
 #[cfg(feature = "server")]
 pub mod server;
 
+pub use compact_str::CompactString;
 pub use error::{ParamErrors, QueryError, RecordError, RecordErrorKind, WriteError};
 pub use query::{
     DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, OrderKey, PageSpec, Query, Scope, SortField,

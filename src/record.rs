@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::CompactString;
 use uuid::Uuid;
 
 use crate::error::{RecordError, RecordErrorKind};
@@ -14,6 +15,15 @@ use crate::error::{RecordError, RecordErrorKind};
 /// also the key order of every JSON rendering. URL-valued fields of the wire
 /// form (`user`, `component_usage`) are held as the UUID they end with.
 ///
+/// Strings are [`CompactString`]s (re-exported as
+/// [`usage_store::CompactString`](crate::CompactString)): a `String`'s size,
+/// but up to 24 bytes are kept inline, so the owned copies of a page's
+/// records ([`RecordRef::to_record`](crate::RecordRef::to_record),
+/// [`Store::query`](crate::Store::query)) allocate only for longer names,
+/// where `String`s would allocate nine times per record. They deref to
+/// `str`, compare with `&str` and convert from `&str` and `String` with
+/// `.into()`.
+///
 /// The `*_name`, `measured_unit`, `component_type`, `date` and
 /// `billing_period` fields are attributes of shared entities (SPEC §1.3):
 /// writing a record makes them current for every record of the same entity.
@@ -22,8 +32,12 @@ use crate::error::{RecordError, RecordErrorKind};
 ///
 /// ```
 /// use usage_store::{Record, Usage};
-/// let r = Record::example();
+/// let mut r = Record::example();
 /// assert_eq!(r.usage, "12.50".parse::<Usage>().unwrap());
+/// r.username = "ann".into();
+/// r.project_name = String::from("Climate modelling").into();
+/// assert_eq!(r.username, "ann");
+/// assert!(r.project_name.starts_with("Climate"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -32,39 +46,39 @@ pub struct Record {
     /// The offering user, or `None` when upstream has `null`.
     pub user: Option<Uuid>,
     /// The user's name, 1 to 100 characters.
-    pub username: String,
+    pub username: CompactString,
     /// The component usage this record belongs to.
     pub component_usage: Uuid,
     /// Exact decimal usage, two fraction digits.
     pub usage: Usage,
     /// Unit of the component (attribute of the component usage), ≤ 150 characters.
-    pub measured_unit: String,
+    pub measured_unit: CompactString,
     /// Free text, ≤ 2000 characters, may be empty.
-    pub description: String,
+    pub description: CompactString,
     /// Creation time (microsecond precision is kept; finer is truncated on write).
     pub created: DateTime<Utc>,
     /// Last modification time.
     pub modified: DateTime<Utc>,
     /// Backend identifier, ≤ 255 characters, may be empty.
-    pub backend_id: String,
+    pub backend_id: CompactString,
     /// Name of the resource (attribute of the resource).
-    pub resource_name: String,
+    pub resource_name: CompactString,
     /// The resource.
     pub resource_uuid: Uuid,
     /// Name of the offering (attribute of the offering).
-    pub offering_name: String,
+    pub offering_name: CompactString,
     /// The offering of the resource.
     pub offering_uuid: Uuid,
     /// Name of the project (attribute of the project).
-    pub project_name: String,
+    pub project_name: CompactString,
     /// The project of the resource.
     pub project_uuid: Uuid,
     /// Name of the customer (attribute of the customer).
-    pub customer_name: String,
+    pub customer_name: CompactString,
     /// The customer of the project.
     pub customer_uuid: Uuid,
     /// Component type, e.g. `cpu`, ≤ 50 characters (attribute of the component usage).
-    pub component_type: String,
+    pub component_type: CompactString,
     /// Date of the component usage report (attribute of the component usage).
     pub date: DateTime<Utc>,
     /// First day of the billed month, as reported (attribute of the component usage).
@@ -96,10 +110,10 @@ impl Record {
             component_usage: Uuid::from_u128(0x22222222222242228222222222222222),
             usage: Usage::from_cents(1250),
             measured_unit: "hours".into(),
-            description: String::new(),
+            description: CompactString::default(),
             created: t("2025-03-15T10:00:00Z"),
             modified: t("2025-03-15T10:00:00.250Z"),
-            backend_id: String::new(),
+            backend_id: CompactString::default(),
             resource_name: "vm-1".into(),
             resource_uuid: Uuid::from_u128(0x33333333333343338333333333333333),
             offering_name: "HPC cluster".into(),

@@ -17,11 +17,11 @@ fn store_is_send_and_sync() {
 fn pair(round: u128) -> [Record; 2] {
     let mut a = Record::example();
     a.uuid = Uuid::from_u128(round * 2 + 1);
-    a.username = format!("a{round}");
+    a.username = format!("a{round}").into();
     a.usage = usage_store::Usage::from_cents(round as i64);
     let mut b = a.clone();
     b.uuid = Uuid::from_u128(round * 2 + 2);
-    b.username = format!("b{round}");
+    b.username = format!("b{round}").into();
     [a, b]
 }
 

@@ -63,27 +63,27 @@ fn fixture(n: usize) -> Vec<Record> {
         out.push(Record {
             uuid: Uuid::from_u128(0xf000_0000_0000 + i * 7919),
             user: (!i.is_multiple_of(5)).then(|| Uuid::from_u128(0x9000 + u as u128)),
-            username: USERS[u].to_owned(),
+            username: USERS[u].to_owned().into(),
             component_usage: cu,
             usage: Usage::from_cents(((i * 7_777) % 100_000) as i64),
             measured_unit: if t == 2 { "GB".into() } else { "hours".into() },
             description: if i.is_multiple_of(3) {
-                format!("note \"{i}\", <x>; y")
+                format!("note \"{i}\", <x>; y").into()
             } else {
-                String::new()
+                String::new().into()
             },
             created,
             modified: created + chrono::Duration::microseconds(250_000),
-            backend_id: format!("b{i}"),
-            resource_name: format!("vm-{r}"),
+            backend_id: format!("b{i}").into(),
+            resource_name: format!("vm-{r}").into(),
             resource_uuid: resource(r),
-            offering_name: format!("Offering {}", r % 2),
+            offering_name: format!("Offering {}", r % 2).into(),
             offering_uuid: offering(r % 2),
-            project_name: format!("Project {p}"),
+            project_name: format!("Project {p}").into(),
             project_uuid: project(p),
-            customer_name: format!("Customer {}", p % CUSTOMERS),
+            customer_name: format!("Customer {}", p % CUSTOMERS).into(),
             customer_uuid: customer(p % CUSTOMERS),
-            component_type: TYPES[t as usize].to_owned(),
+            component_type: TYPES[t as usize].to_owned().into(),
             date: Utc
                 .with_ymd_and_hms(2025, month, 20 + (r as u32 % 8), (t as u32) * 3, 0, 0)
                 .unwrap(),
@@ -755,7 +755,7 @@ fn writes_upsert_remove_replace() {
     assert!(r.body.starts_with(r#"{"detail":"record 3"#), "{}", r.body);
     assert_eq!(srv.store.len(), 120);
     // A rule broken after parsing (empty username) and a natural-key conflict.
-    bad[2].username = String::new();
+    bad[2].username = String::new().into();
     let r = srv.post(LIST_PATH, &json_of(&bad), None);
     assert_eq!(
         (

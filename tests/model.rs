@@ -301,23 +301,23 @@ impl Model {
         Record {
             uuid: o.uuid,
             user: o.user,
-            username: o.username.clone(),
+            username: o.username.clone().into(),
             component_usage: o.component_usage,
             usage: o.usage,
-            measured_unit: cu.measured_unit.clone(),
-            description: o.description.clone(),
+            measured_unit: cu.measured_unit.clone().into(),
+            description: o.description.clone().into(),
             created: o.created,
             modified: o.modified,
-            backend_id: o.backend_id.clone(),
-            resource_name: res.name.clone(),
+            backend_id: o.backend_id.clone().into(),
+            resource_name: res.name.clone().into(),
             resource_uuid: cu.resource,
-            offering_name: self.offerings[&res.offering].clone(),
+            offering_name: self.offerings[&res.offering].clone().into(),
             offering_uuid: res.offering,
-            project_name: proj.name.clone(),
+            project_name: proj.name.clone().into(),
             project_uuid: res.project,
-            customer_name: self.customers[&proj.customer].clone(),
+            customer_name: self.customers[&proj.customer].clone().into(),
             customer_uuid: proj.customer,
-            component_type: cu.component_type.clone(),
+            component_type: cu.component_type.clone().into(),
             date: cu.date,
             billing_period: cu.billing_period,
         }
@@ -343,13 +343,13 @@ impl Model {
         let own = Own {
             uuid: r.uuid,
             user: r.user,
-            username: r.username.clone(),
+            username: r.username.to_string(),
             component_usage: r.component_usage,
             usage: r.usage,
-            description: r.description.clone(),
+            description: r.description.to_string(),
             created: r.created,
             modified: r.modified,
-            backend_id: r.backend_id.clone(),
+            backend_id: r.backend_id.to_string(),
         };
         match self.records.iter_mut().find(|o| o.uuid == r.uuid) {
             Some(o) => *o = own,
@@ -360,15 +360,15 @@ impl Model {
             CuAttrs {
                 date: r.date,
                 billing_period: r.billing_period,
-                component_type: r.component_type.clone(),
-                measured_unit: r.measured_unit.clone(),
+                component_type: r.component_type.to_string(),
+                measured_unit: r.measured_unit.to_string(),
                 resource: r.resource_uuid,
             },
         );
         self.resources.insert(
             r.resource_uuid,
             ResourceAttrs {
-                name: r.resource_name.clone(),
+                name: r.resource_name.to_string(),
                 offering: r.offering_uuid,
                 project: r.project_uuid,
             },
@@ -376,14 +376,14 @@ impl Model {
         self.projects.insert(
             r.project_uuid,
             ProjectAttrs {
-                name: r.project_name.clone(),
+                name: r.project_name.to_string(),
                 customer: r.customer_uuid,
             },
         );
         self.offerings
-            .insert(r.offering_uuid, r.offering_name.clone());
+            .insert(r.offering_uuid, r.offering_name.to_string());
         self.customers
-            .insert(r.customer_uuid, r.customer_name.clone());
+            .insert(r.customer_uuid, r.customer_name.to_string());
         match before {
             None => WriteOutcome::Inserted,
             Some(b) if b == *r => WriteOutcome::Unchanged,
@@ -1143,23 +1143,23 @@ pub fn prefill_records(n: usize, seed: u64) -> Vec<Record> {
                 user: USER_UUIDS
                     .get((h >> 8) as usize % 4)
                     .map(|&x| Uuid::from_u128(x)),
-                username: PREFILL_USERNAMES[i / PREFILL_CUS].to_owned(),
+                username: PREFILL_USERNAMES[i / PREFILL_CUS].to_owned().into(),
                 component_usage: cu_uuid(k),
                 usage: Usage::from_cents(USAGE_CENTS[(h >> 16) as usize % USAGE_CENTS.len()]),
-                measured_unit: "hours".to_owned(),
-                description: String::new(),
+                measured_unit: "hours".to_owned().into(),
+                description: String::new().into(),
                 created: ts("2025-01-01T00:00:00Z"),
                 modified: ts("2025-01-02T00:00:00.5Z"),
-                backend_id: String::new(),
-                resource_name: RESOURCE_NAMES[0].to_owned(),
+                backend_id: String::new().into(),
+                resource_name: RESOURCE_NAMES[0].to_owned().into(),
                 resource_uuid: uuid(&RESOURCE_UUIDS, res),
-                offering_name: OFFERING_NAMES[0].to_owned(),
+                offering_name: OFFERING_NAMES[0].to_owned().into(),
                 offering_uuid: uuid(&OFFERING_UUIDS, off),
-                project_name: PROJECT_NAMES[0].to_owned(),
+                project_name: PROJECT_NAMES[0].to_owned().into(),
                 project_uuid: uuid(&PROJECT_UUIDS, proj),
-                customer_name: CUSTOMER_NAMES[0].to_owned(),
+                customer_name: CUSTOMER_NAMES[0].to_owned().into(),
                 customer_uuid: uuid(&CUSTOMER_UUIDS, cust),
-                component_type: COMPONENT_TYPES[k % 3].to_owned(),
+                component_type: COMPONENT_TYPES[k % 3].to_owned().into(),
                 date: ts(DATES[(k / 3) % DATES.len()]),
                 billing_period: ymd(2024 + (k % 2) as i32, [1, 2, 3, 12][(k / 2) % 4], 1),
             }
@@ -1378,23 +1378,23 @@ mod strategies {
                     Record {
                         uuid: uuid(&RECORD_UUIDS, u),
                         user: USER_UUIDS.get(user).map(|&x| Uuid::from_u128(x)),
-                        username,
+                        username: username.into(),
                         component_usage: uuid(&CU_UUIDS, cu),
                         usage: Usage::from_cents(cents),
-                        measured_unit: unit,
-                        description: desc,
+                        measured_unit: unit.into(),
+                        description: desc.into(),
                         created,
                         modified,
-                        backend_id: backend,
-                        resource_name: RESOURCE_NAMES[rn].to_owned(),
+                        backend_id: backend.into(),
+                        resource_name: RESOURCE_NAMES[rn].to_owned().into(),
                         resource_uuid: uuid(&RESOURCE_UUIDS, res),
-                        offering_name: OFFERING_NAMES[on].to_owned(),
+                        offering_name: OFFERING_NAMES[on].to_owned().into(),
                         offering_uuid: uuid(&OFFERING_UUIDS, off),
-                        project_name: PROJECT_NAMES[pn].to_owned(),
+                        project_name: PROJECT_NAMES[pn].to_owned().into(),
                         project_uuid: uuid(&PROJECT_UUIDS, proj),
-                        customer_name: CUSTOMER_NAMES[cn].to_owned(),
+                        customer_name: CUSTOMER_NAMES[cn].to_owned().into(),
                         customer_uuid: uuid(&CUSTOMER_UUIDS, cust),
-                        component_type: ctype,
+                        component_type: ctype.into(),
                         date: ts(date),
                         billing_period: bp,
                     }
@@ -1652,10 +1652,10 @@ mod strategies {
                 FilterParam::Customer(i) => r.customer_uuid = uuid(&CUSTOMER_UUIDS, *i),
                 FilterParam::Project(i) => r.project_uuid = uuid(&PROJECT_UUIDS, *i),
                 FilterParam::Offering(i) => r.offering_uuid = uuid(&OFFERING_UUIDS, *i),
-                FilterParam::Type(t) => r.component_type = (*t).to_owned(),
+                FilterParam::Type(t) => r.component_type = (*t).to_owned().into(),
                 FilterParam::Year(y) => r.billing_period = ymd(*y, r.billing_period.month(), 1),
                 FilterParam::Month(m) => r.billing_period = ymd(r.billing_period.year(), *m, 1),
-                FilterParam::Username(_, u) => r.username = (*u).to_owned(),
+                FilterParam::Username(_, u) => r.username = (*u).to_owned().into(),
                 FilterParam::After(d) => {
                     if r.date.date_naive() < *d {
                         r.date = d.and_hms_opt(0, 0, 0).expect("valid time").and_utc();

@@ -27,7 +27,7 @@ fn u(n: u128) -> Uuid {
 fn rec(id: u128, username: &str) -> Record {
     let mut r = Record::example();
     r.uuid = u(id);
-    r.username = username.to_owned();
+    r.username = username.to_owned().into();
     r.component_usage = u(0xc000 + id);
     r
 }
@@ -56,7 +56,7 @@ fn run_scoped(
 /// The usernames of a successful query's page, in order.
 fn names(store: &Store, qs: &str) -> Vec<String> {
     let (_, rows) = run(store, qs).unwrap_or_else(|e| panic!("{qs}: {e}"));
-    rows.into_iter().map(|r| r.username).collect()
+    rows.into_iter().map(|r| r.username.into()).collect()
 }
 
 fn count(store: &Store, qs: &str) -> u64 {
@@ -295,7 +295,7 @@ fn ties_break_by_date_desc_then_type_then_uuid() {
         let mut r = rec(id, name);
         r.usage = Usage::from_cents(500);
         r.date = ts(date);
-        r.component_type = ctype.to_owned();
+        r.component_type = ctype.to_owned().into();
         r
     };
     let mut big = rec(9, "big");
@@ -579,7 +579,7 @@ fn batch_failing_on_third_element_changes_nothing() {
 
     // An invalid element at index 2.
     let mut invalid = rec(4, "d");
-    invalid.username = "x".repeat(101);
+    invalid.username = "x".repeat(101).into();
     let e = s
         .upsert_batch(&[rec(5, "e"), renamed, invalid])
         .unwrap_err();
@@ -633,20 +633,24 @@ fn batch_elements_apply_one_by_one() {
 fn validation_counts_unicode_scalar_values() {
     let s = Store::new();
     let mut r = rec(1, &"é".repeat(100));
-    r.backend_id = "é".repeat(255);
-    r.component_type = "ß".repeat(50);
+    r.backend_id = "é".repeat(255).into();
+    r.component_type = "ß".repeat(50).into();
     assert!(
         s.upsert(&r).is_ok(),
         "100 two-byte characters are 100 characters"
     );
     type Mutate = fn(&mut Record);
     let cases: [(&str, Mutate); 6] = [
-        ("username", |r| r.username = String::new()),
-        ("username", |r| r.username = "é".repeat(101)),
-        ("measured_unit", |r| r.measured_unit = "u".repeat(151)),
-        ("description", |r| r.description = "d".repeat(2001)),
-        ("backend_id", |r| r.backend_id = "é".repeat(256)),
-        ("component_type", |r| r.component_type = "t".repeat(51)),
+        ("username", |r| r.username = String::new().into()),
+        ("username", |r| r.username = "é".repeat(101).into()),
+        ("measured_unit", |r| {
+            r.measured_unit = "u".repeat(151).into()
+        }),
+        ("description", |r| r.description = "d".repeat(2001).into()),
+        ("backend_id", |r| r.backend_id = "é".repeat(256).into()),
+        ("component_type", |r| {
+            r.component_type = "t".repeat(51).into()
+        }),
     ];
     for (field, set) in cases {
         let mut bad = rec(2, "b");
@@ -981,7 +985,7 @@ fn empty_type_is_no_filter_even_beside_a_year() {
     for i in 0..8u128 {
         let mut r = rec(i + 1, &format!("user{i}"));
         r.component_type = if i % 2 == 0 {
-            String::new()
+            String::new().into()
         } else {
             "cpu".into()
         };

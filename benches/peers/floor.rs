@@ -117,13 +117,13 @@ impl Floor {
             add(&mut f.customer, r.customer_uuid, i);
             add(&mut f.project, r.project_uuid, i);
             add(&mut f.resource, r.resource_uuid, i);
-            add(&mut f.component_type, r.component_type.clone(), i);
+            add(&mut f.component_type, r.component_type.to_string(), i);
             add(&mut f.period, r.billing_period, i);
             add(&mut f.year, r.billing_period.year(), i);
             add(&mut f.month, r.billing_period.month(), i);
             add(&mut f.report_month, (day.year(), day.month()), i);
             add(&mut f.day, day, i);
-            add(&mut f.username, r.username.to_lowercase(), i);
+            add(&mut f.username, r.username.to_lowercase().to_string(), i);
         }
         f.records = records;
         f

@@ -79,7 +79,7 @@ impl Mim {
             *stats.resource.entry(r.resource_uuid).or_default() += 1;
             *stats
                 .component_type
-                .entry(r.component_type.clone())
+                .entry(r.component_type.to_string())
                 .or_default() += 1;
             *stats.period.entry(r.billing_period).or_default() += 1;
             map.insert(Row {
@@ -88,7 +88,7 @@ impl Mim {
                 project: r.project_uuid,
                 offering: r.offering_uuid,
                 resource: r.resource_uuid,
-                component_type: r.component_type.clone(),
+                component_type: r.component_type.to_string(),
                 period: r.billing_period,
                 record: r.clone(),
             });

@@ -26,7 +26,7 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
-use usage_store::{Record, SortField, Usage};
+use usage_store::{CompactString, Record, SortField, Usage};
 use uuid::Uuid;
 
 use super::{Answer, Op, Spec};
@@ -347,7 +347,7 @@ fn add_usernames(conn: &Connection, records: &[Record]) {
         .expect("prepare usernames");
     for r in records {
         if seen.insert(r.username.as_str()) {
-            st.execute((&r.username, r.username.to_lowercase()))
+            st.execute((r.username.as_str(), r.username.as_str().to_lowercase()))
                 .expect("username");
         }
     }
@@ -463,23 +463,23 @@ fn bind_record(st: &mut rusqlite::CachedStatement<'_>, r: &Record) {
     };
     b(st, 1, &&r.uuid.as_bytes()[..]);
     b(st, 2, &r.user.as_ref().map(|u| &u.as_bytes()[..]));
-    b(st, 3, &r.username);
+    b(st, 3, &r.username.as_str());
     b(st, 4, &&r.component_usage.as_bytes()[..]);
     b(st, 5, &r.usage.cents());
-    b(st, 6, &r.measured_unit);
-    b(st, 7, &r.description);
+    b(st, 6, &r.measured_unit.as_str());
+    b(st, 7, &r.description.as_str());
     b(st, 8, &r.created.timestamp_micros());
     b(st, 9, &r.modified.timestamp_micros());
-    b(st, 10, &r.backend_id);
-    b(st, 11, &r.resource_name);
+    b(st, 10, &r.backend_id.as_str());
+    b(st, 11, &r.resource_name.as_str());
     b(st, 12, &&r.resource_uuid.as_bytes()[..]);
-    b(st, 13, &r.offering_name);
+    b(st, 13, &r.offering_name.as_str());
     b(st, 14, &&r.offering_uuid.as_bytes()[..]);
-    b(st, 15, &r.project_name);
+    b(st, 15, &r.project_name.as_str());
     b(st, 16, &&r.project_uuid.as_bytes()[..]);
-    b(st, 17, &r.customer_name);
+    b(st, 17, &r.customer_name.as_str());
     b(st, 18, &&r.customer_uuid.as_bytes()[..]);
-    b(st, 19, &r.component_type);
+    b(st, 19, &r.component_type.as_str());
     b(st, 20, &r.date.timestamp_micros());
     b(st, 21, &r.billing_period.num_days_from_ce());
     b(st, 22, &r.billing_period.year());
@@ -491,6 +491,12 @@ fn uuid_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
     Uuid::from_slice(b).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e))
     })
+}
+
+/// A text column as a [`CompactString`], read in place: inline up to 24 bytes,
+/// as the store's owned records are (no `String` in between).
+fn text_at(row: &Row<'_>, i: usize) -> rusqlite::Result<CompactString> {
+    Ok(CompactString::from(row.get_ref(i)?.as_str()?))
 }
 
 fn time_at(row: &Row<'_>, i: usize) -> rusqlite::Result<DateTime<chrono::Utc>> {
@@ -507,23 +513,23 @@ pub(crate) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<Record> {
     Ok(Record {
         uuid: uuid_at(row, 0)?,
         user,
-        username: row.get(2)?,
+        username: text_at(row, 2)?,
         component_usage: uuid_at(row, 3)?,
         usage: Usage::from_cents(row.get(4)?),
-        measured_unit: row.get(5)?,
-        description: row.get(6)?,
+        measured_unit: text_at(row, 5)?,
+        description: text_at(row, 6)?,
         created: time_at(row, 7)?,
         modified: time_at(row, 8)?,
-        backend_id: row.get(9)?,
-        resource_name: row.get(10)?,
+        backend_id: text_at(row, 9)?,
+        resource_name: text_at(row, 10)?,
         resource_uuid: uuid_at(row, 11)?,
-        offering_name: row.get(12)?,
+        offering_name: text_at(row, 12)?,
         offering_uuid: uuid_at(row, 13)?,
-        project_name: row.get(14)?,
+        project_name: text_at(row, 14)?,
         project_uuid: uuid_at(row, 15)?,
-        customer_name: row.get(16)?,
+        customer_name: text_at(row, 16)?,
         customer_uuid: uuid_at(row, 17)?,
-        component_type: row.get(18)?,
+        component_type: text_at(row, 18)?,
         date: time_at(row, 19)?,
         billing_period: NaiveDate::from_num_days_from_ce_opt(row.get(20)?).expect("date in range"),
     })

@@ -72,28 +72,28 @@ impl FRecord {
                 .get(usize::from(self.user) % (USER_UUIDS.len() + 1))
                 .map(|&u| uuid::Uuid::from_u128(u)),
             username: match self.username {
-                252 => String::new(),
-                253 => "x".repeat(101),
-                254 => "é".repeat(100),
-                255 => "é".repeat(101),
-                i => pick(&USERNAMES, i).to_owned(),
+                252 => "".into(),
+                253 => "x".repeat(101).into(),
+                254 => "é".repeat(100).into(),
+                255 => "é".repeat(101).into(),
+                i => pick(&USERNAMES, i).to_owned().into(),
             },
             component_usage: uuid(&CU_UUIDS, usize::from(self.cu) % CU_UUIDS.len()),
             usage: Usage::from_cents(pick(&USAGE_CENTS, self.usage)),
-            measured_unit: bounded(self.unit, &["hours", "GB"], "ü", 150),
-            description: bounded(self.description, &["", "note"], "d", 2000),
+            measured_unit: bounded(self.unit, &["hours", "GB"], "ü", 150).into(),
+            description: bounded(self.description, &["", "note"], "d", 2000).into(),
             created: time(self.times[0]),
             modified: time(self.times[1]),
-            backend_id: bounded(self.backend_id, &["", "b-1"], "é", 255),
-            resource_name: name(&RESOURCE_NAMES, 0),
+            backend_id: bounded(self.backend_id, &["", "b-1"], "é", 255).into(),
+            resource_name: name(&RESOURCE_NAMES, 0).into(),
             resource_uuid: entity(&RESOURCE_UUIDS, self.resource),
-            offering_name: name(&OFFERING_NAMES, 1),
+            offering_name: name(&OFFERING_NAMES, 1).into(),
             offering_uuid: entity(&OFFERING_UUIDS, self.offering),
-            project_name: name(&PROJECT_NAMES, 2),
+            project_name: name(&PROJECT_NAMES, 2).into(),
             project_uuid: entity(&PROJECT_UUIDS, self.project),
-            customer_name: name(&CUSTOMER_NAMES, 3),
+            customer_name: name(&CUSTOMER_NAMES, 3).into(),
             customer_uuid: entity(&CUSTOMER_UUIDS, self.customer),
-            component_type: bounded(self.component_type, &COMPONENT_TYPES, "ß", 50),
+            component_type: bounded(self.component_type, &COMPONENT_TYPES, "ß", 50).into(),
             date: ts(pick(&DATES, self.date)),
             billing_period: ymd(
                 2024 + i32::from(self.period & 1),
@@ -198,10 +198,10 @@ fn conform(f: &MFilter, r: &mut Record) {
         f.resource_uuid.or(f.resource.flatten()),
     );
     if let Some(n) = &f.username {
-        r.username = n.clone();
+        r.username = n.clone().into();
     }
     if let Some(t) = &f.component_type {
-        r.component_type = t.clone();
+        r.component_type = t.clone().into();
     }
     let p = f.billing_period.unwrap_or(r.billing_period);
     let int = |n: Option<Num>| match n {

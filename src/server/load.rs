@@ -339,7 +339,7 @@ mod tests {
         let n = 30_000;
         for i in 0..n {
             r.uuid = uuid::Uuid::from_u128(i + 1);
-            r.username = format!("user{i}");
+            r.username = format!("user{i}").into();
             // Waldur's list format: usage as a decimal string.
             items.push(
                 r.to_json("https://w.example")
@@ -389,7 +389,7 @@ mod tests {
         let n = 30_000;
         for i in 0..n {
             r.uuid = uuid::Uuid::from_u128(i + 1);
-            r.username = format!("user{i}");
+            r.username = format!("user{i}").into();
             text.push_str(&r.to_json("https://w.example"));
             text.push('\n');
             if i == 5 {

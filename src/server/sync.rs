@@ -386,7 +386,7 @@ mod tests {
             for k in 0..4u128 {
                 let mut r = Record::example();
                 r.uuid = uuid::Uuid::from_u128(u128::from(m) * 100 + k);
-                r.username = format!("u{k}");
+                r.username = format!("u{k}").into();
                 r.component_usage = uuid::Uuid::from_u128(u128::from(m) + 1000);
                 r.billing_period = NaiveDate::from_ymd_opt(2025, m, 1).unwrap();
                 recs.push(r);

@@ -150,7 +150,7 @@ impl Store {
     /// let mut r = Record::example();
     /// for i in 0..100u128 {
     ///     r.uuid = uuid::Uuid::from_u128(i + 1);
-    ///     r.username = format!("user{i}");
+    ///     r.username = format!("user{i}").into();
     ///     store.upsert(&r).unwrap();
     /// }
     /// let before = store.heap_bytes();
@@ -674,28 +674,29 @@ impl<'t> RecordRef<'t> {
         self.kind.period_date
     }
 
-    /// An owned copy of the record (allocates its strings).
+    /// An owned copy of the record. Its strings are [`CompactString`](crate::CompactString)s:
+    /// only those longer than 24 bytes allocate.
     pub fn to_record(&self) -> Record {
         Record {
             uuid: self.uuid(),
             user: self.user(),
-            username: self.username().to_owned(),
+            username: self.username().into(),
             component_usage: self.component_usage(),
             usage: self.usage(),
-            measured_unit: self.measured_unit().to_owned(),
-            description: self.description().to_owned(),
+            measured_unit: self.measured_unit().into(),
+            description: self.description().into(),
             created: self.created(),
             modified: self.modified(),
-            backend_id: self.backend_id().to_owned(),
-            resource_name: self.resource_name().to_owned(),
+            backend_id: self.backend_id().into(),
+            resource_name: self.resource_name().into(),
             resource_uuid: self.resource_uuid(),
-            offering_name: self.offering_name().to_owned(),
+            offering_name: self.offering_name().into(),
             offering_uuid: self.offering_uuid(),
-            project_name: self.project_name().to_owned(),
+            project_name: self.project_name().into(),
             project_uuid: self.project_uuid(),
-            customer_name: self.customer_name().to_owned(),
+            customer_name: self.customer_name().into(),
             customer_uuid: self.customer_uuid(),
-            component_type: self.component_type().to_owned(),
+            component_type: self.component_type().into(),
             date: self.date(),
             billing_period: self.billing_period(),
         }

@@ -89,7 +89,7 @@ impl Core {
                 return Err(WriteError::Conflict {
                     index,
                     component_usage: r.component_usage,
-                    username: r.username.clone(),
+                    username: r.username.to_string(),
                     holder: h,
                 });
             }

@@ -19,6 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -419,7 +420,7 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 return Err(ctx.fail(name, "duplicate key"));
             }
             seen.insert(f);
-            let string = |map: &mut A| ctx.value(map, f, std::marker::PhantomData::<String>);
+            let string = |map: &mut A| ctx.value(map, f, std::marker::PhantomData::<CompactString>);
             let uuid_value = |map: &mut A| -> Result<Uuid, A::Error> {
                 ctx.value(map, f, uuid_seed())?
                     .ok_or_else(|| ctx.fail(name, NOT_A_UUID))
@@ -457,14 +458,20 @@ impl<'de> Visitor<'de> for RecordVisitor<'_> {
                 }
                 Field::MeasuredUnit => measured_unit = Some(string(&mut map)?),
                 Field::Description => {
-                    description =
-                        Some(ctx.value(&mut map, f, std::marker::PhantomData::<Option<String>>)?);
+                    description = Some(ctx.value(
+                        &mut map,
+                        f,
+                        std::marker::PhantomData::<Option<CompactString>>,
+                    )?);
                 }
                 Field::Created => created = Some(ts_value(&mut map)?),
                 Field::Modified => modified = Some(ts_value(&mut map)?),
                 Field::BackendId => {
-                    backend_id =
-                        Some(ctx.value(&mut map, f, std::marker::PhantomData::<Option<String>>)?);
+                    backend_id = Some(ctx.value(
+                        &mut map,
+                        f,
+                        std::marker::PhantomData::<Option<CompactString>>,
+                    )?);
                 }
                 Field::ResourceName => resource_name = Some(string(&mut map)?),
                 Field::ResourceUuid => resource_uuid = Some(uuid_value(&mut map)?),
@@ -1655,7 +1662,7 @@ mod tests {
         let mut r = Record::example();
         r.uuid = Uuid::from_u128(u128::MAX);
         r.usage = Usage::from_cents(i64::MIN);
-        r.measured_unit = String::new();
+        r.measured_unit = CompactString::default();
         r.resource_name = "\u{8}\u{c}\r".into();
         r.date = t("0001-01-01T00:00:00Z");
         r.billing_period = NaiveDate::from_ymd_opt(9999, 12, 1).unwrap();

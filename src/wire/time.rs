@@ -11,9 +11,33 @@ pub(crate) fn to_micros(t: DateTime<Utc>) -> Micros {
 }
 
 /// The inverse of [`to_micros`].
+///
+/// A page renders three timestamps per record, and chrono's conversion of
+/// a day number to a calendar date (era cycles, year table, ordinal
+/// flags) was a fifth of reading a record's fields: dates from 1970 to
+/// 2099 are read from a table of them instead, built on first use
+/// (48,000 dates, 190 KB, about half a millisecond).
 pub(crate) fn from_micros(m: Micros) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(m).expect("micros come from a valid DateTime")
+    const MICROS_PER_DAY: i64 = 86_400_000_000;
+    let (day, rem) = (m.div_euclid(MICROS_PER_DAY), m.rem_euclid(MICROS_PER_DAY));
+    let dates = DATES.get_or_init(|| (0..TABLE_DAYS).map(day_to_date).collect());
+    match usize::try_from(day).ok().and_then(|d| dates.get(d)) {
+        Some(&date) => {
+            // `rem` is below a day's microseconds: both parts are in range.
+            let (secs, micros) = ((rem / 1_000_000) as u32, (rem % 1_000_000) as u32);
+            let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, micros * 1000)
+                .expect("within a day");
+            date.and_time(time).and_utc()
+        }
+        None => DateTime::from_timestamp_micros(m).expect("micros come from a valid DateTime"),
+    }
 }
+
+/// Days from 1970-01-01 to 2100-01-01: the span of [`DATES`].
+const TABLE_DAYS: i32 = 47_482;
+
+/// The dates of days `0..TABLE_DAYS` since 1970-01-01 (see [`from_micros`]).
+static DATES: std::sync::OnceLock<Box<[NaiveDate]>> = std::sync::OnceLock::new();
 
 /// Days since 1970-01-01 of the UTC calendar date of a timestamp.
 pub(crate) fn micros_to_day(m: Micros) -> i32 {
@@ -102,6 +126,27 @@ mod tests {
         format_timestamp(parse_timestamp("2025-03-15T10:00:00Z").unwrap(), &mut s);
         assert_eq!(s, "2025-03-15T10:00:00Z");
         assert!(parse_timestamp("2025-03-15 10:00").is_none());
+    }
+
+    /// The table of dates agrees with chrono on every day it holds, at its
+    /// edges, before the epoch and at the extremes chrono accepts.
+    #[test]
+    fn from_micros_matches_chrono() {
+        let day = 86_400_000_000i64;
+        let min = DateTime::<Utc>::MIN_UTC.timestamp_micros();
+        let max = DateTime::<Utc>::MAX_UTC.timestamp_micros();
+        let mut cases = vec![min, max, -1, 0, 1, day - 1, day, -day, -day - 1];
+        let edge = i64::from(TABLE_DAYS) * day;
+        cases.extend([edge - 1, edge, edge + 1]);
+        // Every day of the table, at a time of day that varies with it.
+        cases.extend((0..i64::from(TABLE_DAYS)).map(|d| d * day + (d * 7_919_999_983) % day));
+        for m in cases {
+            assert_eq!(
+                from_micros(m),
+                DateTime::from_timestamp_micros(m).unwrap(),
+                "{m} µs"
+            );
+        }
     }
 
     #[test]

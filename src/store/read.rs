@@ -943,8 +943,9 @@ fn overlap(acc: &RoaringBitmap, parts: &[&RoaringBitmap], len: u64) -> u64 {
 /// costs less than roaring's `next` (and its `next_many` returns wrong
 /// values for some bitmaps in roaring 0.12).
 fn values(b: &RoaringBitmap) -> Vec<u32> {
-    let mut v = Vec::with_capacity(b.len() as usize);
-    if b.len() > RUNS_MAX as u64 && dense(b) && runs_of(b).is_some() {
+    let len = b.len();
+    let mut v = Vec::with_capacity(len as usize);
+    if len > RUNS_MAX as u64 && dense(Extent::of(b, len)) && runs_of(b).is_some() {
         let mut it = b.iter();
         while let Some(r) = it.next_range() {
             v.extend(r);
@@ -1011,8 +1012,31 @@ const PROBE_MAX: u64 = 512;
 
 /// Whether `b`'s containers are mostly arrays (at most 4096 values each
 /// on average over the containers its span covers). O(containers).
-fn arrays(b: &RoaringBitmap) -> bool {
-    b.len() <= 4096 * containers(b.min().unwrap_or(0), b.max().unwrap_or(0))
+fn arrays(e: Extent) -> bool {
+    e.len <= 4096 * containers(e.min, e.max)
+}
+
+/// A set's length and bounds, taken once per query: a bitmap's length is a
+/// sum over its containers (and a run container's over its runs: a type's
+/// bitmap after a load has thousands, 0.15 µs at 1M records), and the
+/// maximum of a bitmap container scans its words back from the end (up to
+/// 1,024 of them where the store's last slots end early in it).
+#[derive(Clone, Copy)]
+struct Extent {
+    len: u64,
+    min: u32,
+    max: u32,
+}
+
+impl Extent {
+    /// The extent of `b`, whose length is `len`. O(containers) for the bounds' two.
+    fn of(b: &RoaringBitmap, len: u64) -> Extent {
+        Extent {
+            len,
+            min: b.min().unwrap_or(0),
+            max: b.max().unwrap_or(0),
+        }
+    }
 }
 
 /// How many 65,536-slot containers the span `lo..=hi` touches.
@@ -1023,8 +1047,8 @@ fn containers(lo: u32, hi: u32) -> u64 {
 /// Whether `b` holds over a quarter of the slots between its first and
 /// last (an entity's run, most of the store). O(containers); looking for
 /// runs instead would cost a microsecond on a scattered set.
-fn dense(b: &RoaringBitmap) -> bool {
-    b.len() * 4 > u64::from(b.max().unwrap_or(0) - b.min().unwrap_or(0)) + 1
+fn dense(e: Extent) -> bool {
+    e.len * 4 > u64::from(e.max - e.min) + 1
 }
 
 /// Whether trimming a clone of `arrays` to `run` costs less than roaring's
@@ -1191,7 +1215,9 @@ impl<'a> Acc<'a> {
                 tmp
             }
             How::Runs { runs, other }
-                if runs.len() == 1 && arrays(other) && trim_beats_merge(&runs[0], other) =>
+                if runs.len() == 1
+                    && arrays(Extent::of(other, other.len()))
+                    && trim_beats_merge(&runs[0], other) =>
             {
                 // One long run (a big customer) against arrays (a billing
                 // period): `other`'s containers outside the run are dropped
@@ -1370,15 +1396,14 @@ const SORT_SCATTERED_NS: usize = 64;
 /// within a container). An estimate, in the same units as the sort's.
 const DAY_RUN_NS: usize = 60;
 
-/// The slots of `b` as one range, when they are one run. O(containers).
-fn one_run(b: &RoaringBitmap) -> Option<RangeInclusive<u32>> {
-    let (lo, hi) = (b.min()?, b.max()?);
-    (b.len() == u64::from(hi - lo) + 1).then_some(lo..=hi)
+/// The slots of a set of extent `e` as one range, when they are one run. O(1).
+fn one_run(e: Extent) -> Option<RangeInclusive<u32>> {
+    (e.len > 0 && e.len == u64::from(e.max - e.min) + 1).then_some(e.min..=e.max)
 }
 
 /// What sorting costs per element of `b` (or of a subset of it).
-fn sort_ns(b: &RoaringBitmap) -> usize {
-    if dense(b) {
+fn sort_ns(e: Extent) -> usize {
+    if dense(e) {
         SORT_DENSE_NS
     } else {
         SORT_SCATTERED_NS
@@ -1389,18 +1414,20 @@ impl Member<'_> {
     /// What one walk step's membership test costs: a bitmap lookup, or
     /// reads of the record's row (and component usage) in view order,
     /// which is random slot order.
-    fn step_ns(&self) -> usize {
-        let set_ns = |b: &RoaringBitmap| if arrays(b) { 30 } else { 6 };
+    /// `set`: the extent of the set of [`Member::Set`] or the base of
+    /// [`Member::Filtered`].
+    fn step_ns(&self, set: Extent) -> usize {
+        let set_ns = if arrays(set) { 30 } else { 6 };
         match self {
             Member::All => 1,
             // Bitmap containers (over 4096 values in 65,536 slots) test a
             // bit; sparser ones binary-search an array, with unpredictable
             // branches.
-            Member::Set(b) => set_ns(b),
+            Member::Set(_) => set_ns,
             Member::Run(_) => 2,
             Member::Check(_, Check::Usernames(_)) => 12,
             Member::Check(..) => 25,
-            Member::Filtered(b, ..) => set_ns(b) + 10,
+            Member::Filtered(..) => set_ns + 10,
             Member::RunFiltered(..) => 2 + 10,
         }
     }
@@ -1668,9 +1695,10 @@ impl Core {
             Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
             Plan::Merge(_) => {
                 let cand = candidates(&self.t, &q.filter, &q.scope, false);
-                self.page_slots(&cand, &q.filter, &q.order, offset, limit)
+                let n = self.count_of(&cand);
+                self.page_slots(&cand, n, &q.filter, &q.order, offset, limit)
             }
-            Plan::Cand(cand) => self.page_slots(&cand, &q.filter, &q.order, offset, limit),
+            Plan::Cand(cand) => self.page_slots(&cand, count, &q.filter, &q.order, offset, limit),
         };
         Ok((info, slots))
     }
@@ -2180,9 +2208,13 @@ impl Core {
         window
     }
 
+    /// A page of a planned query's matches, `count` of them
+    /// ([`Core::count_of`]).
+    #[allow(clippy::too_many_arguments)] // three call sites; a struct would only rename them
     fn page_slots(
         &self,
         cand: &Cand<'_>,
+        count: u64,
         f: &Filter,
         order: &[OrderKey],
         offset: usize,
@@ -2199,8 +2231,9 @@ impl Core {
                     .days_page(runs, days.iter().copied(), None, offset, limit, usize::MAX)
                     .expect("no budget");
             }
-            let set = Cand::Set(Cow::Owned(union_within(runs, days, true)));
-            return self.page_slots(&set, f, order, offset, limit);
+            let set = union_within(runs, days, true);
+            let n = set.len();
+            return self.page_slots(&Cand::Set(Cow::Owned(set)), n, f, order, offset, limit);
         }
         if let Cand::RunsAnd {
             count,
@@ -2230,17 +2263,28 @@ impl Core {
             {
                 return v;
             }
-            let set = Cand::Set(Cow::Owned(Acc::new(base).and(other)));
-            return self.page_slots(&set, f, order, offset, limit);
+            let set = Acc::new(base).and(other);
+            let n = set.len();
+            return self.page_slots(&Cand::Set(Cow::Owned(set)), n, f, order, offset, limit);
         }
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
         // The records of billing periods lie within the periods' day bounds.
         // Finding their run costs two binary searches of the view (~40 random
         // reads): not worth it for a few matches, which are sorted anyway.
+        // The set's length and bounds, once (see `Extent`).
+        let set = match cand {
+            Cand::Set(b) => Extent::of(b, count),
+            Cand::Filtered { base, .. } => Extent::of(base, base.len()),
+            _ => Extent {
+                len: 0,
+                min: 0,
+                max: 0,
+            },
+        };
         let matches = match cand {
             Cand::All => usize::MAX,
-            Cand::Set(b) => b.len() as usize,
+            Cand::Set(_) => count as usize,
             Cand::Few(v) => v.len(),
             Cand::Lazy { count, .. }
             | Cand::Filtered { count, .. }
@@ -2281,9 +2325,9 @@ impl Core {
         let n = span.len();
         let (member, count): (Member<'_>, usize) = match cand {
             Cand::All => (Member::All, n),
-            Cand::Set(b) => match one_run(b) {
-                Some(r) => (Member::Run(r), b.len() as usize),
-                None => (Member::Set(b), b.len() as usize),
+            Cand::Set(b) => match one_run(set) {
+                Some(r) => (Member::Run(r), set.len as usize),
+                None => (Member::Set(b), set.len as usize),
             },
             Cand::Counted(_) => unreachable!("a counted query fetches nothing"),
             Cand::Few(_) | Cand::Days { .. } | Cand::RunsAnd { .. } => {
@@ -2291,7 +2335,7 @@ impl Core {
             }
             Cand::Filtered {
                 count, base, check, ..
-            } => match one_run(base) {
+            } => match one_run(set) {
                 Some(r) => (Member::RunFiltered(r, t, check), *count as usize),
                 None => (Member::Filtered(base, t, check), *count as usize),
             },
@@ -2314,10 +2358,10 @@ impl Core {
         let walk = reach.saturating_mul(n) / count.max(1);
         // The sort's cost in walk steps.
         let sort_ns = match cand {
-            Cand::Set(b) | Cand::Filtered { base: b, .. } => sort_ns(b),
+            Cand::Set(_) | Cand::Filtered { .. } => sort_ns(set),
             _ => SORT_SCATTERED_NS,
         };
-        let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS) / member.step_ns();
+        let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS) / member.step_ns(set);
         // Matches may cluster away from the walk's start. Report dates are
         // the default view's order, and filters other than dates (narrowed
         // to their span above) are spread evenly over them: walk when that

@@ -645,6 +645,8 @@ pub(crate) struct Core {
     pub(crate) densities: super::cache::DensityCache,
     /// Report days' starts in the default view, kept likewise.
     pub(crate) day_starts: super::cache::DayCache,
+    /// The type bitmaps' lengths and bounds, kept likewise.
+    pub(crate) type_extents: super::cache::TypeExtents,
 }
 
 /// Which indexes an attach/detach touches.
@@ -959,7 +961,8 @@ impl Core {
                 "query caches (sorted project tails, type densities, day starts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.densities.heap_bytes(<[_]>::len)
-                    + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>()),
+                    + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
+                    + self.type_extents.heap_bytes(|v| std::mem::size_of_val(v)),
             ),
         ]
     }

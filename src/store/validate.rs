@@ -235,6 +235,16 @@ impl Core {
                 *pos
             );
         }
+        for (_, extents) in self.type_extents.entries() {
+            for (id, _, b) in t.types.iter() {
+                let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
+                ensure!(
+                    extents.get(id as usize) == Some(&want),
+                    "type {id}: cached length and bounds {:?}, its bitmap's are {want:?}",
+                    extents.get(id as usize)
+                );
+            }
+        }
         for (ty, kinds) in self.densities.entries() {
             use super::cache::{BITMAP, UNKNOWN};
             ensure!(t.types.is_live(ty), "density cache: type {ty} is dead");

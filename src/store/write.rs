@@ -124,6 +124,7 @@ impl Core {
         self.tails.clear();
         self.densities.clear();
         self.day_starts.clear();
+        self.type_extents.clear();
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.

@@ -962,7 +962,7 @@ impl Core {
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.densities.heap_bytes(<[_]>::len)
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
-                    + self.type_extents.heap_bytes(|v| std::mem::size_of_val(v)),
+                    + self.type_extents.heap_bytes(std::mem::size_of_val),
             ),
         ]
     }

@@ -677,6 +677,12 @@ impl<'t> RecordRef<'t> {
     /// An owned copy of the record. Its strings are [`CompactString`](crate::CompactString)s:
     /// only those longer than 24 bytes allocate.
     pub fn to_record(&self) -> Record {
+        // Each entity and the free text resolved once (the accessors would
+        // look the offering, the customer and the text up twice each).
+        let t = &self.core.t;
+        let offering = t.offerings.get(self.res.offering);
+        let customer = t.customers.get(self.project.customer);
+        let (description, backend_id) = t.texts.get(self.row.text);
         Record {
             uuid: self.uuid(),
             user: self.user(),
@@ -684,18 +690,18 @@ impl<'t> RecordRef<'t> {
             component_usage: self.component_usage(),
             usage: self.usage(),
             measured_unit: self.measured_unit().into(),
-            description: self.description().into(),
+            description: description.into(),
             created: self.created(),
             modified: self.modified(),
-            backend_id: self.backend_id().into(),
+            backend_id: backend_id.into(),
             resource_name: self.resource_name().into(),
             resource_uuid: self.resource_uuid(),
-            offering_name: self.offering_name().into(),
-            offering_uuid: self.offering_uuid(),
+            offering_name: (*offering.name).into(),
+            offering_uuid: offering.uuid,
             project_name: self.project_name().into(),
             project_uuid: self.project_uuid(),
-            customer_name: self.customer_name().into(),
-            customer_uuid: self.customer_uuid(),
+            customer_name: (*customer.name).into(),
+            customer_uuid: customer.uuid,
             component_type: self.component_type().into(),
             date: self.date(),
             billing_period: self.billing_period(),

@@ -1371,6 +1371,9 @@ fn same_primary(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
 enum Member<'a> {
     All,
     Set(&'a RoaringBitmap),
+    /// Every record of the walked span: the plan's count equals the span's
+    /// length, and every match lies in the span (the span is built so).
+    Span,
     /// A set that is one run of slots (a customer's or project's after a
     /// load): two compares, where a bitmap lookup binary-searches its
     /// containers and then the run container's runs.
@@ -1424,6 +1427,7 @@ impl Member<'_> {
             // bit; sparser ones binary-search an array, with unpredictable
             // branches.
             Member::Set(_) => set_ns,
+            Member::Span => 1,
             Member::Run(_) => 2,
             Member::Check(_, Check::Usernames(_)) => 12,
             Member::Check(..) => 25,
@@ -1436,6 +1440,7 @@ impl Member<'_> {
         match self {
             Member::All => true,
             Member::Set(b) => b.contains(s),
+            Member::Span => true,
             Member::Run(r) => r.contains(&s),
             Member::Check(t, c) => c.test(t, s),
             Member::Filtered(b, t, c) => b.contains(s) && c.test(t, s),
@@ -2364,6 +2369,13 @@ impl Core {
                 None => (Member::Filtered(base, t, check), *count as usize),
             },
             Cand::Lazy { count, check, .. } => (Member::Check(t, check), *count as usize),
+        };
+        // Every record of the span matches: no test. (`Member::All` is
+        // the whole view, which the walk reads by position.)
+        let member = if count == n && !matches!(member, Member::All) {
+            Member::Span
+        } else {
+            member
         };
         if let Member::All = member {
             return self

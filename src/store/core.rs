@@ -958,7 +958,7 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (sorted project tails, type densities, day starts)",
+                "query caches (project tails, type densities and extents, day starts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.densities.heap_bytes(<[_]>::len)
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())

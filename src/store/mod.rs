@@ -430,8 +430,9 @@ impl ReadTxn<'_> {
     /// project's records by report date, and the store keeps track of
     /// how much of each project later writes left in that order (a new
     /// report comes last; records re-dated or written out of order join a
-    /// tail sorted per query, and a tail of more than 256 records falls
-    /// back to the general plan for that project). Unfiltered pages in a
+    /// tail, sorted by the first query after a write and shared by the
+    /// next ones; a tail of more than 16,384 records falls back to the
+    /// general plan for that project). Unfiltered pages in a
     /// view's order cost O(log n + page size), except a usage order over
     /// several component types: its view is kept per type and merged,
     /// O(types + offset + page size) — a deep page of every record by usage

@@ -14,7 +14,7 @@ use super::core::{Core, SortKey, Tables, ViewKind};
 use crate::error::QueryError;
 use crate::index::view::View;
 use crate::query::{Filter, OrderKey, PageSpec, Query, Scope, SortField};
-use crate::wire::time::{Micros, date_to_day, day_to_date};
+use crate::wire::time::{MICROS_PER_DAY, Micros, date_to_day, day_to_date};
 
 /// The records a filter and scope admit.
 pub(crate) enum Cand<'a> {
@@ -256,8 +256,6 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<Vec<Pred<'
 pub(crate) fn day_start(day: i32) -> Micros {
     i64::from(day).saturating_mul(MICROS_PER_DAY)
 }
-
-const MICROS_PER_DAY: Micros = 86_400_000_000;
 
 /// The billing periods (and their records) that the year, month and
 /// period filters admit; `None` when none of those filters is set.
@@ -2761,12 +2759,6 @@ impl Core {
         let merged = parts.len() > 1;
         let member_of = member;
         let member = |s: u32| member_of.contains(s);
-        let mut sink = Sink {
-            skip: offset,
-            limit,
-            out: Vec::with_capacity(limit),
-        };
-        let mut steps = 0usize;
 
         if !desc && !group_sort && !merged {
             // The view's order is the query's order.
@@ -2788,6 +2780,12 @@ impl Core {
             };
         }
 
+        let mut sink = Sink {
+            skip: offset,
+            limit,
+            out: Vec::with_capacity(limit),
+        };
+        let mut steps = 0usize;
         let mut group: Vec<(SortKey<'_>, u32)> = Vec::new();
         let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
             if sink.skip >= group.len() {

@@ -9,6 +9,7 @@
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
+use compact_str::CompactString;
 use memchr::memmem;
 use roaring::RoaringBitmap;
 
@@ -18,7 +19,7 @@ use roaring::RoaringBitmap;
 pub(crate) struct Dict<P> {
     ids: HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
-    entries: Vec<Option<(Box<str>, P)>>,
+    entries: Vec<Option<(CompactString, P)>>,
     free: Vec<u32>,
 }
 
@@ -44,7 +45,7 @@ impl<P> Dict<P> {
         if let Some(id) = self.id(s) {
             return (id, false);
         }
-        let e = Some((Box::<str>::from(s), payload()));
+        let e = Some((CompactString::from(s), payload()));
         let id = match self.free.pop() {
             Some(id) => {
                 self.entries[id as usize] = e;
@@ -69,6 +70,13 @@ impl<P> Dict<P> {
     }
 
     pub(crate) fn str(&self, id: u32) -> &str {
+        self.string(id)
+    }
+
+    /// The string of `id` as stored: an owned copy of a short one is a
+    /// 24-byte copy, where building it from a `&str` copies a variable
+    /// length.
+    pub(crate) fn string(&self, id: u32) -> &CompactString {
         &self.entries[id as usize]
             .as_ref()
             .expect("live dictionary id")
@@ -125,9 +133,15 @@ impl<P> Dict<P> {
     /// heap not included).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.ids.allocation_size()
-            + self.entries.capacity() * std::mem::size_of::<Option<(Box<str>, P)>>()
+            + self.entries.capacity() * std::mem::size_of::<Option<(CompactString, P)>>()
             + self.free.capacity() * 4
-            + self.iter().map(|(_, s, _)| s.len()).sum::<usize>()
+            + self
+                .entries
+                .iter()
+                .flatten()
+                .filter(|(s, _)| s.is_heap_allocated())
+                .map(|(s, _)| s.capacity())
+                .sum::<usize>()
     }
 
     pub(crate) fn check(&self) -> Result<(), String> {

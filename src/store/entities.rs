@@ -13,6 +13,7 @@ use std::num::NonZeroU32;
 
 use hashbrown::HashTable;
 use roaring::RoaringBitmap;
+use compact_str::CompactString;
 use uuid::Uuid;
 
 use crate::wire::time::Micros;
@@ -162,7 +163,7 @@ impl Kinds {
 #[derive(Clone, Debug)]
 pub(crate) struct Resource {
     pub(crate) uuid: Uuid,
-    pub(crate) name: Box<str>,
+    pub(crate) name: CompactString,
     pub(crate) offering: u32,
     pub(crate) project: u32,
     pub(crate) rows: RoaringBitmap,
@@ -172,7 +173,7 @@ pub(crate) struct Resource {
 #[derive(Clone, Debug)]
 pub(crate) struct Offering {
     pub(crate) uuid: Uuid,
-    pub(crate) name: Box<str>,
+    pub(crate) name: CompactString,
     pub(crate) rows: RoaringBitmap,
 }
 
@@ -180,7 +181,7 @@ pub(crate) struct Offering {
 #[derive(Clone, Debug)]
 pub(crate) struct Project {
     pub(crate) uuid: Uuid,
-    pub(crate) name: Box<str>,
+    pub(crate) name: CompactString,
     pub(crate) customer: u32,
     pub(crate) rows: RoaringBitmap,
     /// Splits `rows` into a prefix (the slots below it) and a tail.
@@ -209,7 +210,7 @@ pub(crate) struct Project {
 #[derive(Clone, Debug)]
 pub(crate) struct Customer {
     pub(crate) uuid: Uuid,
-    pub(crate) name: Box<str>,
+    pub(crate) name: CompactString,
     pub(crate) rows: RoaringBitmap,
     /// The ids of the projects whose customer this is, in no order.
     /// Invariant: exactly the live projects with `customer` equal to this

@@ -2,6 +2,7 @@
 //! shared lock, then applied under the exclusive lock by code that cannot fail,
 //! so no write is ever half-applied.
 
+use compact_str::CompactString;
 use hashbrown::{HashMap, HashSet};
 use roaring::RoaringBitmap;
 use uuid::Uuid;
@@ -329,13 +330,13 @@ impl Core {
         let res = self.resource_of(slot);
         cu.uuid == r.component_usage
             && self.unit_of(slot) == r.measured_unit
-            && *res.name == *r.resource_name
+            && res.name == r.resource_name
             && res.uuid == r.resource_uuid
-            && *self.offering_of(slot).name == *r.offering_name
+            && self.offering_of(slot).name == r.offering_name
             && self.offering_of(slot).uuid == r.offering_uuid
-            && *self.project_of(slot).name == *r.project_name
+            && self.project_of(slot).name == r.project_name
             && self.project_of(slot).uuid == r.project_uuid
-            && *self.customer_of(slot).name == *r.customer_name
+            && self.customer_of(slot).name == r.customer_name
             && self.customer_of(slot).uuid == r.customer_uuid
             && self.type_of(slot) == r.component_type
             && cu.date() == to_micros(r.date)
@@ -457,7 +458,7 @@ impl Core {
                 r.customer_uuid,
                 Customer {
                     uuid: r.customer_uuid,
-                    name: r.customer_name.as_str().into(),
+                    name: r.customer_name.clone(),
                     rows: RoaringBitmap::new(),
                     projects: Vec::new(),
                 },
@@ -472,7 +473,7 @@ impl Core {
                 r.offering_uuid,
                 Offering {
                     uuid: r.offering_uuid,
-                    name: r.offering_name.as_str().into(),
+                    name: r.offering_name.clone(),
                     rows: RoaringBitmap::new(),
                 },
             ),
@@ -501,7 +502,7 @@ impl Core {
                     r.project_uuid,
                     Project {
                         uuid: r.project_uuid,
-                        name: r.project_name.as_str().into(),
+                        name: r.project_name.clone(),
                         customer: c,
                         rows: RoaringBitmap::new(),
                         sorted_until: u32::MAX,
@@ -550,7 +551,7 @@ impl Core {
                 r.resource_uuid,
                 Resource {
                     uuid: r.resource_uuid,
-                    name: r.resource_name.as_str().into(),
+                    name: r.resource_name.clone(),
                     offering: o,
                     project: p,
                     rows: RoaringBitmap::new(),
@@ -702,8 +703,8 @@ fn forget_project(projects: &mut Vec<u32>, id: u32) {
     }
 }
 
-fn set_name(name: &mut Box<str>, new: &str) {
-    if **name != *new {
-        *name = new.into();
+fn set_name(name: &mut CompactString, new: &CompactString) {
+    if name != new {
+        name.clone_from(new);
     }
 }

@@ -8,8 +8,8 @@
 
 use std::hash::BuildHasher;
 
-use hashbrown::HashTable;
 use compact_str::CompactString;
+use hashbrown::HashTable;
 use memchr::memmem;
 use roaring::RoaringBitmap;
 

@@ -1,9 +1,8 @@
 //! Data that queries derive from the indexes and keep until the next
 //! write, shared by every reader: projects' sorted tails
 //! ([`TailCache`]), the kinds of a component type's bitmap containers
-//! ([`DensityCache`]), where report days start in the default view
-//! ([`DayCache`]) and the types' bitmaps' lengths and bounds
-//! ([`TypeExtents`]). Every write clears them (`Core::apply_write`,
+//! ([`DensityCache`]) and where report days start in the default view
+//! ([`DayCache`]). Every write clears them (`Core::apply_write`,
 //! `Core::remove_slot`, `Core::compact_bitmaps`).
 //!
 //! A project's records are a date-ordered prefix and a tail
@@ -57,19 +56,6 @@ pub(crate) type DensityCache = Derived<[AtomicU8]>;
 ///
 /// Invariant (checked by `Core::validate`): an entry is that position.
 pub(crate) type DayCache = Derived<usize>;
-
-/// The length, first and last slot of each component type's bitmap, by
-/// type id (one entry, under key 0; a dead id's is zeros), made by the
-/// first query after a write that needs one. A type's bitmap is the whole
-/// set of `type=…`, and ordering by usage reads the lengths of all of
-/// them (the usage view's parts): its length is a sum over its containers
-/// and a run container's over its runs (thousands after a load, 0.15 µs
-/// at 1M records), and its maximum scans a bitmap container's words back
-/// from the end.
-///
-/// Invariant (checked by `Core::validate`): each live type's place holds
-/// its bitmap's length, minimum and maximum (0 for an empty bitmap).
-pub(crate) type TypeExtents = Derived<[(u64, u32, u32)]>;
 
 /// A chunk of a [`DensityCache`] entry not yet probed.
 pub(crate) const UNKNOWN: u8 = 0;

@@ -11,9 +11,9 @@
 use std::hash::BuildHasher;
 use std::num::NonZeroU32;
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use roaring::RoaringBitmap;
-use compact_str::CompactString;
 use uuid::Uuid;
 
 use crate::wire::time::Micros;

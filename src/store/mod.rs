@@ -8,8 +8,8 @@ mod read;
 mod validate;
 mod write;
 
-use compact_str::CompactString;
 use chrono::{DateTime, NaiveDate, Utc};
+use compact_str::CompactString;
 use parking_lot::RwLock;
 use uuid::Uuid;
 

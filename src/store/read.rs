@@ -1722,27 +1722,12 @@ impl Core {
         *self.day_starts.get_or_make(day as u32, make)
     }
 
-    /// The length, first and last slot of every component type's bitmap,
-    /// by type id ([`TypeExtents`](super::cache::TypeExtents)). O(1), and
-    /// O(types × containers) for the first query after a write.
-    fn type_extents(&self) -> std::sync::Arc<[(u64, u32, u32)]> {
-        self.type_extents.get_or_make(0, || {
-            let t = &self.t;
-            let n = t.types.iter().map(|(id, _, _)| id as usize + 1).max();
-            let mut v = vec![(0, 0, 0); n.unwrap_or(0)];
-            for (id, _, b) in t.types.iter() {
-                v[id as usize] = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
-            }
-            v.into()
-        })
-    }
-
     /// The [`Extent`] of `b` when it is a component type's bitmap (the
-    /// planner's whole set for a `type` filter), from
-    /// [`Core::type_extents`]. O(types).
-    fn known_extent(&self, b: &RoaringBitmap) -> Option<Extent> {
+    /// planner's whole set for a `type` filter), from `Tables::type_extent`.
+    /// O(types).
+    fn type_extent_of(&self, b: &RoaringBitmap) -> Option<Extent> {
         let (id, _, _) = self.t.types.iter().find(|&(_, _, p)| std::ptr::eq(p, b))?;
-        let (len, min, max) = self.type_extents()[id as usize];
+        let (len, min, max) = self.t.type_extent[id as usize];
         Some(Extent { len, min, max })
     }
 
@@ -1750,7 +1735,7 @@ impl Core {
     fn count_of(&self, cand: &Cand<'_>) -> u64 {
         match cand {
             Cand::All => self.t.live.len(),
-            Cand::Set(b) => self.known_extent(b).map_or_else(|| b.len(), |e| e.len),
+            Cand::Set(b) => self.type_extent_of(b).map_or_else(|| b.len(), |e| e.len),
             Cand::Few(v) => v.len() as u64,
             Cand::Counted(n) => *n,
             Cand::Filtered { count, .. } => *count,
@@ -2301,7 +2286,9 @@ impl Core {
         // reads): not worth it for a few matches, which are sorted anyway.
         // The set's length and bounds, once (see `Extent`).
         let set = match cand {
-            Cand::Set(b) => self.known_extent(b).unwrap_or_else(|| Extent::of(b, count)),
+            Cand::Set(b) => self
+                .type_extent_of(b)
+                .unwrap_or_else(|| Extent::of(b, count)),
             Cand::Filtered { base, .. } => Extent::of(base, base.len()),
             _ => Extent {
                 len: 0,
@@ -2581,7 +2568,6 @@ impl Core {
     /// ranges follow from the types' sizes). O(types · log types).
     fn usage_parts(&self) -> Vec<(u32, std::ops::Range<usize>)> {
         let t = &self.t;
-        let extents = self.type_extents();
         let mut types: Vec<(u32, u32, usize)> = t
             .types
             .iter()
@@ -2589,7 +2575,7 @@ impl Core {
                 (
                     t.type_rank[id as usize],
                     id,
-                    extents[id as usize].0 as usize,
+                    t.type_extent[id as usize].0 as usize,
                 )
             })
             .filter(|&(_, _, n)| n > 0)
@@ -2787,6 +2773,14 @@ impl Core {
         };
         let mut steps = 0usize;
         let mut group: Vec<(SortKey<'_>, u32)> = Vec::new();
+        // A group's later keys, read only when they sort it.
+        let key = |s: u32| {
+            if group_sort {
+                t.key(s)
+            } else {
+                SortKey::UNUSED
+            }
+        };
         let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
             if sink.skip >= group.len() {
                 sink.skip -= group.len();
@@ -2852,7 +2846,7 @@ impl Core {
                 }
                 let Some(s) = next else { break };
                 cur = p;
-                group.push((t.key(s), s));
+                group.push((key(s), s));
             }
             return Some(sink.out);
         }
@@ -2909,7 +2903,7 @@ impl Core {
                     }
                 }
                 cur = Some(p);
-                group.push((t.key(s), s));
+                group.push((key(s), s));
             }
             group.reverse();
             flush(&mut group, &mut sink);
@@ -2932,7 +2926,7 @@ impl Core {
             if sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {
-                group.extend(view.iter_from(gs).take(end - gs).map(|s| (t.key(s), s)));
+                group.extend(view.iter_from(gs).take(end - gs).map(|s| (key(s), s)));
                 flush(&mut group, &mut sink);
             }
             end = gs;

@@ -235,15 +235,13 @@ impl Core {
                 *pos
             );
         }
-        for (_, extents) in self.type_extents.entries() {
-            for (id, _, b) in t.types.iter() {
-                let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
-                ensure!(
-                    extents.get(id as usize) == Some(&want),
-                    "type {id}: cached length and bounds {:?}, its bitmap's are {want:?}",
-                    extents.get(id as usize)
-                );
-            }
+        for (id, name, b) in t.types.iter() {
+            let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
+            ensure!(
+                t.type_extent.get(id as usize) == Some(&want),
+                "type {name:?}: kept length and bounds {:?}, its bitmap's are {want:?}",
+                t.type_extent.get(id as usize)
+            );
         }
         for (ty, kinds) in self.densities.entries() {
             use super::cache::{BITMAP, UNKNOWN};

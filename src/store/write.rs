@@ -125,7 +125,6 @@ impl Core {
         self.tails.clear();
         self.densities.clear();
         self.day_starts.clear();
-        self.type_extents.clear();
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
@@ -567,6 +566,10 @@ impl Core {
         let (ctype, new) = t.types.intern(&r.component_type, RoaringBitmap::new);
         if new {
             t.type_rank = t.type_ranks();
+            // A reused id's extent is already zeros (`type_extent`'s invariant).
+            if t.type_extent.len() <= ctype as usize {
+                t.type_extent.resize(ctype as usize + 1, (0, 0, 0));
+            }
         }
         let date = to_micros(r.date);
         let period = date_to_day(r.billing_period);

@@ -24,7 +24,10 @@ pub(crate) fn from_micros(m: Micros) -> DateTime<Utc> {
     let dates = DATES.get_or_init(|| (0..TABLE_DAYS).map(day_to_date).collect());
     // Within the table the value is non-negative: unsigned division by
     // constants, no euclidean sign fix-ups (half the instructions).
-    match u64::try_from(m).ok().map(|m| (m / MICROS_PER_DAY_U64, m % MICROS_PER_DAY_U64)) {
+    match u64::try_from(m)
+        .ok()
+        .map(|m| (m / MICROS_PER_DAY_U64, m % MICROS_PER_DAY_U64))
+    {
         Some((day, rem)) if day < TABLE_DAYS as u64 => {
             let date = dates[day as usize];
             // `rem` is below a day's microseconds: both parts are in range.

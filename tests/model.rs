@@ -2143,12 +2143,40 @@ mod tests {
             scope.0 = scope.0.with_customer(c);
             scope.1.push(c);
         }
+        // A mid-sized customer (a few projects: merged by project) under
+        // a scope that takes it whole, and under one that sees only one of
+        // its projects (and another customer): the merge counts a whole
+        // customer's type at once, and must not when the scope cuts it.
+        let mid = customers[customers.len() / 8].1;
+        let mid_project = records
+            .iter()
+            .find(|r| r.customer_uuid == mid)
+            .expect("a record of the customer")
+            .project_uuid;
+        let whole: DemoScope = (
+            Scope::nothing().with_customer(mid).with_customer(top[1]),
+            vec![mid, top[1]],
+            Vec::new(),
+            Vec::new(),
+        );
+        let cut: DemoScope = (
+            Scope::nothing()
+                .with_customer(top[1])
+                .with_project(mid_project),
+            vec![top[1]],
+            vec![mid_project],
+            Vec::new(),
+        );
         let mut bases: Vec<(String, Option<&DemoScope>)> = Vec::new();
         for ty in &types {
             for &c in &top {
                 bases.push((format!("customer_uuid={}&type={ty}", c.simple()), None));
             }
             bases.push((format!("type={ty}"), Some(&scope)));
+            let q = format!("customer_uuid={}&type={ty}", mid.simple());
+            bases.push((q.clone(), Some(&whole)));
+            bases.push((q.clone(), Some(&cut)));
+            bases.push((q, None));
         }
         for &c in &top {
             for days in [3, 45, 400] {

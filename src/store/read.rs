@@ -1979,11 +1979,30 @@ impl Core {
         // counted at the end.
         let mut ranges: Vec<std::ops::Range<u32>> = Vec::with_capacity(projects.len());
         let density = ty.map(|ty| self.density(ty));
+        // Without a date range every window is its whole project, so the
+        // type's records in the projects of a customer the query takes
+        // whole (its filter, or one of the scope's) are one intersection
+        // with the customer's bitmap, not one per project.
+        let whole = match &density {
+            Some(d) if lo == Micros::MIN && hi == Micros::MAX => self.whole_customers(f, &q.scope),
+            _ => Vec::new(),
+        };
+        for &c in &whole {
+            count += t
+                .customers
+                .get(c)
+                .rows
+                .intersection_len(density.as_ref().expect("typed").b);
+        }
         for p in projects {
             let pr = t.projects.get(p);
             let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
             self.narrow(&mut seq, lo, hi);
             if seq.hi == seq.lo {
+                continue;
+            }
+            if whole.contains(&pr.customer) {
+                seqs.push(seq);
                 continue;
             }
             // A whole project in one run (after a load) within one bitmap
@@ -2127,6 +2146,33 @@ impl Core {
                 && (scope.everything || scope_customers.contains(&c) || scope_projects.contains(&p))
         });
         (base.len() <= max).then_some(base)
+    }
+
+    /// The customers of which a query whose projects [`Core::merge_projects`]
+    /// admits takes every project: its customer filter's, or with no
+    /// filter the scope's (no project filter in either case). Unknown
+    /// uuids are left out (they have no projects). O(scope).
+    fn whole_customers(&self, f: &Filter, scope: &Scope) -> Vec<u32> {
+        let t = &self.t;
+        if f.project.is_some() {
+            return Vec::new();
+        }
+        let mut out: Vec<u32> = match f.customer {
+            Some(u) => t.customers.id(&u).into_iter().collect(),
+            None => scope
+                .customers
+                .iter()
+                .filter_map(|u| t.customers.id(u))
+                .collect(),
+        };
+        if f.customer.is_some() && !scope.everything {
+            // A customer filter under a scope: whole only if the scope
+            // takes the customer whole.
+            out.retain(|&c| scope.customers.contains(&t.customers.get(c).uuid));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// A page in the default order of a [`MergeSeq`]'s matches: its

@@ -8,6 +8,7 @@ use std::collections::BinaryHeap;
 use std::ops::RangeInclusive;
 
 use roaring::{MultiOps, RoaringBitmap};
+use smallvec::SmallVec;
 
 use super::PageInfo;
 use super::core::{Core, SortKey, Tables, ViewKind};
@@ -742,6 +743,9 @@ const MERGE_PROJECTS_TYPED_MAX: usize = 80;
 /// With a report-date range.
 const MERGE_PROJECTS_DATED_MAX: usize = 128;
 
+/// Projects of a merge whose sequences and cursors are kept on the stack.
+const MERGE_INLINE: usize = 24;
+
 /// A [`Core::merge_page`] expected to read more records than this (the
 /// page's reach over the type's share of the windows) goes to the planner.
 const MERGE_WALK_MAX: u64 = 4096;
@@ -750,7 +754,8 @@ const MERGE_WALK_MAX: u64 = 4096;
 /// them: created by [`Core::merge_seq`].
 struct MergeSeq<'a> {
     /// One per project with records in its window.
-    seqs: Vec<DateSeq<'a>>,
+    /// (Inline up to [`MERGE_INLINE`]: see [`Core::merge_page`]'s cursors.)
+    seqs: SmallVec<[DateSeq<'a>; MERGE_INLINE]>,
     /// The component type the windows' records must have (tested while
     /// merging), `None` without a type filter.
     ty: Option<u32>,
@@ -1973,7 +1978,7 @@ impl Core {
         };
         let projects = self.merge_projects(f, &q.scope, max)?;
         let (lo, hi) = date_bounds(f);
-        let mut seqs = Vec::with_capacity(projects.len());
+        let mut seqs: SmallVec<[DateSeq<'_>; MERGE_INLINE]> = SmallVec::new();
         let (mut count, mut tests) = (0u64, 0u32);
         // The prefix windows' slot ranges, whose records of the type are
         // counted at the end.
@@ -2187,7 +2192,11 @@ impl Core {
         // A sequence's cursor is opened when its window's latest record
         // reaches the top of the heap: the sequences whose records are all
         // older than the page never make one.
-        let mut cursors: Vec<Option<MergeCursor<'_>>> = Vec::with_capacity(m.seqs.len());
+        // On the stack for a few projects: a buffer of 20 projects'
+        // sequences or cursors (112 and 160 bytes each) was a large request,
+        // for which glibc first consolidates its freed small chunks: an
+        // eighth of a scoped query's instructions.
+        let mut cursors: SmallVec<[Option<MergeCursor<'_>>; MERGE_INLINE]> = SmallVec::new();
         cursors.resize_with(m.seqs.len(), || None);
         // (date, sequence, slot) of each sequence's next match; before its
         // cursor is opened, of its window's latest record (no match is later).
@@ -3001,6 +3010,7 @@ impl Core {
 mod tests {
     use proptest::prelude::*;
     use roaring::RoaringBitmap;
+    use smallvec::SmallVec;
 
     /// Bitmaps mixing runs (some crossing a 65,536 boundary), scattered
     /// values and dense stretches, run-compressed or not, so that every

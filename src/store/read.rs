@@ -832,6 +832,9 @@ impl<'a> MergeCursor<'a> {
 }
 
 /// How [`Core::run_query`] finds a query's matches.
+// A plan lives on one query's stack; boxing the merge's inline sequences
+// would bring back the large heap request `MERGE_INLINE` avoids.
+#[allow(clippy::large_enum_variant)]
 enum Plan<'a> {
     /// One project's or resource's date order.
     Seq(DateSeq<'a>),
@@ -3010,7 +3013,6 @@ impl Core {
 mod tests {
     use proptest::prelude::*;
     use roaring::RoaringBitmap;
-    use smallvec::SmallVec;
 
     /// Bitmaps mixing runs (some crossing a 65,536 boundary), scattered
     /// values and dense stretches, run-compressed or not, so that every

@@ -676,7 +676,7 @@ impl<'t> RecordRef<'t> {
         self.kind.period_date
     }
 
-    /// An owned copy of the record. Its strings are [`CompactString`](crate::CompactString)s:
+    /// An owned copy of the record. Its strings are [`CompactString`]s:
     /// only those longer than 24 bytes allocate.
     pub fn to_record(&self) -> Record {
         // Each entity and the free text resolved once (the accessors would

@@ -752,10 +752,10 @@ const MERGE_WALK_MAX: u64 = 4096;
 
 /// The date-ordered records of a few projects and the query's matches in
 /// them: created by [`Core::merge_seq`].
-struct MergeSeq<'a> {
-    /// One per project with records in its window.
-    /// (Inline up to [`MERGE_INLINE`]: see [`Core::merge_page`]'s cursors.)
-    seqs: SmallVec<[DateSeq<'a>; MERGE_INLINE]>,
+struct MergeSeq<'a, 'b> {
+    /// One per project with records in its window, in the caller's
+    /// [`SeqBuf`].
+    seqs: &'b [DateSeq<'a>],
     /// The component type the windows' records must have (tested while
     /// merging), `None` without a type filter.
     ty: Option<u32>,
@@ -764,7 +764,12 @@ struct MergeSeq<'a> {
     walk: u64,
 }
 
-impl MergeSeq<'_> {
+/// The sequences of a [`MergeSeq`]: inline up to [`MERGE_INLINE`] (see
+/// [`Core::merge_page`]'s cursors), in the frame of [`Core::run_query`],
+/// so that the plan never moves them.
+type SeqBuf<'a> = SmallVec<[DateSeq<'a>; MERGE_INLINE]>;
+
+impl MergeSeq<'_, '_> {
     /// Whether [`Core::merge_page`] reads few enough records for a page
     /// reaching `reach` matches, were the matches spread evenly.
     fn affordable(&self, reach: usize) -> bool {
@@ -832,14 +837,11 @@ impl<'a> MergeCursor<'a> {
 }
 
 /// How [`Core::run_query`] finds a query's matches.
-// A plan lives on one query's stack; boxing the merge's inline sequences
-// would bring back the large heap request `MERGE_INLINE` avoids.
-#[allow(clippy::large_enum_variant)]
-enum Plan<'a> {
+enum Plan<'a, 'b> {
     /// One project's or resource's date order.
     Seq(DateSeq<'a>),
     /// A few projects' date orders, merged.
-    Merge(MergeSeq<'a>),
+    Merge(MergeSeq<'a, 'b>),
     /// The planner's bitmaps.
     Cand(Cand<'a>),
 }
@@ -1671,9 +1673,15 @@ impl Core {
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
         // One project's matches in the default order are its date order,
         // and a few projects' matches are their merge.
+        let mut seqs = SeqBuf::new();
         let plan = if let Some(seq) = q.order.is_empty().then(|| self.date_seq(q)).flatten() {
             Plan::Seq(seq)
-        } else if let Some(m) = q.order.is_empty().then(|| self.merge_seq(q)).flatten() {
+        } else if let Some(m) = q
+            .order
+            .is_empty()
+            .then(|| self.merge_seq(q, &mut seqs))
+            .flatten()
+        {
             Plan::Merge(m)
         } else {
             Plan::Cand(candidates(&self.t, &q.filter, &q.scope, !fetch))
@@ -1951,7 +1959,11 @@ impl Core {
     /// the planner's), or when a project is not a [`DateSeq`] or the tests
     /// would exceed [`SEQ_TESTS_MAX`].
     /// O(projects × (runs + log n) + the tested records).
-    fn merge_seq(&self, q: &Query) -> Option<MergeSeq<'_>> {
+    fn merge_seq<'a, 'b>(
+        &'a self,
+        q: &Query,
+        seqs: &'b mut SeqBuf<'a>,
+    ) -> Option<MergeSeq<'a, 'b>> {
         let (t, f) = (&self.t, &q.filter);
         if f.nothing
             || f.offering.is_some()
@@ -1981,7 +1993,6 @@ impl Core {
         };
         let projects = self.merge_projects(f, &q.scope, max)?;
         let (lo, hi) = date_bounds(f);
-        let mut seqs: SmallVec<[DateSeq<'_>; MERGE_INLINE]> = SmallVec::new();
         let (mut count, mut tests) = (0u64, 0u32);
         // The prefix windows' slot ranges, whose records of the type are
         // counted at the end.
@@ -2061,7 +2072,7 @@ impl Core {
         }
         let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
         Some(MergeSeq {
-            seqs,
+            seqs: &*seqs,
             ty,
             count,
             walk,
@@ -2188,7 +2199,7 @@ impl Core {
     /// heap by date), testing the type, until the page's last match and
     /// every match of its report date are read; those sorted.
     /// O((offset + limit) / selectivity × log projects).
-    fn merge_page(&self, m: &MergeSeq<'_>, offset: usize, limit: usize) -> Vec<u32> {
+    fn merge_page(&self, m: &MergeSeq<'_, '_>, offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();
         let want = offset + limit;

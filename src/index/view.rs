@@ -220,6 +220,35 @@ impl View {
             .flat_map(move |(i, blk)| blk[if i == 0 { o } else { 0 }..].iter().copied())
     }
 
+    /// The slots from position `pos` on, as the slices of consecutive
+    /// blocks: a walk's inner loop runs over a slice, where the flattened
+    /// iterator branched between blocks at every step.
+    pub(crate) fn chunks_from(&self, pos: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        let (b, o) = if pos >= self.len {
+            (self.blocks.len(), 0)
+        } else {
+            self.locate(pos)
+        };
+        self.blocks
+            .get(b..)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .map(move |(i, blk)| &blk[if i == 0 { o } else { 0 }..])
+    }
+
+    /// The slots before position `end`, as the slices of consecutive
+    /// blocks, last block first (each slice in view order).
+    pub(crate) fn chunks_rev_before(&self, end: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        let (b, o) = if end >= self.len {
+            (self.blocks.len(), 0)
+        } else {
+            self.locate(end)
+        };
+        let partial = self.blocks.get(b).map_or(&[][..], |blk| &blk[..o]);
+        std::iter::once(partial).chain(self.blocks[..b].iter().rev().map(Vec::as_slice))
+    }
+
     /// Slots before position `end`, last first.
     pub(crate) fn iter_rev_before(&self, end: usize) -> impl Iterator<Item = u32> + '_ {
         let (b, o) = if end >= self.len {

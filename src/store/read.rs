@@ -1608,25 +1608,34 @@ fn scan(
     test: impl Fn(u32) -> bool,
 ) -> Option<Vec<u32>> {
     let (start, stop) = (span.start, span.end);
-    let mut steps = 0usize;
+    // The view is read a block's slice at a time (a tight loop per slice);
+    // `left` bounds the walk to the span, `budget` to its cost.
+    let (mut left, mut budget) = (stop - start, budget);
     if offset + limit > count - offset {
         // A late page: walk back from the end, skipping the later matches.
         let mut skip = count - offset - limit;
         let mut out = Vec::with_capacity(limit);
-        for s in view.iter_rev_before(stop).take(stop - start) {
-            steps += 1;
-            if steps > budget {
-                return None;
-            }
-            if test(s) {
-                if skip > 0 {
-                    skip -= 1;
-                } else {
-                    out.push(s);
-                    if out.len() == limit {
-                        break;
+        'walk: for chunk in view.chunks_rev_before(stop) {
+            let chunk = &chunk[chunk.len().saturating_sub(left)..];
+            left -= chunk.len();
+            for &s in chunk.iter().rev() {
+                if budget == 0 {
+                    return None;
+                }
+                budget -= 1;
+                if test(s) {
+                    if skip > 0 {
+                        skip -= 1;
+                    } else {
+                        out.push(s);
+                        if out.len() == limit {
+                            break 'walk;
+                        }
                     }
                 }
+            }
+            if left == 0 {
+                break;
             }
         }
         out.reverse();
@@ -1637,16 +1646,23 @@ fn scan(
         limit,
         out: Vec::with_capacity(limit),
     };
-    for s in view.iter_from(start).take(stop - start) {
-        steps += 1;
-        if steps > budget {
-            return None;
-        }
-        if test(s) {
-            sink.push(s);
-            if sink.full() {
-                break;
+    'walk: for chunk in view.chunks_from(start) {
+        let chunk = &chunk[..chunk.len().min(left)];
+        left -= chunk.len();
+        for &s in chunk {
+            if budget == 0 {
+                return None;
             }
+            budget -= 1;
+            if test(s) {
+                sink.push(s);
+                if sink.full() {
+                    break 'walk;
+                }
+            }
+        }
+        if left == 0 {
+            break;
         }
     }
     Some(sink.out)

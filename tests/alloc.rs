@@ -107,7 +107,7 @@ fn bench_queries_allocate_little() {
                 p.month
             ),
             Scope::everything(),
-            7,
+            6,
         ),
         (
             "big_customer_period_page3",

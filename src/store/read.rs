@@ -1327,6 +1327,9 @@ fn runs_of(b: &RoaringBitmap) -> Option<Vec<RangeInclusive<u32>>> {
     Some(runs)
 }
 
+/// Up to this many slots, [`Core::sort_default`] keys them on the stack.
+const SORT_STACK: usize = 16;
+
 /// Up to this many matches, a page is sorted without looking for a shorter
 /// run of the default view to walk.
 const SMALL: usize = 128;
@@ -2603,7 +2606,7 @@ impl Core {
         // A page's group (a few records) is keyed on the stack: the cached
         // sort's key buffer was an allocation and a free per query (of a
         // resource's period read's 3,200 instructions, about 200).
-        const STACK: usize = 16;
+        const STACK: usize = SORT_STACK;
         if slots.len() > STACK {
             return slots.sort_by_cached_key(|&s| self.t.tail_key(s));
         }
@@ -2712,6 +2715,15 @@ impl Core {
     /// [`Core::sort_page`] of ascending slots.
     fn sort_slots(&self, set: &[u32], keys: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
+        if keys.is_empty() && set.len() <= SORT_STACK {
+            // A few matches in the default order (a small customer's
+            // month): keyed on the stack, with no buffer of wide keys.
+            let mut v = set.to_vec();
+            self.sort_default(&mut v);
+            v.drain(..offset.min(v.len()));
+            v.truncate(limit);
+            return v;
+        }
         let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
             let mut seen = RoaringBitmap::new();
             for &s in set {

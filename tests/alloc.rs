@@ -107,7 +107,7 @@ fn bench_queries_allocate_little() {
                 p.month
             ),
             Scope::everything(),
-            6,
+            5,
         ),
         (
             "big_customer_period_page3",
@@ -117,7 +117,7 @@ fn bench_queries_allocate_little() {
                 p.busy_period
             ),
             Scope::everything(),
-            5,
+            4,
         ),
         (
             "resource_period",
@@ -133,7 +133,7 @@ fn bench_queries_allocate_little() {
             "type_order_usage",
             format!("type={}&o=-usage", p.component_type),
             Scope::everything(),
-            7,
+            6,
         ),
         (
             "date_range_project",

@@ -74,7 +74,7 @@ pub(crate) enum Cand<'a> {
 pub(crate) enum Check {
     /// Billing periods, sorted; `true` when they are every period of the
     /// store between the first and the last. (Inline up to four: the site
-    /// agent's read names one, and a heap list was a fifth of its
+    /// agent's read names one, and a heap list was one of its three
     /// allocations.)
     Periods(SmallVec<[i32; 4]>, bool),
     /// Report time in `[lo, hi)` microseconds: whole days, compared without

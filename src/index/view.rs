@@ -205,30 +205,26 @@ impl View {
         self.prefix(b) + self.blocks[b].partition_point(|&s| pred(s))
     }
 
-    /// Slots from position `pos` on, in order.
-    pub(crate) fn iter_from(&self, pos: usize) -> impl Iterator<Item = u32> + '_ {
-        let (b, o) = if pos >= self.len {
+    /// [`View::locate`], or one past the last block for a position at or
+    /// past the end.
+    fn locate_or_end(&self, pos: usize) -> (usize, usize) {
+        if pos >= self.len {
             (self.blocks.len(), 0)
         } else {
             self.locate(pos)
-        };
-        self.blocks
-            .get(b..)
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-            .flat_map(move |(i, blk)| blk[if i == 0 { o } else { 0 }..].iter().copied())
+        }
+    }
+
+    /// Slots from position `pos` on, in order.
+    pub(crate) fn iter_from(&self, pos: usize) -> impl Iterator<Item = u32> + '_ {
+        self.chunks_from(pos).flatten().copied()
     }
 
     /// The slots from position `pos` on, as the slices of consecutive
     /// blocks: a walk's inner loop runs over a slice, where the flattened
     /// iterator branched between blocks at every step.
     pub(crate) fn chunks_from(&self, pos: usize) -> impl Iterator<Item = &[u32]> + '_ {
-        let (b, o) = if pos >= self.len {
-            (self.blocks.len(), 0)
-        } else {
-            self.locate(pos)
-        };
+        let (b, o) = self.locate_or_end(pos);
         self.blocks
             .get(b..)
             .unwrap_or(&[])
@@ -240,30 +236,15 @@ impl View {
     /// The slots before position `end`, as the slices of consecutive
     /// blocks, last block first (each slice in view order).
     pub(crate) fn chunks_rev_before(&self, end: usize) -> impl Iterator<Item = &[u32]> + '_ {
-        let (b, o) = if end >= self.len {
-            (self.blocks.len(), 0)
-        } else {
-            self.locate(end)
-        };
+        let (b, o) = self.locate_or_end(end);
         let partial = self.blocks.get(b).map_or(&[][..], |blk| &blk[..o]);
         std::iter::once(partial).chain(self.blocks[..b].iter().rev().map(Vec::as_slice))
     }
 
     /// Slots before position `end`, last first.
     pub(crate) fn iter_rev_before(&self, end: usize) -> impl Iterator<Item = u32> + '_ {
-        let (b, o) = if end >= self.len {
-            (self.blocks.len(), 0)
-        } else {
-            self.locate(end)
-        };
-        // Blocks 0..b whole, plus the first `o` slots of block b.
-        let partial = self.blocks.get(b).map_or(&[][..], |blk| &blk[..o]);
-        partial.iter().rev().copied().chain(
-            self.blocks[..b]
-                .iter()
-                .rev()
-                .flat_map(|blk| blk.iter().rev().copied()),
-        )
+        self.chunks_rev_before(end)
+            .flat_map(|c| c.iter().rev().copied())
     }
 
     /// Every slot, in order.

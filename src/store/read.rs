@@ -1601,9 +1601,32 @@ impl Sink {
     }
 }
 
-/// A page of the records of `view`'s `span` that pass `test`, in view
-/// order, `count` of them in all: walked from the start, or back from the
-/// end for a late page. `None` after `budget` steps. O(the records walked).
+/// Values a walk step reads at once: a block's test against a run of
+/// slots is one comparison per value without branches (vectorised), and
+/// only its members are tested further.
+const LANES: usize = 16;
+
+/// A bit per value of `blk` (at most [`LANES`] of them) that lies in
+/// `run`, or per value of it without a run. O(`blk`).
+#[inline]
+fn members(blk: &[u32], run: Option<&RangeInclusive<u32>>) -> u32 {
+    let Some(run) = run else {
+        return (1u32 << blk.len()) - 1;
+    };
+    let (lo, width) = (*run.start(), run.end() - run.start());
+    let bit = |j: usize, s: u32| u32::from(s.wrapping_sub(lo) <= width) << j;
+    // A whole block's length is known, so the loop unrolls and vectorises.
+    match <&[u32; LANES]>::try_from(blk) {
+        Ok(blk) => blk.iter().enumerate().fold(0, |m, (j, &s)| m | bit(j, s)),
+        Err(_) => blk.iter().enumerate().fold(0, |m, (j, &s)| m | bit(j, s)),
+    }
+}
+
+/// A page of the records of `view`'s `span` that lie in `run` (when
+/// given) and pass `test`, in view order, `count` of them in all: walked
+/// from the start, or back from the end for a late page. `None` once
+/// more than `budget` records would be read. O(the records walked).
+#[allow(clippy::too_many_arguments)] // one caller, which passes its plan's parts
 fn scan(
     view: &View,
     span: std::ops::Range<usize>,
@@ -1611,33 +1634,50 @@ fn scan(
     offset: usize,
     limit: usize,
     budget: usize,
+    run: Option<&RangeInclusive<u32>>,
     test: impl Fn(u32) -> bool,
 ) -> Option<Vec<u32>> {
     let (start, stop) = (span.start, span.end);
-    // The view is read a block's slice at a time (a tight loop per slice);
-    // `left` bounds the walk to the span, `budget` to its cost.
+    // A late page: walked back from the end, skipping the later matches.
+    let rev = offset + limit > count - offset;
+    let mut skip = if rev { count - offset - limit } else { offset };
+    let mut out = Vec::with_capacity(limit);
+    // Takes a block's matches in walk order; `true` once the page is full.
+    let mut take = |blk: &[u32]| {
+        let mut m = members(blk, run);
+        while m != 0 {
+            let j = if rev {
+                31 - m.leading_zeros()
+            } else {
+                m.trailing_zeros()
+            };
+            m ^= 1 << j;
+            let s = blk[j as usize];
+            if test(s) {
+                if skip > 0 {
+                    skip -= 1;
+                } else {
+                    out.push(s);
+                    if out.len() == limit {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    };
+    // The view is read a block's slice at a time, and each slice
+    // [`LANES`] values at a time; `left` bounds the walk to the span,
+    // `budget` to its cost.
     let (mut left, mut budget) = (stop - start, budget);
-    if offset + limit > count - offset {
-        // A late page: walk back from the end, skipping the later matches.
-        let mut skip = count - offset - limit;
-        let mut out = Vec::with_capacity(limit);
+    if rev {
         'walk: for chunk in view.chunks_rev_before(stop) {
             let chunk = &chunk[chunk.len().saturating_sub(left)..];
             left -= chunk.len();
-            for &s in chunk.iter().rev() {
-                if budget == 0 {
-                    return None;
-                }
-                budget -= 1;
-                if test(s) {
-                    if skip > 0 {
-                        skip -= 1;
-                    } else {
-                        out.push(s);
-                        if out.len() == limit {
-                            break 'walk;
-                        }
-                    }
+            for blk in chunk.rchunks(LANES) {
+                budget = budget.checked_sub(blk.len())?;
+                if take(blk) {
+                    break 'walk;
                 }
             }
             if left == 0 {
@@ -1645,33 +1685,22 @@ fn scan(
             }
         }
         out.reverse();
-        return Some(out);
-    }
-    let mut sink = Sink {
-        skip: offset,
-        limit,
-        out: Vec::with_capacity(limit),
-    };
-    'walk: for chunk in view.chunks_from(start) {
-        let chunk = &chunk[..chunk.len().min(left)];
-        left -= chunk.len();
-        for &s in chunk {
-            if budget == 0 {
-                return None;
-            }
-            budget -= 1;
-            if test(s) {
-                sink.push(s);
-                if sink.full() {
+    } else {
+        'walk: for chunk in view.chunks_from(start) {
+            let chunk = &chunk[..chunk.len().min(left)];
+            left -= chunk.len();
+            for blk in chunk.chunks(LANES) {
+                budget = budget.checked_sub(blk.len())?;
+                if take(blk) {
                     break 'walk;
                 }
             }
-        }
-        if left == 0 {
-            break;
+            if left == 0 {
+                break;
+            }
         }
     }
-    Some(sink.out)
+    Some(out)
 }
 
 impl Core {
@@ -2095,6 +2124,13 @@ impl Core {
             count += d.ranges_len(&ranges);
         }
         let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
+        if std::env::var_os("ZZ").is_some() {
+            eprintln!(
+                "merge seqs {} whole {:?} count {count} walk {walk}",
+                seqs.len(),
+                whole
+            );
+        }
         Some(MergeSeq {
             seqs: &*seqs,
             ty,
@@ -2170,11 +2206,12 @@ impl Core {
             if n > max * 2 {
                 return None;
             }
-            let mut ps: Vec<u32> = scope_customers
-                .iter()
-                .flat_map(|&c| projects_of(c))
-                .copied()
-                .collect();
+            // Sized once: grown by doubling, the list was three
+            // allocations and a twelfth of a scoped query's instructions.
+            let mut ps: Vec<u32> = Vec::with_capacity(n);
+            for &c in &scope_customers {
+                ps.extend_from_slice(projects_of(c));
+            }
             ps.extend(&scope_projects);
             ps
         } else {
@@ -2182,12 +2219,20 @@ impl Core {
         };
         base.sort_unstable();
         base.dedup();
-        base.retain(|&p| {
-            let c = t.projects.get(p).customer;
-            customer.is_none_or(|x| x == c)
-                && project.is_none_or(|x| x == p)
-                && (scope.everything || scope_customers.contains(&c) || scope_projects.contains(&p))
-        });
+        // The list is built from the project filter, else the customer
+        // filter, else the scope: only the filters it was not built from
+        // can exclude a listed project.
+        let filtered = customer.is_some() || project.is_some();
+        if (customer.is_some() && project.is_some()) || (filtered && !scope.everything) {
+            base.retain(|&p| {
+                let c = t.projects.get(p).customer;
+                customer.is_none_or(|x| x == c)
+                    && project.is_none_or(|x| x == p)
+                    && (scope.everything
+                        || scope_customers.contains(&c)
+                        || scope_projects.contains(&p))
+            });
+        }
         (base.len() <= max).then_some(base)
     }
 
@@ -2869,18 +2914,16 @@ impl Core {
             if all {
                 return Some(view.iter_from(offset).take(limit).collect());
             }
-            // A loop per kind of test: a run's test is two compares, less
-            // than a call and a dispatch per step.
+            // A loop per kind of test: a run's is a block's comparison
+            // (see `members`), less than a call and a dispatch per step.
             return match member_of {
-                Member::Run(r) => {
-                    scan(view, span, count, offset, limit, budget, |s| r.contains(&s))
-                }
+                Member::Run(r) => scan(view, span, count, offset, limit, budget, Some(r), |_| true),
                 Member::RunFiltered(r, t, c) => {
-                    scan(view, span, count, offset, limit, budget, |s| {
-                        r.contains(&s) && c.test(t, s)
+                    scan(view, span, count, offset, limit, budget, Some(r), |s| {
+                        c.test(t, s)
                     })
                 }
-                _ => scan(view, span, count, offset, limit, budget, member),
+                _ => scan(view, span, count, offset, limit, budget, None, member),
             };
         }
 

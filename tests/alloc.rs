@@ -92,20 +92,21 @@ fn bench_queries_allocate_little() {
     let txn = store.read();
     let cases = peers::cases(&demo, |q| txn.count(q).expect("query runs").count);
     // Most allocations allowed per case: what each query allocated when
-    // this test was written (300,000 demo records). One more fails it:
+    // last measured (300,000 demo records; lowered as changes remove
+    // allocations). One more fails it:
     // keeping it then is a decision to write down here. The username
     // search is left out: its per-record test is a bit per matching name
     // and its parts a list of their bitmaps (16 allocations, the largest
     // 10,656 bytes when written), which a union of a thousand names needs.
     let bounds = [
-        ("small_customer_period", 5),
-        ("big_customer_period_page3", 4),
+        ("small_customer_period", 3),
+        ("big_customer_period_page3", 2),
         ("resource_period", 2),
         ("type_order_usage", 6),
         ("date_range_project", 1),
-        ("count_only", 7),
+        ("count_only", 6),
         ("retrieve", 0),
-        ("scoped", 10),
+        ("scoped", 8),
         ("unfiltered_deep_page", 1),
     ];
     for (case, bound) in bounds {

@@ -17,6 +17,11 @@ use crate::index::view::View;
 use crate::query::{Filter, OrderKey, PageSpec, Query, Scope, SortField};
 use crate::wire::time::{MICROS_PER_DAY, Micros, date_to_day, day_to_date};
 
+/// The bitmaps of a union predicate: inline up to four (one billing
+/// period is the commonest union), where a heap list was two of a planned
+/// query's allocations (with its lengths).
+pub(crate) type Parts<'a> = SmallVec<[&'a RoaringBitmap; 4]>;
+
 /// The records a filter and scope admit.
 pub(crate) enum Cand<'a> {
     /// Every live record (no filter, unrestricted scope).
@@ -36,7 +41,7 @@ pub(crate) enum Cand<'a> {
         count: u64,
         base: Cow<'a, RoaringBitmap>,
         check: Check,
-        parts: Vec<&'a RoaringBitmap>,
+        parts: Parts<'a>,
     },
     /// `runs ∩ (∪ days)`: report days (ascending) within a few runs of
     /// slots (an entity's), not materialised. Its count is range
@@ -46,7 +51,7 @@ pub(crate) enum Cand<'a> {
     Days {
         count: u64,
         runs: Vec<RangeInclusive<u32>>,
-        days: Vec<&'a RoaringBitmap>,
+        days: Parts<'a>,
     },
     /// `base ∩ other`, `base` a few runs of slots (an entity's, a scope's),
     /// not materialised: counted by range cardinalities of `other`; a
@@ -65,7 +70,7 @@ pub(crate) enum Cand<'a> {
     Lazy {
         count: u64,
         check: Check,
-        parts: Vec<&'a RoaringBitmap>,
+        parts: Parts<'a>,
     },
 }
 
@@ -137,13 +142,13 @@ impl Check {
 enum Pred<'a> {
     One(&'a RoaringBitmap),
     Any {
-        parts: Vec<&'a RoaringBitmap>,
+        parts: Parts<'a>,
         check: Check,
         /// The parts' total size, summed once (a bitmap's length is a sum
         /// over its containers).
         len: u64,
         /// Each part's size, for the intersections that need them.
-        lens: Vec<u64>,
+        lens: SmallVec<[u64; 4]>,
     },
 }
 
@@ -206,11 +211,11 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[
         for &id in &ids {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
-        let parts: Vec<_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();
+        let parts: Parts<'_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();
         preds.push(any(parts, Check::Usernames(bits))?);
     }
     if let Some(periods) = selected_periods(t, f) {
-        let (keys, parts): (SmallVec<[i32; 4]>, Vec<_>) = periods.unzip();
+        let (keys, parts): (SmallVec<[i32; 4]>, Parts<'_>) = periods.unzip();
         // Without a month-only filter, the selected periods are every
         // period of the store within a range of days.
         let contiguous = f.month.is_none() || f.year.is_some();
@@ -222,7 +227,7 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[
         if lo > hi {
             return None;
         }
-        let parts: Vec<_> = t.days.range(lo..=hi).map(|(_, b)| b).collect();
+        let parts: Parts<'_> = t.days.range(lo..=hi).map(|(_, b)| b).collect();
         preds.push(any(
             parts,
             Check::Dates(day_start(lo), day_start(hi.saturating_add(1))),
@@ -238,7 +243,7 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[
         let customers = ids(&|u| t.customers.id(u), &scope.customers);
         let projects = ids(&|u| t.projects.id(u), &scope.projects);
         let offerings = ids(&|u| t.offerings.id(u), &scope.offerings);
-        let parts: Vec<_> = customers
+        let parts: Parts<'_> = customers
             .iter()
             .map(|&c| &t.customers.get(c).rows)
             .chain(projects.iter().map(|&p| &t.projects.get(p).rows))
@@ -452,8 +457,8 @@ fn type_id(t: &Tables, f: &Filter) -> Option<u32> {
 ///
 /// A union of one part stays a union: against a few records, its per-record
 /// test (a period, a date, a username bit) beats probing a big bitmap.
-fn any(parts: Vec<&RoaringBitmap>, check: Check) -> Option<Pred<'_>> {
-    let lens: Vec<u64> = parts.iter().map(|b| b.len()).collect();
+fn any(parts: Parts<'_>, check: Check) -> Option<Pred<'_>> {
+    let lens: SmallVec<[u64; 4]> = parts.iter().map(|b| b.len()).collect();
     let len = lens.iter().sum();
     (!parts.is_empty()).then_some(Pred::Any {
         parts,
@@ -965,7 +970,7 @@ fn overlap(acc: &RoaringBitmap, parts: &[&RoaringBitmap], len: u64) -> u64 {
 fn values(b: &RoaringBitmap) -> Vec<u32> {
     let len = b.len();
     let mut v = Vec::with_capacity(len as usize);
-    if len > RUNS_MAX as u64 && dense(Extent::of(b, len)) && runs_of(b).is_some() {
+    if len > RUNS_MAX as u64 && dense(Extent::of(b, len)) && runs_of(b, len).is_some() {
         let mut it = b.iter();
         while let Some(r) = it.next_range() {
             v.extend(r);
@@ -1165,7 +1170,7 @@ impl<'a> Acc<'a> {
                 other: b,
             };
         }
-        match runs_of(b) {
+        match runs_of(b, blen) {
             Some(runs) => How::Runs {
                 runs: Cow::Owned(runs),
                 other: a,
@@ -1195,7 +1200,9 @@ impl<'a> Acc<'a> {
     }
 
     fn runs(&self) -> Option<&[RangeInclusive<u32>]> {
-        self.runs.get_or_init(|| runs_of(self.set)).as_deref()
+        self.runs
+            .get_or_init(|| runs_of(self.set, self.len))
+            .as_deref()
     }
 
     /// `|acc ∩ (∪ parts)|` for disjoint parts and an accumulator of few
@@ -1325,7 +1332,16 @@ fn at_most_runs(b: &RoaringBitmap, max: u64) -> bool {
     (0..=max).any(|_| it.next_range().is_none())
 }
 
-fn runs_of(b: &RoaringBitmap) -> Option<Vec<RangeInclusive<u32>>> {
+/// The runs of consecutive values of `b` (`len` values), ascending; `None`
+/// beyond [`RUNS_MAX`]. O(runs), O(1) for one run.
+fn runs_of(b: &RoaringBitmap, len: u64) -> Option<Vec<RangeInclusive<u32>>> {
+    // One run (an entity's after a load) is known from its bounds, where
+    // roaring's range iterator walks each of its containers.
+    if let (Some(lo), Some(hi)) = (b.min(), b.max())
+        && u64::from(hi - lo) + 1 == len
+    {
+        return Some(vec![lo..=hi]);
+    }
     let mut it = b.iter();
     let mut runs = Vec::new();
     while let Some(r) = it.next_range() {
@@ -2286,8 +2302,11 @@ impl Core {
         // sequences or cursors (112 and 160 bytes each) was a large request,
         // for which glibc first consolidates its freed small chunks: an
         // eighth of a scoped query's instructions.
-        let mut cursors: SmallVec<[Option<MergeCursor<'_>>; MERGE_INLINE]> = SmallVec::new();
-        cursors.resize_with(m.seqs.len(), || None);
+        // Only the opened cursors are made: a list of every sequence's
+        // optional cursor was written whole (160 bytes each) to say none
+        // was open. `opened[i]` is sequence i's place in `cursors`.
+        let mut cursors: SmallVec<[MergeCursor<'_>; MERGE_INLINE]> = SmallVec::new();
+        let mut opened: SmallVec<[u32; MERGE_INLINE]> = smallvec::smallvec![u32::MAX; m.seqs.len()];
         // (date, sequence, slot) of each sequence's next match; before its
         // cursor is opened, of its window's latest record (no match is later).
         // (Sixteen bytes an entry: a heap's sifts move them.)
@@ -2307,15 +2326,19 @@ impl Core {
             if d < bound {
                 break;
             }
-            let cursor = match &mut cursors[i as usize] {
-                Some(c) => {
+            let cursor = match opened[i as usize] {
+                u32::MAX => {
+                    opened[i as usize] = cursors.len() as u32;
+                    cursors.push(MergeCursor::new(t, &m.seqs[i as usize], m.ty));
+                    cursors.last_mut().expect("just pushed")
+                }
+                k => {
                     got.push(slot);
                     if got.len() == want {
                         bound = d;
                     }
-                    c
+                    &mut cursors[k as usize]
                 }
-                unopened => unopened.insert(MergeCursor::new(t, &m.seqs[i as usize], m.ty)),
             };
             if let Some(s) = cursor.next(t) {
                 heap.push((date(s), i, s));
@@ -3163,7 +3186,7 @@ mod tests {
             prop_assert_eq!(super::and_len(&a, &b), want.len());
             prop_assert_eq!(super::and_len(&b, &a), want.len());
             prop_assert_eq!(super::values(&a), a.iter().collect::<Vec<u32>>());
-            if let Some(runs) = super::runs_of(&a) {
+            if let Some(runs) = super::runs_of(&a, a.len()) {
                 let mut back = RoaringBitmap::new();
                 for r in runs {
                     back.insert_range(r);

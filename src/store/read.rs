@@ -747,7 +747,7 @@ struct DateSeq<'a> {
 }
 
 /// At most this many projects are merged by [`Core::merge_seq`]: each
-/// costs a [`DateSeq`] and a place in the merge's heap (about 100 ns).
+/// costs a [`DateSeq`] and a place in the merge's list (about 100 ns).
 /// Where the planner overtakes the merge, measured on the demo's
 /// customers at 1M (one binary, each plan forced): near 50 projects
 /// without another filter (the customer's run is then paged from the
@@ -2287,15 +2287,16 @@ impl Core {
 
     /// A page in the default order of a [`MergeSeq`]'s matches: its
     /// sequences read from their ends, the latest record of all first (a
-    /// heap by date), testing the type, until the page's last match and
-    /// every match of its report date are read; those sorted.
-    /// O((offset + limit) / selectivity × log projects).
+    /// list sorted by date), testing the type, until the page's last match
+    /// and every match of its report date are read; those sorted.
+    /// O((offset + limit) / selectivity × projects), the factor a short
+    /// move of at most [`MERGE_PROJECTS_DATED_MAX`] entries.
     fn merge_page(&self, m: &MergeSeq<'_, '_>, offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();
         let want = offset + limit;
         // A sequence's cursor is opened when its window's latest record
-        // reaches the top of the heap: the sequences whose records are all
+        // reaches the end of the list: the sequences whose records are all
         // older than the page never make one.
         // On the stack for a few projects: a buffer of 20 projects'
         // sequences or cursors (112 and 160 bytes each) was a large request,

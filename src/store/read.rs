@@ -1279,10 +1279,12 @@ impl<'a> Acc<'a> {
     /// `|acc ∩ b|`, `b.len()` known to be `blen`.
     fn and_len_n(&self, b: &RoaringBitmap, blen: u64) -> u64 {
         match self.how(b, blen) {
-            How::Probe { small, large } => values(small)
-                .into_iter()
-                .filter(|&x| large.contains(x))
-                .count() as u64,
+            // Counted as read: listing the values first (see `values`) was
+            // an allocation per part, 500 of them for a customer's
+            // usernames matching `ann` at 300k records.
+            How::Probe { small, large } => {
+                small.iter().filter(|&x| large.contains(x)).count() as u64
+            }
             How::Runs { runs, other } => runs
                 .iter()
                 .map(|r| other.range_cardinality(r.clone()))

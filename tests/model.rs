@@ -1810,6 +1810,37 @@ mod tests {
         }
     }
 
+    /// A component type whose records are one run of slots (loaded before
+    /// the others): its pages are walked with a test of the run's bounds,
+    /// which writes keep for the type (the planner's `Cand::Set` extent),
+    /// instead of a bitmap test; early and late pages, both directions of
+    /// a view, and the other type, which is not a run.
+    #[test]
+    fn one_type_run_matches_model() {
+        let (ty, other) = (COMPONENT_TYPES[1], COMPONENT_TYPES[2]);
+        let mut records = prefill_records(600, 5);
+        for r in &mut records {
+            r.component_type = ty.to_owned().into();
+        }
+        // Later reports of the other type, on component usages of their own.
+        let mut later = prefill_records(300, 6);
+        for r in &mut later {
+            r.component_type = other.to_owned().into();
+            r.component_usage = Uuid::from_u128(r.component_usage.as_u128() ^ 0xffff);
+        }
+        let query = |qs: String| Op::Query(qs, ScopeSpec::everything());
+        let mut ops = vec![Op::Batch(later)];
+        for page in [1, 2, 30, 59, 60] {
+            ops.push(query(format!("type={ty}&page={page}")));
+        }
+        for o in ["-usage", "usage", "-date", "username"] {
+            ops.push(query(format!("type={ty}&o={o}&page=3")));
+        }
+        ops.push(query(format!("type={ty}&page=last")));
+        ops.push(query(format!("type={other}&page=2")));
+        run_on(&records, &ops).unwrap();
+    }
+
     /// A project's (or resource's) records with at most a report-date range
     /// and billing period filters, in the default order, right after a load: read in the project's
     /// date-ordered run of slots, found by binary search, a page widened to

@@ -19,14 +19,16 @@ use crate::wire::time::{MICROS_PER_DAY, Micros, date_to_day, day_to_date};
 /// The bitmaps of a union predicate: inline up to four (one billing
 /// period is the commonest union), where a heap list was two of a planned
 /// query's allocations (with its lengths).
-pub(crate) type Parts<'a> = SmallVec<[&'a RoaringBitmap; 4]>;
+type Parts<'a> = SmallVec<[&'a RoaringBitmap; 4]>;
 
 /// The records a filter and scope admit.
-pub(crate) enum Cand<'a> {
+enum Cand<'a> {
     /// Every live record (no filter, unrestricted scope).
     All,
-    /// Exactly these slots (borrowed when one index answers the filter).
-    Set(Cow<'a, RoaringBitmap>),
+    /// Exactly these slots (borrowed when one index answers the filter),
+    /// with their [`Extent`] when it is known without reading them: a
+    /// component type's, kept by writes (`Tables::type_extent`).
+    Set(Cow<'a, RoaringBitmap>, Option<Extent>),
     /// Exactly these slots, ascending: at most [`FEW`] of them, found by
     /// testing each record of a small running set against the remaining
     /// predicates (no bitmap is built for them).
@@ -75,7 +77,7 @@ pub(crate) enum Cand<'a> {
 
 /// A per-record test equivalent to a union of bitmaps, used instead of
 /// materialising the union when the running intersection is already small.
-pub(crate) enum Check {
+enum Check {
     /// Billing periods, sorted; `true` when they are every period of the
     /// store between the first and the last. (Inline up to four: the site
     /// agent's read names one, and a heap list was one of its three
@@ -469,14 +471,9 @@ fn any(parts: Parts<'_>, check: Check) -> Option<Pred<'_>> {
 
 /// The matches of a filter and scope: an intersection, smallest operand
 /// first. With `count_only` the last intersection is only counted.
-pub(crate) fn candidates<'a>(
-    t: &'a Tables,
-    f: &Filter,
-    scope: &Scope,
-    count_only: bool,
-) -> Cand<'a> {
+fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) -> Cand<'a> {
     let Some(mut preds) = predicates(t, f, scope) else {
-        return Cand::Set(Cow::Owned(RoaringBitmap::new()));
+        return Cand::Set(Cow::Owned(RoaringBitmap::new()), None);
     };
     if preds.is_empty() {
         return Cand::All;
@@ -484,7 +481,7 @@ pub(crate) fn candidates<'a>(
     if let [Pred::Any { parts, .. }] = &preds[..]
         && let [one] = parts[..]
     {
-        return Cand::Set(Cow::Borrowed(one));
+        return Cand::Set(Cow::Borrowed(one), None);
     }
     if preds.len() == 1
         && let Pred::Any { check, .. } = &preds[0]
@@ -697,7 +694,13 @@ pub(crate) fn candidates<'a>(
             Pred::Any { parts, .. } => intersect_union(&acc, parts),
         });
     }
-    Cand::Set(acc)
+    // The type alone: its bitmap as is, and its extent as kept.
+    let extent = type_id(t, f).filter(|_| preds.len() == 1).map(|ty| {
+        let (len, min, max) = t.type_extent[ty as usize];
+        Extent { len, min, max }
+    });
+    debug_assert!(extent.is_none_or(|e| e.len == acc.len() && Some(e.min) == acc.min()));
+    Cand::Set(acc, extent)
 }
 
 /// A report day with more records than this within the runs of a
@@ -1732,7 +1735,7 @@ impl Core {
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
         match candidates(&self.t, &q.filter, &q.scope, false) {
             Cand::All => self.t.live.clone(),
-            Cand::Set(b) => b.into_owned(),
+            Cand::Set(b, _) => b.into_owned(),
             Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
             Cand::Counted(_) => unreachable!("only count-only queries count"),
             Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
@@ -1815,20 +1818,11 @@ impl Core {
         *self.day_starts.get_or_make(day as u32, make)
     }
 
-    /// The [`Extent`] of `b` when it is a component type's bitmap (the
-    /// planner's whole set for a `type` filter), from `Tables::type_extent`.
-    /// O(types).
-    fn type_extent_of(&self, b: &RoaringBitmap) -> Option<Extent> {
-        let (id, _, _) = self.t.types.iter().find(|&(_, _, p)| std::ptr::eq(p, b))?;
-        let (len, min, max) = self.t.type_extent[id as usize];
-        Some(Extent { len, min, max })
-    }
-
     /// The number of records a planned filter matches.
     fn count_of(&self, cand: &Cand<'_>) -> u64 {
         match cand {
             Cand::All => self.t.live.len(),
-            Cand::Set(b) => self.type_extent_of(b).map_or_else(|| b.len(), |e| e.len),
+            Cand::Set(b, e) => e.map_or_else(|| b.len(), |e| e.len),
             Cand::Few(v) => v.len() as u64,
             Cand::Counted(n) => *n,
             Cand::Filtered { count, .. } => *count,
@@ -2421,7 +2415,14 @@ impl Core {
             }
             let set = union_within(runs, days, true);
             let n = set.len();
-            return self.page_slots(&Cand::Set(Cow::Owned(set)), n, f, order, offset, limit);
+            return self.page_slots(
+                &Cand::Set(Cow::Owned(set), None),
+                n,
+                f,
+                order,
+                offset,
+                limit,
+            );
         }
         if let Cand::RunsAnd {
             count,
@@ -2453,7 +2454,14 @@ impl Core {
             }
             let set = Acc::new(base).and(other);
             let n = set.len();
-            return self.page_slots(&Cand::Set(Cow::Owned(set)), n, f, order, offset, limit);
+            return self.page_slots(
+                &Cand::Set(Cow::Owned(set), None),
+                n,
+                f,
+                order,
+                offset,
+                limit,
+            );
         }
         // In the default view (date descending) a report-date range is one
         // contiguous run: walk only that.
@@ -2462,9 +2470,7 @@ impl Core {
         // reads): not worth it for a few matches, which are sorted anyway.
         // The set's length and bounds, once (see `Extent`).
         let set = match cand {
-            Cand::Set(b) => self
-                .type_extent_of(b)
-                .unwrap_or_else(|| Extent::of(b, count)),
+            Cand::Set(b, e) => e.unwrap_or_else(|| Extent::of(b, count)),
             Cand::Filtered { base, .. } => Extent::of(base, base.len()),
             _ => Extent {
                 len: 0,
@@ -2474,7 +2480,7 @@ impl Core {
         };
         let matches = match cand {
             Cand::All => usize::MAX,
-            Cand::Set(_) => count as usize,
+            Cand::Set(..) => count as usize,
             Cand::Few(v) => v.len(),
             Cand::Lazy { count, .. }
             | Cand::Filtered { count, .. }
@@ -2483,7 +2489,7 @@ impl Core {
             | Cand::RunsAnd { count, .. } => *count as usize,
         };
         if matches <= SMALL
-            && let Cand::Set(b) = cand
+            && let Cand::Set(b, _) = cand
         {
             // A few matches are sorted at once: locating a run of a view to
             // walk would cost more (two binary searches of random reads).
@@ -2515,7 +2521,7 @@ impl Core {
         let n = span.len();
         let (member, count): (Member<'_>, usize) = match cand {
             Cand::All => (Member::All, n),
-            Cand::Set(b) => match one_run(set) {
+            Cand::Set(b, _) => match one_run(set) {
                 Some(r) => (Member::Run(r), set.len as usize),
                 None => (Member::Set(b), set.len as usize),
             },
@@ -2555,7 +2561,7 @@ impl Core {
         let walk = reach.saturating_mul(n) / count.max(1);
         // The sort's cost in walk steps.
         let sort_ns = match cand {
-            Cand::Set(_) | Cand::Filtered { .. } => sort_ns(set),
+            Cand::Set(..) | Cand::Filtered { .. } => sort_ns(set),
             _ => SORT_SCATTERED_NS,
         };
         let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS) / member.step_ns(set);
@@ -2577,7 +2583,7 @@ impl Core {
             return v;
         }
         match cand {
-            Cand::Set(b) => self.sort_page(b, &keys, offset, limit),
+            Cand::Set(b, _) => self.sort_page(b, &keys, offset, limit),
             Cand::Lazy { parts, .. } => {
                 self.sort_page(&parts.iter().copied().union(), &keys, offset, limit)
             }

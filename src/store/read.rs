@@ -497,17 +497,25 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
             parts,
         };
     }
-    // A component type ∧ several billing periods (a year), and nothing
+    // A component type ∧ billing periods (a month, a year), and nothing
     // else: the count is a sum of kept per-(period, type) counts, where
-    // intersecting would test each of the year's records; the page is left
-    // to walk a view, testing both (or to intersect, then sort). One
-    // period is intersected as usual: the set makes the page cheaper.
+    // intersecting would test each of the periods' records; the page is
+    // left to walk a view, testing both (or to intersect, then sort). At
+    // 1M records, storage in one month: first page by usage 45 -> 5.9 µs,
+    // by date 34 -> 6.8 µs, last page 37 -> 3.3 µs; a middle page (300
+    // of 985) pays for the walk it gives up: 304 -> 391 µs.
     // (An empty `type` is no filter, as in `predicates`.)
     if let Some(ty) = type_id(t, f)
         && preds.len() == 2
-        && let Some(i) = preds.iter().position(
-            |p| matches!(p, Pred::Any { check: Check::Periods(..), parts, .. } if parts.len() > 1),
-        )
+        && let Some(i) = preds.iter().position(|p| {
+            matches!(
+                p,
+                Pred::Any {
+                    check: Check::Periods(..),
+                    ..
+                }
+            )
+        })
     {
         let Pred::Any { parts, check, .. } = preds.swap_remove(i) else {
             unreachable!("found above")

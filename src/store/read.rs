@@ -502,8 +502,9 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
     // intersecting would test each of the periods' records; the page is
     // left to walk a view, testing both (or to intersect, then sort). At
     // 1M records, storage in one month: first page by usage 45 -> 5.9 µs,
-    // by date 34 -> 6.8 µs, last page 37 -> 3.3 µs; a middle page (300
-    // of 985) pays for the walk it gives up: 304 -> 391 µs.
+    // by date 34 -> 6.8 µs, last page 37 -> 3.3 µs; a middle page by
+    // date (400 of 985) pays for the walk it gives up: 328-364 -> 373-392
+    // µs (by usage, page 300: unchanged within noise).
     // (An empty `type` is no filter, as in `predicates`.)
     if let Some(ty) = type_id(t, f)
         && preds.len() == 2

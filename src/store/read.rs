@@ -178,15 +178,21 @@ impl Pred<'_> {
     }
 }
 
-/// The predicates of a filter and scope; `None` when they can match nothing.
+/// The predicates of a filter and scope, and the component type's id
+/// when the filter names one; `None` when they can match nothing.
 ///
 /// Inline up to four (a query rarely has more): their heap list was a
 /// 512-byte allocation per planned query.
-fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[Pred<'a>; 4]>> {
+fn predicates<'a>(
+    t: &'a Tables,
+    f: &Filter,
+    scope: &Scope,
+) -> Option<(SmallVec<[Pred<'a>; 4]>, Option<u32>)> {
     if f.nothing {
         return None;
     }
     let mut preds = SmallVec::new();
+    let mut ty = None;
     if let Some(u) = &f.customer {
         preds.push(Pred::One(&t.customers.get(t.customers.id(u)?).rows));
     }
@@ -204,7 +210,9 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[
         preds.push(Pred::One(&t.resources.get(t.resources.id(u)?).rows));
     }
     if let Some(name) = f.component_type.as_deref().filter(|s| !s.is_empty()) {
-        preds.push(Pred::One(t.types.payload(t.types.id(name)?)));
+        let id = t.types.id(name)?;
+        ty = Some(id);
+        preds.push(Pred::One(t.types.payload(id)));
     }
     if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
         let ids = t.usernames.search(needle);
@@ -259,7 +267,7 @@ fn predicates<'a>(t: &'a Tables, f: &Filter, scope: &Scope) -> Option<SmallVec<[
             },
         )?);
     }
-    Some(preds)
+    Some((preds, ty))
 }
 
 /// The first microsecond of a day (days since 1970-01-01).
@@ -472,7 +480,7 @@ fn any(parts: Parts<'_>, check: Check) -> Option<Pred<'_>> {
 /// The matches of a filter and scope: an intersection, smallest operand
 /// first. With `count_only` the last intersection is only counted.
 fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) -> Cand<'a> {
-    let Some(mut preds) = predicates(t, f, scope) else {
+    let Some((mut preds, ty)) = predicates(t, f, scope) else {
         return Cand::Set(Cow::Owned(RoaringBitmap::new()), None);
     };
     if preds.is_empty() {
@@ -506,7 +514,7 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
     // date (400 of 985) pays for the walk it gives up: 328-364 -> 373-392
     // µs (by usage, page 300: unchanged within noise).
     // (An empty `type` is no filter, as in `predicates`.)
-    if let Some(ty) = type_id(t, f)
+    if let Some(ty) = ty
         && preds.len() == 2
         && let Some(i) = preds.iter().position(|p| {
             matches!(
@@ -704,7 +712,7 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
         });
     }
     // The type alone: its bitmap as is, and its extent as kept.
-    let extent = type_id(t, f).filter(|_| preds.len() == 1).map(|ty| {
+    let extent = ty.filter(|_| preds.len() == 1).map(|ty| {
         let (len, min, max) = t.type_extent[ty as usize];
         Extent { len, min, max }
     });

@@ -102,11 +102,11 @@ fn bench_queries_allocate_little() {
         ("small_customer_period", 3),
         ("big_customer_period_page3", 2),
         ("resource_period", 2),
-        ("type_order_usage", 6),
+        ("type_order_usage", 3),
         ("date_range_project", 1),
         ("count_only", 6),
         ("retrieve", 0),
-        ("scoped", 8),
+        ("scoped", 7),
         ("unfiltered_deep_page", 1),
     ];
     for (case, bound) in bounds {

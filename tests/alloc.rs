@@ -102,7 +102,7 @@ fn bench_queries_allocate_little() {
         ("small_customer_period", 3),
         ("big_customer_period_page3", 2),
         ("resource_period", 2),
-        ("type_order_usage", 3),
+        ("type_order_usage", 2),
         ("date_range_project", 1),
         ("count_only", 6),
         ("retrieve", 0),

@@ -1382,9 +1382,9 @@ const SORT_STACK: usize = 16;
 const SMALL: usize = 128;
 
 /// The `o` keys with repeated columns dropped (a repeat can never decide an order).
-fn effective_keys(order: &[OrderKey]) -> Vec<OrderKey> {
-    // Nothing allocated for the default order, most queries' order.
-    let mut keys: Vec<OrderKey> = Vec::new();
+fn effective_keys(order: &[OrderKey]) -> SmallVec<[OrderKey; 4]> {
+    // Inline: an ordered page's one key was an allocation.
+    let mut keys: SmallVec<[OrderKey; 4]> = SmallVec::new();
     for k in order {
         if !keys.iter().any(|e| e.field == k.field) {
             keys.push(*k);

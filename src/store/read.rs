@@ -716,7 +716,9 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
         let (len, min, max) = t.type_extent[ty as usize];
         Extent { len, min, max }
     });
-    debug_assert!(extent.is_none_or(|e| e.len == acc.len() && Some(e.min) == acc.min()));
+    debug_assert!(
+        extent.is_none_or(|e| e.len == acc.len() && (e.len == 0 || Some(e.min) == acc.min()))
+    );
     Cand::Set(acc, extent)
 }
 
@@ -1649,6 +1651,8 @@ impl Sink {
 /// slots is one comparison per value without branches (vectorised), and
 /// only its members are tested further.
 const LANES: usize = 16;
+// (A block's members are bits of a `u32`.)
+const _: () = assert!(LANES < 32);
 
 /// A bit per value of `blk` (at most [`LANES`] of them) that lies in
 /// `run`, or per value of it without a run. O(`blk`).

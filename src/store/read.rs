@@ -2163,13 +2163,6 @@ impl Core {
             count += d.ranges_len(&ranges);
         }
         let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
-        if std::env::var_os("ZZ").is_some() {
-            eprintln!(
-                "merge seqs {} whole {:?} count {count} walk {walk}",
-                seqs.len(),
-                whole
-            );
-        }
         Some(MergeSeq {
             seqs: &*seqs,
             ty,
@@ -2328,8 +2321,8 @@ impl Core {
         // cursor is opened, of its window's latest record (no match is
         // later). Kept sorted by date, latest last: the next is popped
         // from the end, and a cursor's next match is inserted in place
-        // (a binary search and a short move), where a heap's pop sifted
-        // through its levels (a sixth of a scoped query's instructions).
+        // (a binary search and a short move), where a heap was allocated
+        // and sifted through its levels.
         let mut heads: SmallVec<[(Micros, u32, u32); MERGE_INLINE]> = m
             .seqs
             .iter()

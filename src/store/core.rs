@@ -585,6 +585,34 @@ impl Tables {
     }
 
     /// `(resource, offering, project, customer)` ids of a slot.
+    /// Adds `n` records of type `ty` to customer `c`'s count, or removes
+    /// them (`Customer::type_rows`). O(1).
+    pub(crate) fn count_customer_type(&mut self, c: u32, ty: u32, n: u32, add: bool) {
+        let counts = &mut self.customers.get_mut(c).type_rows;
+        let i = ty as usize;
+        if counts.len() <= i {
+            counts.resize(i + 1, 0);
+        }
+        counts[i] = if add {
+            counts[i] + n
+        } else {
+            counts[i]
+                .checked_sub(n)
+                .expect("a customer's type count covers its records")
+        };
+    }
+
+    /// Moves the type counts of `rows`, attached records, from customer
+    /// `from` to customer `to` (their project or resource changed
+    /// customer). O(rows).
+    pub(crate) fn move_type_counts(&mut self, rows: &RoaringBitmap, from: u32, to: u32) {
+        for s in rows {
+            let ty = self.kind_of(self.cus.get(self.row(s).cu)).ctype;
+            self.count_customer_type(from, ty, 1, false);
+            self.count_customer_type(to, ty, 1, true);
+        }
+    }
+
     pub(crate) fn chain(&self, slot: u32) -> (u32, u32, u32, u32) {
         let res = self.cus.get(self.row(slot).cu).resource;
         let r = self.resources.get(res);
@@ -784,6 +812,8 @@ impl Core {
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
                 *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
+                let c = self.t.chain(slot).3;
+                self.t.count_customer_type(c, ctype, 1, true);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -826,6 +856,8 @@ impl Core {
                 if !self.t.periods.contains_key(&period) {
                     self.t.period_days.remove(&period);
                 }
+                let c = self.t.chain(slot).3;
+                self.t.count_customer_type(c, ctype, 1, false);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {

@@ -219,6 +219,14 @@ pub(crate) struct Customer {
     /// scope) with a few projects merges their date orders
     /// (`Core::merge_seq`).
     pub(crate) projects: Vec<u32>,
+    /// The customer's records per component type, by type id (ids past
+    /// the end count none). Invariant: exactly the attached records of
+    /// the customer's projects with each type (`Core::attach` and
+    /// `Core::detach` of `Part::CuKeys` keep it, and so do the writes that
+    /// move records between customers without re-attaching their keys).
+    /// A merge counts a whole customer's records of a type from it
+    /// (`Core::merge_seq`) instead of intersecting two bitmaps.
+    pub(crate) type_rows: smallvec::SmallVec<[u32; 8]>,
 }
 
 /// An entity identified by a uuid.

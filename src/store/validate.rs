@@ -355,6 +355,38 @@ impl Core {
             period_type_rows == t.period_type_rows,
             "records per (period, type) differ"
         );
+        let mut customer_type_rows: hashbrown::HashMap<(u32, u32), u32> = hashbrown::HashMap::new();
+        for slot in &t.live {
+            let k = t.kind_of(t.cus.get(t.row(slot).cu));
+            *customer_type_rows
+                .entry((t.chain(slot).3, k.ctype))
+                .or_insert(0) += 1;
+        }
+        for (c, customer) in t.customers.iter() {
+            for (ty, &n) in customer.type_rows.iter().enumerate() {
+                let want = customer_type_rows
+                    .get(&(c, ty as u32))
+                    .copied()
+                    .unwrap_or(0);
+                ensure!(
+                    n == want,
+                    "customer {c}: {n} records of type {ty} counted, {want} held"
+                );
+            }
+        }
+        for (&(c, ty), &n) in &customer_type_rows {
+            let kept = t
+                .customers
+                .get(c)
+                .type_rows
+                .get(ty as usize)
+                .copied()
+                .unwrap_or(0);
+            ensure!(
+                kept == n,
+                "customer {c}: {kept} records of type {ty} counted, {n} held"
+            );
+        }
         ensure!(
             t.type_rank == t.type_ranks(),
             "component type ranks are stale"

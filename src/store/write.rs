@@ -460,6 +460,7 @@ impl Core {
                     name: r.customer_name.clone(),
                     rows: RoaringBitmap::new(),
                     projects: Vec::new(),
+                    type_rows: smallvec::SmallVec::new(),
                 },
             ),
         };
@@ -486,6 +487,7 @@ impl Core {
                 if old != c {
                     proj.customer = c;
                     let rows = proj.rows.clone();
+                    t.move_type_counts(&rows, old, c);
                     let from = t.customers.get_mut(old);
                     from.rows -= &rows;
                     forget_project(&mut from.projects, id);
@@ -541,6 +543,9 @@ impl Core {
                     }
                     t.customers.get_mut(old_c).rows -= &rows;
                     t.customers.get_mut(c).rows |= &rows;
+                    if old_c != c {
+                        t.move_type_counts(&rows, old_c, c);
+                    }
                     g.projects.push(old_p);
                     g.customers.push(old_c);
                 }
@@ -612,6 +617,19 @@ impl Core {
                 let r_old = self.t.resources.get(old.resource);
                 let (o2, p2) = (r_old.offering, r_old.project);
                 let c2 = self.t.projects.get(p2).customer;
+                // The rows change customer with their links only: their
+                // type's counts move here (their keys may be re-attached
+                // below, then from the new customer).
+                let c_new = self
+                    .t
+                    .projects
+                    .get(self.t.resources.get(res).project)
+                    .customer;
+                if c2 != c_new {
+                    let n = rows.len() as u32;
+                    self.t.count_customer_type(c2, old_kind.ctype, n, false);
+                    self.t.count_customer_type(c_new, old_kind.ctype, n, true);
+                }
                 g.resources.push(old.resource);
                 g.offerings.push(o2);
                 g.projects.push(p2);

@@ -1670,6 +1670,24 @@ fn members(blk: &[u32], run: Option<&RangeInclusive<u32>>) -> u32 {
     }
 }
 
+/// Hands `blocks` to `take` in order while `budget` (values) lasts:
+/// `Some(true)` once `take` says the page is full, `None` once the budget
+/// is spent. O(the blocks read).
+#[inline]
+fn feed<'v>(
+    blocks: impl Iterator<Item = &'v [u32]>,
+    budget: &mut usize,
+    take: &mut impl FnMut(&[u32]) -> bool,
+) -> Option<bool> {
+    for blk in blocks {
+        *budget = budget.checked_sub(blk.len())?;
+        if take(blk) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 /// A page of the records of `view`'s `span` that lie in `run` (when
 /// given) and pass `test`, in view order, `count` of them in all: walked
 /// from the start, or back from the end for a late page. `None` once
@@ -1715,35 +1733,23 @@ fn scan(
         false
     };
     // The view is read a block's slice at a time, and each slice
-    // [`LANES`] values at a time; `left` bounds the walk to the span,
-    // `budget` to its cost.
+    // [`LANES`] values at a time (`feed`); `left` bounds the walk to the
+    // span, `budget` to its cost.
     let (mut left, mut budget) = (stop - start, budget);
     if rev {
-        'walk: for chunk in view.chunks_rev_before(stop) {
+        for chunk in view.chunks_rev_before(stop) {
             let chunk = &chunk[chunk.len().saturating_sub(left)..];
             left -= chunk.len();
-            for blk in chunk.rchunks(LANES) {
-                budget = budget.checked_sub(blk.len())?;
-                if take(blk) {
-                    break 'walk;
-                }
-            }
-            if left == 0 {
+            if feed(chunk.rchunks(LANES), &mut budget, &mut take)? || left == 0 {
                 break;
             }
         }
         out.reverse();
     } else {
-        'walk: for chunk in view.chunks_from(start) {
+        for chunk in view.chunks_from(start) {
             let chunk = &chunk[..chunk.len().min(left)];
             left -= chunk.len();
-            for blk in chunk.chunks(LANES) {
-                budget = budget.checked_sub(blk.len())?;
-                if take(blk) {
-                    break 'walk;
-                }
-            }
-            if left == 0 {
+            if feed(chunk.chunks(LANES), &mut budget, &mut take)? || left == 0 {
                 break;
             }
         }

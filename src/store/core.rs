@@ -584,7 +584,6 @@ impl Tables {
         cmp_sort_keys(kind, &self.key(a), &self.key(b))
     }
 
-    /// `(resource, offering, project, customer)` ids of a slot.
     /// Adds `n` records of type `ty` to customer `c`'s count, or removes
     /// them (`Customer::type_rows`). O(1).
     pub(crate) fn count_customer_type(&mut self, c: u32, ty: u32, n: u32, add: bool) {
@@ -613,6 +612,7 @@ impl Tables {
         }
     }
 
+    /// `(resource, offering, project, customer)` ids of a slot.
     pub(crate) fn chain(&self, slot: u32) -> (u32, u32, u32, u32) {
         let res = self.cus.get(self.row(slot).cu).resource;
         let r = self.resources.get(res);

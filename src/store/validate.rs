@@ -355,36 +355,24 @@ impl Core {
             period_type_rows == t.period_type_rows,
             "records per (period, type) differ"
         );
-        let mut customer_type_rows: hashbrown::HashMap<(u32, u32), u32> = hashbrown::HashMap::new();
+        // Each customer's records per type, by type id, as `type_rows`
+        // keeps them (trailing zeros aside).
+        let mut type_rows: hashbrown::HashMap<u32, Vec<u32>> = hashbrown::HashMap::new();
         for slot in &t.live {
-            let k = t.kind_of(t.cus.get(t.row(slot).cu));
-            *customer_type_rows
-                .entry((t.chain(slot).3, k.ctype))
-                .or_insert(0) += 1;
-        }
-        for (c, customer) in t.customers.iter() {
-            for (ty, &n) in customer.type_rows.iter().enumerate() {
-                let want = customer_type_rows
-                    .get(&(c, ty as u32))
-                    .copied()
-                    .unwrap_or(0);
-                ensure!(
-                    n == want,
-                    "customer {c}: {n} records of type {ty} counted, {want} held"
-                );
+            let ty = t.kind_of(t.cus.get(t.row(slot).cu)).ctype as usize;
+            let counts = type_rows.entry(t.chain(slot).3).or_default();
+            if counts.len() <= ty {
+                counts.resize(ty + 1, 0);
             }
+            counts[ty] += 1;
         }
-        for (&(c, ty), &n) in &customer_type_rows {
-            let kept = t
-                .customers
-                .get(c)
-                .type_rows
-                .get(ty as usize)
-                .copied()
-                .unwrap_or(0);
+        let trimmed = |v: &[u32]| v[..v.iter().rposition(|&n| n > 0).map_or(0, |i| i + 1)].to_vec();
+        for (c, customer) in t.customers.iter() {
+            let want = type_rows.remove(&c).unwrap_or_default();
             ensure!(
-                kept == n,
-                "customer {c}: {kept} records of type {ty} counted, {n} held"
+                trimmed(&customer.type_rows) == trimmed(&want),
+                "customer {c}: records per type {:?} counted, {want:?} held",
+                customer.type_rows
             );
         }
         ensure!(

@@ -1,7 +1,6 @@
 //! Data that queries derive from the indexes and keep until the next
 //! write, shared by every reader: projects' sorted tails
-//! ([`TailCache`]), the kinds of a component type's bitmap containers
-//! ([`DensityCache`]) and where report days start in the default view
+//! ([`TailCache`]) and where report days start in the default view
 //! ([`DayCache`]). Every write clears them (`Core::apply_write`,
 //! `Core::remove_slot`, `Core::compact_bitmaps`).
 //!
@@ -14,7 +13,6 @@
 //! tail sorts it and keeps it here.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU8;
 
 use hashbrown::HashMap;
 use parking_lot::RwLock;
@@ -32,20 +30,6 @@ pub(crate) struct Derived<V: ?Sized>(RwLock<HashMap<u32, Arc<V>>>);
 /// by date, and a page within it needs no sort.
 pub(crate) type TailCache = Derived<[u32]>;
 
-/// The kind of each 65,536-slot chunk of a component type's bitmap, by
-/// type id: a bitmap container (more than 4,096 values) or an array. An
-/// entry is made empty (every chunk [`UNKNOWN`]) by the first query after
-/// a write that needs the type, and each chunk's kind is found by the
-/// first query that needs that chunk (one O(log containers) probe; at 10M
-/// records a type has 153 chunks and a query needs a few): a relaxed
-/// atomic store under the read lock, since racing readers store the same
-/// value.
-///
-/// Invariant (checked by `Core::validate`): an entry has one place per
-/// chunk up to the type's last value, and each known place says whether
-/// the type has more than 4,096 values there.
-pub(crate) type DensityCache = Derived<[AtomicU8]>;
-
 /// Where report days begin in the default view (report date descending),
 /// by day (days since the epoch, as `u32` bits): the position of the first
 /// record reported before the day starts, that is the number of records
@@ -56,13 +40,6 @@ pub(crate) type DensityCache = Derived<[AtomicU8]>;
 ///
 /// Invariant (checked by `Core::validate`): an entry is that position.
 pub(crate) type DayCache = Derived<usize>;
-
-/// A chunk of a [`DensityCache`] entry not yet probed.
-pub(crate) const UNKNOWN: u8 = 0;
-/// A chunk held as an array container.
-pub(crate) const ARRAY: u8 = 1;
-/// A chunk held as a bitmap container.
-pub(crate) const BITMAP: u8 = 2;
 
 impl<V: ?Sized> Default for Derived<V> {
     fn default() -> Derived<V> {

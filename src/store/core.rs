@@ -692,8 +692,6 @@ pub(crate) struct Core {
     pub(crate) deferred: Option<Deferred>,
     /// Projects' tails sorted by date, kept by reads until the next write.
     pub(crate) tails: super::cache::TailCache,
-    /// The kinds of the type bitmaps' containers, kept likewise.
-    pub(crate) densities: super::cache::DensityCache,
     /// Report days' starts in the default view, kept likewise.
     pub(crate) day_starts: super::cache::DayCache,
 }
@@ -1034,9 +1032,8 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, type densities, day starts)",
+                "query caches (project tails, day starts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
-                    + self.densities.heap_bytes(<[_]>::len)
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>()),
             ),
         ]

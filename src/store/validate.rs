@@ -243,23 +243,6 @@ impl Core {
                 t.type_extent.get(id as usize)
             );
         }
-        for (ty, kinds) in self.densities.entries() {
-            use super::cache::{BITMAP, UNKNOWN};
-            ensure!(t.types.is_live(ty), "density cache: type {ty} is dead");
-            let b = t.types.payload(ty);
-            ensure!(
-                kinds.len() == b.max().map_or(0, |m| (m >> 16) as usize + 1),
-                "type {ty}: {} cached chunk kinds for its bitmap",
-                kinds.len()
-            );
-            for (k, kind) in (0u32..).zip(kinds.iter()) {
-                let kind = kind.load(std::sync::atomic::Ordering::Relaxed);
-                ensure!(
-                    kind == UNKNOWN || (kind == BITMAP) == super::read::chunk_is_bitmap(b, k),
-                    "type {ty}: cached container kind of chunk {k} differs from its bitmap"
-                );
-            }
-        }
         same_rows!(offerings, off_rows);
         same_rows!(projects, proj_rows);
         same_rows!(customers, cust_rows);

@@ -123,7 +123,6 @@ impl Core {
     /// every write calls it first.
     fn forget_derived(&mut self) {
         self.tails.clear();
-        self.densities.clear();
         self.day_starts.clear();
     }
 

@@ -106,7 +106,7 @@ fn bench_queries_allocate_little() {
         ("date_range_project", 1),
         ("count_only", 6),
         ("retrieve", 0),
-        ("scoped", 7),
+        ("scoped", 1),
         ("unfiltered_deep_page", 1),
     ];
     for (case, bound) in bounds {

@@ -2198,8 +2198,28 @@ mod tests {
             vec![mid_project],
             Vec::new(),
         );
+        // Uuids listed twice, and a project of a listed customer: each
+        // project is merged once.
+        let other = customers[customers.len() / 4].1;
+        let other_project = records
+            .iter()
+            .find(|r| r.customer_uuid == other)
+            .expect("a record of the customer")
+            .project_uuid;
+        let repeated: DemoScope = (
+            Scope::nothing()
+                .with_customer(mid)
+                .with_customer(mid)
+                .with_project(mid_project)
+                .with_project(other_project)
+                .with_project(other_project),
+            vec![mid],
+            vec![mid_project, other_project],
+            Vec::new(),
+        );
         let mut bases: Vec<(String, Option<&DemoScope>)> = Vec::new();
         for ty in &types {
+            bases.push((format!("type={ty}"), Some(&repeated)));
             for &c in &top {
                 bases.push((format!("customer_uuid={}&type={ty}", c.simple()), None));
             }

@@ -736,6 +736,15 @@ struct MergeSeq<'a, 'b> {
     walk: u64,
 }
 
+/// What a merge reads: created by [`Core::merge_scope`].
+struct MergeScope {
+    /// The admitted projects, each once; inline up to [`MERGE_INLINE`]
+    /// like their sequences.
+    projects: SmallVec<[u32; MERGE_INLINE]>,
+    /// The customers whose every project is admitted, each once.
+    whole: SmallVec<[u32; 4]>,
+}
+
 /// The sequences of a [`MergeSeq`]: inline up to [`MERGE_INLINE`] (see
 /// [`Core::merge_page`]'s cursors), in the frame of [`Core::run_query`],
 /// so that the plan never moves them.
@@ -2023,7 +2032,7 @@ impl Core {
         } else {
             MERGE_PROJECTS_MAX
         };
-        let projects = self.merge_projects(f, &q.scope, max)?;
+        let MergeScope { projects, whole } = self.merge_scope(f, &q.scope, max)?;
         let (lo, hi) = date_bounds(f);
         let (mut count, mut tests) = (0u64, 0u32);
         let bm = ty.map(|ty| t.types.payload(ty));
@@ -2032,11 +2041,11 @@ impl Core {
         // whole (its filter, or one of the scope's) are the customer's
         // count of the type (`Customer::type_rows`), not one per project.
         let whole = match bm {
-            Some(_) if lo == Micros::MIN && hi == Micros::MAX => self.whole_customers(f, &q.scope),
-            _ => Vec::new(),
+            Some(_) if lo == Micros::MIN && hi == Micros::MAX => &whole[..],
+            _ => &[],
         };
         let ty_id = ty.unwrap_or(u32::MAX) as usize;
-        for &c in &whole {
+        for &c in whole {
             // Kept by writes: an intersection of the customer's bitmap with
             // the type's walked both container lists (a sixth of `scoped`'s
             // instructions at 1M, with the other projects' counts).
@@ -2104,8 +2113,13 @@ impl Core {
     /// The projects a query's customer and project filters and its scope
     /// (customers and projects; not offerings) admit, when at least one of
     /// them restricts the query and the admitted projects are at most
-    /// `max`; ascending. O(admitted projects × scope).
-    fn merge_projects(&self, f: &Filter, scope: &Scope, max: usize) -> Option<Vec<u32>> {
+    /// `max`, in no order; and the customers of which the query takes
+    /// every project: its customer filter's (if the scope takes it whole),
+    /// or with no filter the scope's. Each uuid is looked up once: the
+    /// lists were built by two functions, each resolving the scope, and
+    /// sorted to drop duplicates, a tenth of a scoped query's
+    /// instructions. O(admitted projects + scope²), the scope a few uuids.
+    fn merge_scope(&self, f: &Filter, scope: &Scope, max: usize) -> Option<MergeScope> {
         let t = &self.t;
         if !scope.everything && !scope.offerings.is_empty() {
             return None;
@@ -2119,95 +2133,59 @@ impl Core {
             .project
             .map(|u| t.projects.id(&u))
             .map_or(Some(None), |p| p.map(Some))?;
-        let (scope_customers, scope_projects): (Vec<u32>, Vec<u32>) = if scope.everything {
-            (Vec::new(), Vec::new())
-        } else {
-            (
-                scope
-                    .customers
-                    .iter()
-                    .filter_map(|u| t.customers.id(u))
-                    .collect(),
-                scope
-                    .projects
-                    .iter()
-                    .filter_map(|u| t.projects.id(u))
-                    .collect(),
-            )
+        let takes_whole =
+            |c: u32| scope.everything || scope.customers.contains(&t.customers.get(c).uuid);
+        let mut out = MergeScope {
+            projects: SmallVec::new(),
+            whole: SmallVec::new(),
         };
-        let projects_of = |c: u32| &t.customers.get(c).projects[..];
-        let mut base: Vec<u32> = if let Some(p) = project {
-            vec![p]
+        if let (Some(p), Some(u)) = (project, f.project) {
+            let c = t.projects.get(p).customer;
+            if customer.is_none_or(|x| x == c) && (takes_whole(c) || scope.projects.contains(&u)) {
+                out.projects.push(p);
+            }
         } else if let Some(c) = customer {
-            let ps = projects_of(c);
-            if ps.len() > max {
+            let all = &t.customers.get(c).projects[..];
+            if all.len() > max {
                 return None;
             }
-            ps.to_vec()
+            if takes_whole(c) {
+                out.projects.extend_from_slice(all);
+                out.whole.push(c);
+            } else {
+                // Only the scope's projects of the customer.
+                for p in scope.projects.iter().filter_map(|u| t.projects.id(u)) {
+                    if t.projects.get(p).customer == c && !out.projects.contains(&p) {
+                        out.projects.push(p);
+                    }
+                }
+            }
         } else if !scope.everything {
-            let n = scope_customers
-                .iter()
-                .map(|&c| projects_of(c).len())
-                .sum::<usize>()
-                + scope_projects.len();
-            if n > max * 2 {
-                return None;
+            // Distinct customers' project lists are disjoint: only the
+            // scope's projects can repeat a listed one.
+            for c in scope.customers.iter().filter_map(|u| t.customers.id(u)) {
+                if out.whole.contains(&c) {
+                    continue;
+                }
+                let all = &t.customers.get(c).projects[..];
+                if out.projects.len() + all.len() > max {
+                    return None;
+                }
+                out.projects.extend_from_slice(all);
+                out.whole.push(c);
             }
-            // Sized once: grown by doubling, the list was three
-            // allocations and a twelfth of a scoped query's instructions.
-            let mut ps: Vec<u32> = Vec::with_capacity(n);
-            for &c in &scope_customers {
-                ps.extend_from_slice(projects_of(c));
+            let whole_projects = out.projects.len();
+            for p in scope.projects.iter().filter_map(|u| t.projects.id(u)) {
+                if !out.whole.contains(&t.projects.get(p).customer)
+                    && !out.projects[whole_projects..].contains(&p)
+                {
+                    out.projects.push(p);
+                }
             }
-            ps.extend(&scope_projects);
-            ps
         } else {
             return None;
-        };
-        base.sort_unstable();
-        base.dedup();
-        // The list is built from the project filter, else the customer
-        // filter, else the scope: only the filters it was not built from
-        // can exclude a listed project.
-        let filtered = customer.is_some() || project.is_some();
-        if (customer.is_some() && project.is_some()) || (filtered && !scope.everything) {
-            base.retain(|&p| {
-                let c = t.projects.get(p).customer;
-                customer.is_none_or(|x| x == c)
-                    && project.is_none_or(|x| x == p)
-                    && (scope.everything
-                        || scope_customers.contains(&c)
-                        || scope_projects.contains(&p))
-            });
         }
-        (base.len() <= max).then_some(base)
-    }
-
-    /// The customers of which a query whose projects [`Core::merge_projects`]
-    /// admits takes every project: its customer filter's, or with no
-    /// filter the scope's (no project filter in either case). Unknown
-    /// uuids are left out (they have no projects). O(scope).
-    fn whole_customers(&self, f: &Filter, scope: &Scope) -> Vec<u32> {
-        let t = &self.t;
-        if f.project.is_some() {
-            return Vec::new();
-        }
-        let mut out: Vec<u32> = match f.customer {
-            Some(u) => t.customers.id(&u).into_iter().collect(),
-            None => scope
-                .customers
-                .iter()
-                .filter_map(|u| t.customers.id(u))
-                .collect(),
-        };
-        if f.customer.is_some() && !scope.everything {
-            // A customer filter under a scope: whole only if the scope
-            // takes the customer whole.
-            out.retain(|&c| scope.customers.contains(&t.customers.get(c).uuid));
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
+        (out.projects.len() <= max).then_some(out)
     }
 
     /// A page in the default order of a [`MergeSeq`]'s matches: its

@@ -728,6 +728,13 @@ struct MergeSeq<'a, 'b> {
     /// One per project with records in its window, in the caller's
     /// [`SeqBuf`].
     seqs: &'b [DateSeq<'a>],
+    /// Then the projects whose windows are one run of slots in date order
+    /// (a whole project after a load), as `(first slot, length)`: their
+    /// records are read by offset from the run's end, so no [`DateSeq`]
+    /// is built for them (most of a scope's projects end before its
+    /// page: their sequences were a fifth of a scoped query's
+    /// instructions).
+    runs: SmallVec<[(u32, u32); MERGE_INLINE]>,
     /// The component type the windows' records must have (tested while
     /// merging), `None` without a type filter.
     ty: Option<u32>,
@@ -761,7 +768,9 @@ impl MergeSeq<'_, '_> {
 /// A [`DateSeq`]'s matches of a [`MergeSeq`], read from the end (latest
 /// first) by [`Core::merge_page`].
 struct MergeCursor<'a> {
-    seq: &'a DateSeq<'a>,
+    /// `None` for one of [`MergeSeq::runs`], whose positions are offsets
+    /// from `first`.
+    seq: Option<&'a DateSeq<'a>>,
     /// Positions still to read, descending from the end, each tested
     /// against `ty`.
     pos: std::ops::Range<u32>,
@@ -782,7 +791,7 @@ impl<'a> MergeCursor<'a> {
             let mut it = t.types.payload(ty).iter();
             it.advance_back_to(seq.slot(end - 1));
             return MergeCursor {
-                seq,
+                seq: Some(seq),
                 pos: end..hi,
                 ty: Some(ty),
                 run: Some(it),
@@ -790,7 +799,7 @@ impl<'a> MergeCursor<'a> {
             };
         }
         MergeCursor {
-            seq,
+            seq: Some(seq),
             pos: lo..hi,
             ty,
             run: None,
@@ -798,10 +807,31 @@ impl<'a> MergeCursor<'a> {
         }
     }
 
+    /// A cursor over `len` slots from `first` in date order (one of
+    /// [`MergeSeq::runs`]): with a type, the type's bitmap read back from
+    /// the run's end, as [`MergeCursor::new`] reads a run prefix.
+    fn of_run(t: &'a Tables, first: u32, len: u32, ty: Option<u32>) -> MergeCursor<'a> {
+        let (pos, run) = match ty {
+            Some(ty) => {
+                let mut it = t.types.payload(ty).iter();
+                it.advance_back_to(first + (len - 1));
+                (0..0, Some(it))
+            }
+            None => (0..len, None),
+        };
+        MergeCursor {
+            seq: None,
+            pos,
+            ty,
+            run,
+            first,
+        }
+    }
+
     /// The next match (the latest not yet read), if any.
     fn next(&mut self, t: &Tables) -> Option<u32> {
         while let Some(p) = self.pos.next_back() {
-            let s = self.seq.at(p);
+            let s = self.seq.map_or(self.first + p, |seq| seq.at(p));
             if self
                 .ty
                 .is_none_or(|ty| t.kind_of(t.cus.get(t.row(s).cu)).ctype == ty)
@@ -1990,15 +2020,16 @@ impl Core {
     /// ([`MERGE_PROJECTS_TYPED_MAX`] with a type, [`MERGE_PROJECTS_DATED_MAX`]
     /// with a date range)
     /// projects, with at most a component type and a report-date range:
-    /// each project's records in date order (see [`Core::date_seq`]),
-    /// narrowed to the date range by binary searches, to be merged from
-    /// their ends by date ([`Core::merge_page`]). A small customer's
-    /// usage table, a user's visibility scope. The count of a type: the
-    /// whole project's intersection with the type's bitmap (run containers
-    /// after a load: popcounts), or the window's runs' ranges in it, and
-    /// the rest tested. `None` for any other query (billing periods are
-    /// the planner's), or when a project is not a [`DateSeq`] or the tests
-    /// would exceed [`SEQ_TESTS_MAX`].
+    /// each project's records in date order (see [`Core::date_seq`]; a
+    /// whole project that is one run of slots in date order, just its
+    /// bounds: [`MergeSeq::runs`]), narrowed to the date range by binary
+    /// searches, to be merged from their ends by date
+    /// ([`Core::merge_page`]). A small customer's usage table, a user's
+    /// visibility scope. The count of a type: a whole customer's kept
+    /// count, else the type's records in the window's runs of slots
+    /// ([`range_len`]), and the rest tested. `None` for any other query
+    /// (billing periods are the planner's), or when a project is not a
+    /// [`DateSeq`] or the tests would exceed [`SEQ_TESTS_MAX`].
     /// O(projects × (runs + log n) + the tested records).
     fn merge_seq<'a, 'b>(
         &'a self,
@@ -2058,8 +2089,29 @@ impl Core {
                     .unwrap_or(0),
             );
         }
+        let unbounded = lo == Micros::MIN && hi == Micros::MAX;
+        let mut runs = SmallVec::new();
+        let mut walk = 0u64;
         for p in projects {
             let pr = t.projects.get(p);
+            // A whole project that is one run in date order (after a
+            // load): counted from its bounds (see `MergeSeq::runs`).
+            if unbounded && pr.sorted_until == u32::MAX {
+                let (Some(first), Some(last)) = (pr.rows.min(), pr.rows.max()) else {
+                    continue;
+                };
+                let len = u64::from(last - first) + 1;
+                if len == pr.rows.len() {
+                    count += match bm {
+                        _ if whole.contains(&pr.customer) => 0,
+                        Some(bm) => range_len(bm, first..last + 1),
+                        None => len,
+                    };
+                    walk += len;
+                    runs.push((first, len as u32));
+                    continue;
+                }
+            }
             let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
             self.narrow(&mut seq, lo, hi);
             if seq.hi == seq.lo {
@@ -2101,9 +2153,10 @@ impl Core {
             }
             seqs.push(seq);
         }
-        let walk: u64 = seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum();
+        walk += seqs.iter().map(|s| u64::from(s.hi - s.lo)).sum::<u64>();
         Some(MergeSeq {
             seqs: &*seqs,
+            runs,
             ty,
             count,
             walk,
@@ -2209,7 +2262,10 @@ impl Core {
         // optional cursor was written whole (160 bytes each) to say none
         // was open. `opened[i]` is sequence i's place in `cursors`.
         let mut cursors: SmallVec<[MergeCursor<'_>; MERGE_INLINE]> = SmallVec::new();
-        let mut opened: SmallVec<[u32; MERGE_INLINE]> = smallvec::smallvec![u32::MAX; m.seqs.len()];
+        // (Sequence i of `m.seqs`, then `m.runs`.)
+        let n = m.seqs.len();
+        let mut opened: SmallVec<[u32; MERGE_INLINE]> =
+            smallvec::smallvec![u32::MAX; n + m.runs.len()];
         // (date, sequence, slot) of each sequence's next match; before its
         // cursor is opened, of its window's latest record (no match is
         // later). Kept sorted by date, latest last: the next is popped
@@ -2219,11 +2275,10 @@ impl Core {
         let mut heads: SmallVec<[(Micros, u32, u32); MERGE_INLINE]> = m
             .seqs
             .iter()
+            .map(|s| s.at(s.window().1 - 1))
+            .chain(m.runs.iter().map(|&(first, len)| first + (len - 1)))
             .enumerate()
-            .map(|(i, s)| {
-                let last = s.at(s.window().1 - 1);
-                (date(last), i as u32, last)
-            })
+            .map(|(i, last)| (date(last), i as u32, last))
             .collect();
         heads.sort_unstable_by_key(|h| h.0);
         let mut got: Vec<u32> = Vec::with_capacity(want + limit);
@@ -2236,7 +2291,13 @@ impl Core {
             let cursor = match opened[i as usize] {
                 u32::MAX => {
                     opened[i as usize] = cursors.len() as u32;
-                    cursors.push(MergeCursor::new(t, &m.seqs[i as usize], m.ty));
+                    cursors.push(match m.seqs.get(i as usize) {
+                        Some(seq) => MergeCursor::new(t, seq, m.ty),
+                        None => {
+                            let (first, len) = m.runs[i as usize - n];
+                            MergeCursor::of_run(t, first, len, m.ty)
+                        }
+                    });
                     cursors.last_mut().expect("just pushed")
                 }
                 k => {

@@ -750,6 +750,8 @@ struct MergeScope {
     projects: SmallVec<[u32; MERGE_INLINE]>,
     /// The customers whose every project is admitted, each once.
     whole: SmallVec<[u32; 4]>,
+    /// How many of `projects`, first, are theirs.
+    whole_projects: usize,
 }
 
 /// The sequences of a [`MergeSeq`]: inline up to [`MERGE_INLINE`] (see
@@ -2063,7 +2065,11 @@ impl Core {
         } else {
             MERGE_PROJECTS_MAX
         };
-        let MergeScope { projects, whole } = self.merge_scope(f, &q.scope, max)?;
+        let MergeScope {
+            projects,
+            whole,
+            whole_projects,
+        } = self.merge_scope(f, &q.scope, max)?;
         let (lo, hi) = date_bounds(f);
         let (mut count, mut tests) = (0u64, 0u32);
         let bm = ty.map(|ty| t.types.payload(ty));
@@ -2071,9 +2077,9 @@ impl Core {
         // type's records in the projects of a customer the query takes
         // whole (its filter, or one of the scope's) are the customer's
         // count of the type (`Customer::type_rows`), not one per project.
-        let whole = match bm {
-            Some(_) if lo == Micros::MIN && hi == Micros::MAX => &whole[..],
-            _ => &[],
+        let (whole, whole_projects) = match bm {
+            Some(_) if lo == Micros::MIN && hi == Micros::MAX => (&whole[..], whole_projects),
+            _ => (&[][..], 0),
         };
         let ty_id = ty.unwrap_or(u32::MAX) as usize;
         for &c in whole {
@@ -2092,8 +2098,9 @@ impl Core {
         let unbounded = lo == Micros::MIN && hi == Micros::MAX;
         let mut runs = SmallVec::new();
         let mut walk = 0u64;
-        for p in projects {
+        for (i, p) in projects.into_iter().enumerate() {
             let pr = t.projects.get(p);
+            let counted = i < whole_projects;
             // A whole project that is one run in date order (after a
             // load): counted from its bounds (see `MergeSeq::runs`).
             if unbounded && pr.sorted_until == u32::MAX {
@@ -2103,7 +2110,7 @@ impl Core {
                 let len = u64::from(last - first) + 1;
                 if len == pr.rows.len() {
                     count += match bm {
-                        _ if whole.contains(&pr.customer) => 0,
+                        _ if counted => 0,
                         Some(bm) => range_len(bm, first..last + 1),
                         None => len,
                     };
@@ -2117,7 +2124,7 @@ impl Core {
             if seq.hi == seq.lo {
                 continue;
             }
-            if whole.contains(&pr.customer) {
+            if counted {
                 seqs.push(seq);
                 continue;
             }
@@ -2191,6 +2198,7 @@ impl Core {
         let mut out = MergeScope {
             projects: SmallVec::new(),
             whole: SmallVec::new(),
+            whole_projects: 0,
         };
         if let (Some(p), Some(u)) = (project, f.project) {
             let c = t.projects.get(p).customer;
@@ -2205,6 +2213,7 @@ impl Core {
             if takes_whole(c) {
                 out.projects.extend_from_slice(all);
                 out.whole.push(c);
+                out.whole_projects = all.len();
             } else {
                 // Only the scope's projects of the customer.
                 for p in scope.projects.iter().filter_map(|u| t.projects.id(u)) {
@@ -2227,10 +2236,10 @@ impl Core {
                 out.projects.extend_from_slice(all);
                 out.whole.push(c);
             }
-            let whole_projects = out.projects.len();
+            out.whole_projects = out.projects.len();
             for p in scope.projects.iter().filter_map(|u| t.projects.id(u)) {
                 if !out.whole.contains(&t.projects.get(p).customer)
-                    && !out.projects[whole_projects..].contains(&p)
+                    && !out.projects[out.whole_projects..].contains(&p)
                 {
                     out.projects.push(p);
                 }

@@ -2485,4 +2485,41 @@ mod tests {
             ]
         );
     }
+
+    /// A project keeps its count of a type in a `u16` (`Project::type_rows`):
+    /// past 65,534 records the merge counts the type from its bitmap, and
+    /// removals below it again leave the count right.
+    #[test]
+    fn project_type_count_past_u16_matches() {
+        let n = 65_540u128;
+        let project = Uuid::from_u128(0x55555555555545558555555555555555);
+        let records: Vec<Record> = (0..n)
+            .map(|i| {
+                let mut r = Record::example();
+                r.uuid = Uuid::from_u128(1 + i);
+                r.component_usage = Uuid::from_u128((1 << 64) + i / 4);
+                r.username = format!("u{}", i % 4).into();
+                r.user = None;
+                r
+            })
+            .collect();
+        assert!(records.iter().all(|r| r.project_uuid == project));
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("consistent store");
+        let scoped = |ty: &str| {
+            let q = Query::parse(&format!("type={ty}"))
+                .expect("valid query")
+                .with_scope(Scope::nothing().with_project(project));
+            store.query(&q).expect("query runs").0.count
+        };
+        let ty = records[0].component_type.to_string();
+        assert_eq!(scoped(&ty), n as u64);
+        for r in &records[..10] {
+            assert!(store.remove(r.uuid).is_some());
+        }
+        store.validate().expect("consistent store");
+        assert_eq!(scoped(&ty), n as u64 - 10);
+        assert_eq!(scoped("gpu"), 0);
+    }
 }

@@ -601,6 +601,34 @@ impl Tables {
         };
     }
 
+    /// Adds `n` records of type `ty` to project `p`'s count, or removes
+    /// them (`Project::type_rows`): a count past `u16`'s range is no longer
+    /// kept. O(1).
+    pub(crate) fn count_project_type(&mut self, p: u32, ty: u32, n: u32, add: bool) {
+        use super::entities::UNKEPT;
+        let Some(k) = self.projects.get_mut(p).type_rows.get_mut(ty as usize) else {
+            return;
+        };
+        if *k == UNKEPT {
+            return;
+        }
+        let v = if add {
+            u32::from(*k) + n
+        } else {
+            u32::from(*k)
+                .checked_sub(n)
+                .expect("a project's type count covers its records")
+        };
+        *k = u16::try_from(v).unwrap_or(UNKEPT);
+    }
+
+    /// Both counts of a record's type (`Customer::type_rows`,
+    /// `Project::type_rows`). O(1).
+    pub(crate) fn count_type(&mut self, c: u32, p: u32, ty: u32, n: u32, add: bool) {
+        self.count_customer_type(c, ty, n, add);
+        self.count_project_type(p, ty, n, add);
+    }
+
     /// Moves the type counts of `rows`, attached records, from customer
     /// `from` to customer `to` (their project or resource changed
     /// customer). O(rows).
@@ -609,6 +637,16 @@ impl Tables {
             let ty = self.kind_of(self.cus.get(self.row(s).cu)).ctype;
             self.count_customer_type(from, ty, 1, false);
             self.count_customer_type(to, ty, 1, true);
+        }
+    }
+
+    /// Moves the type counts of `rows`, attached records, from project
+    /// `from` to project `to` (their resource changed project). O(rows).
+    pub(crate) fn move_project_type_counts(&mut self, rows: &RoaringBitmap, from: u32, to: u32) {
+        for s in rows {
+            let ty = self.kind_of(self.cus.get(self.row(s).cu)).ctype;
+            self.count_project_type(from, ty, 1, false);
+            self.count_project_type(to, ty, 1, true);
         }
     }
 
@@ -810,8 +848,8 @@ impl Core {
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
                 *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
-                let c = self.t.chain(slot).3;
-                self.t.count_customer_type(c, ctype, 1, true);
+                let (_, _, p, c) = self.t.chain(slot);
+                self.t.count_type(c, p, ctype, 1, true);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -854,8 +892,8 @@ impl Core {
                 if !self.t.periods.contains_key(&period) {
                     self.t.period_days.remove(&period);
                 }
-                let c = self.t.chain(slot).3;
-                self.t.count_customer_type(c, ctype, 1, false);
+                let (_, _, p, c) = self.t.chain(slot);
+                self.t.count_type(c, p, ctype, 1, false);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {

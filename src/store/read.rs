@@ -2109,10 +2109,14 @@ impl Core {
                 };
                 let len = u64::from(last - first) + 1;
                 if len == pr.rows.len() {
-                    count += match bm {
+                    count += match (bm, ty) {
                         _ if counted => 0,
-                        Some(bm) => range_len(bm, first..last + 1),
-                        None => len,
+                        // Kept by writes, below the (rare) limit of a u16.
+                        (Some(bm), Some(ty)) => match pr.type_rows.get(ty as usize) {
+                            Some(&n) if n != super::entities::UNKEPT => u64::from(n),
+                            _ => range_len(bm, first..last + 1),
+                        },
+                        _ => len,
                     };
                     walk += len;
                     runs.push((first, len as u32));

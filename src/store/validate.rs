@@ -7,6 +7,7 @@ use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
 use super::core::{Core, NO_SLOT, NO_TEXT, VIEW_KINDS};
+use super::entities::{PROJECT_TYPES, UNKEPT};
 use crate::wire::time::micros_to_day;
 
 macro_rules! ensure {
@@ -348,6 +349,24 @@ impl Core {
                 counts.resize(ty + 1, 0);
             }
             counts[ty] += 1;
+        }
+        // Each project's, for the types it keeps.
+        let mut project_rows: hashbrown::HashMap<u32, [u32; PROJECT_TYPES]> =
+            hashbrown::HashMap::new();
+        for slot in &t.live {
+            let ty = t.kind_of(t.cus.get(t.row(slot).cu)).ctype as usize;
+            if ty < PROJECT_TYPES {
+                project_rows.entry(t.chain(slot).2).or_default()[ty] += 1;
+            }
+        }
+        for (p, project) in t.projects.iter() {
+            let want = project_rows.remove(&p).unwrap_or_default();
+            for (ty, (&kept, &n)) in project.type_rows.iter().zip(&want).enumerate() {
+                ensure!(
+                    kept == UNKEPT || u32::from(kept) == n,
+                    "project {p}: {kept} records of type {ty} held, {n} counted"
+                );
+            }
         }
         let trimmed = |v: &[u32]| v[..v.iter().rposition(|&n| n > 0).map_or(0, |i| i + 1)].to_vec();
         for (c, customer) in t.customers.iter() {

@@ -506,6 +506,7 @@ impl Core {
                         customer: c,
                         rows: RoaringBitmap::new(),
                         sorted_until: u32::MAX,
+                        type_rows: [0; super::entities::PROJECT_TYPES],
                     },
                 );
                 t.customers.get_mut(c).projects.push(id);
@@ -542,6 +543,7 @@ impl Core {
                     }
                     t.customers.get_mut(old_c).rows -= &rows;
                     t.customers.get_mut(c).rows |= &rows;
+                    t.move_project_type_counts(&rows, old_p, p);
                     if old_c != c {
                         t.move_type_counts(&rows, old_c, c);
                     }
@@ -619,15 +621,16 @@ impl Core {
                 // The rows change customer with their links only: their
                 // type's counts move here (their keys may be re-attached
                 // below, then from the new customer).
-                let c_new = self
-                    .t
-                    .projects
-                    .get(self.t.resources.get(res).project)
-                    .customer;
+                let p_new = self.t.resources.get(res).project;
+                let c_new = self.t.projects.get(p_new).customer;
+                let n = rows.len() as u32;
                 if c2 != c_new {
-                    let n = rows.len() as u32;
                     self.t.count_customer_type(c2, old_kind.ctype, n, false);
                     self.t.count_customer_type(c_new, old_kind.ctype, n, true);
+                }
+                if p2 != p_new {
+                    self.t.count_project_type(p2, old_kind.ctype, n, false);
+                    self.t.count_project_type(p_new, old_kind.ctype, n, true);
                 }
                 g.resources.push(old.resource);
                 g.offerings.push(o2);

@@ -2178,12 +2178,15 @@ mod tests {
         // a scope that takes it whole, and under one that sees only one of
         // its projects (and another customer): the merge counts a whole
         // customer's type at once, and must not when the scope cuts it.
+        let project_of = |c: Uuid| {
+            records
+                .iter()
+                .find(|r| r.customer_uuid == c)
+                .expect("a record of the customer")
+                .project_uuid
+        };
         let mid = customers[customers.len() / 8].1;
-        let mid_project = records
-            .iter()
-            .find(|r| r.customer_uuid == mid)
-            .expect("a record of the customer")
-            .project_uuid;
+        let mid_project = project_of(mid);
         let whole: DemoScope = (
             Scope::nothing().with_customer(mid).with_customer(top[1]),
             vec![mid, top[1]],
@@ -2200,12 +2203,7 @@ mod tests {
         );
         // Uuids listed twice, and a project of a listed customer: each
         // project is merged once.
-        let other = customers[customers.len() / 4].1;
-        let other_project = records
-            .iter()
-            .find(|r| r.customer_uuid == other)
-            .expect("a record of the customer")
-            .project_uuid;
+        let other_project = project_of(customers[customers.len() / 4].1);
         let repeated: DemoScope = (
             Scope::nothing()
                 .with_customer(mid)

@@ -2028,8 +2028,9 @@ impl Core {
     /// searches, to be merged from their ends by date
     /// ([`Core::merge_page`]). A small customer's usage table, a user's
     /// visibility scope. The count of a type: a whole customer's kept
-    /// count, else the type's records in the window's runs of slots
-    /// ([`range_len`]), and the rest tested. `None` for any other query
+    /// count, a whole project's (`Project::type_rows`), else the type's
+    /// records in the window's runs of slots ([`range_len`]), and the
+    /// rest tested. `None` for any other query
     /// (billing periods are the planner's), or when a project is not a
     /// [`DateSeq`] or the tests would exceed [`SEQ_TESTS_MAX`].
     /// O(projects × (runs + log n) + the tested records).
@@ -2077,8 +2078,9 @@ impl Core {
         // type's records in the projects of a customer the query takes
         // whole (its filter, or one of the scope's) are the customer's
         // count of the type (`Customer::type_rows`), not one per project.
+        let unbounded = lo == Micros::MIN && hi == Micros::MAX;
         let (whole, whole_projects) = match bm {
-            Some(_) if lo == Micros::MIN && hi == Micros::MAX => (&whole[..], whole_projects),
+            Some(_) if unbounded => (&whole[..], whole_projects),
             _ => (&[][..], 0),
         };
         let ty_id = ty.unwrap_or(u32::MAX) as usize;
@@ -2095,7 +2097,6 @@ impl Core {
                     .unwrap_or(0),
             );
         }
-        let unbounded = lo == Micros::MIN && hi == Micros::MAX;
         let mut runs = SmallVec::new();
         let mut walk = 0u64;
         for (i, p) in projects.into_iter().enumerate() {

@@ -703,17 +703,24 @@ struct DateSeq<'a> {
 }
 
 /// At most this many projects are merged by [`Core::merge_seq`]: each
-/// costs a [`DateSeq`] and a place in the merge's list (about 100 ns).
-/// Where the planner overtakes the merge, measured on the demo's
-/// customers at 1M (one binary, each plan forced): near 50 projects
-/// without another filter (the customer's run is then paged from the
-/// default view), near 90 with a component type, past 200 with a report
-/// date range (which the planner pages day by day over the runs).
-const MERGE_PROJECTS_MAX: usize = 48;
+/// costs its run's bounds (or a [`DateSeq`]) and a place in the merge's
+/// list, about 30 ns at 1M. Where the planner overtakes the merge,
+/// measured at 1M on the demo's customers of 16 to 298 projects and on
+/// every 25th of those of 2 to 15 (two builds of one scratch harness, each
+/// forcing one plan; `customer_uuid` alone, with `type`, with
+/// `date_after`): near 30 projects without another filter (the
+/// customer's run is then paged from the default view, 0.2 to 3.3 µs,
+/// where the merge takes about 0.5 + 0.03 per project), between 69 and
+/// 77 with a component type (where the planner's plan for a big customer
+/// takes over: 1 to 3 µs), and near 240 with a report-date range (which
+/// the planner pages day by day over the runs, about 20 µs); the limits
+/// leave the date range some room, since a narrower range is cheaper for
+/// the planner and not for the merge.
+const MERGE_PROJECTS_MAX: usize = 30;
 /// With a component type.
-const MERGE_PROJECTS_TYPED_MAX: usize = 80;
+const MERGE_PROJECTS_TYPED_MAX: usize = 72;
 /// With a report-date range.
-const MERGE_PROJECTS_DATED_MAX: usize = 128;
+const MERGE_PROJECTS_DATED_MAX: usize = 192;
 
 /// Projects of a merge whose sequences and cursors are kept on the stack.
 const MERGE_INLINE: usize = 24;

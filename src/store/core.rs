@@ -584,9 +584,12 @@ impl Tables {
         cmp_sort_keys(kind, &self.key(a), &self.key(b))
     }
 
-    /// Adds `n` records of type `ty` to customer `c`'s count, or removes
-    /// them (`Customer::type_rows`). O(1).
-    pub(crate) fn count_customer_type(&mut self, c: u32, ty: u32, n: u32, add: bool) {
+    /// Adds `n` records of type `ty` to customer `c`'s count
+    /// (`Customer::type_rows`) and project `p`'s (`Project::type_rows`),
+    /// or removes them: a project's count past `u16`'s range is no longer
+    /// kept. O(1).
+    pub(crate) fn count_type(&mut self, c: u32, p: u32, ty: u32, n: u32, add: bool) {
+        use super::entities::UNKEPT;
         let counts = &mut self.customers.get_mut(c).type_rows;
         let i = ty as usize;
         if counts.len() <= i {
@@ -599,54 +602,46 @@ impl Tables {
                 .checked_sub(n)
                 .expect("a customer's type count covers its records")
         };
-    }
-
-    /// Adds `n` records of type `ty` to project `p`'s count, or removes
-    /// them (`Project::type_rows`): a count past `u16`'s range is no longer
-    /// kept. O(1).
-    pub(crate) fn count_project_type(&mut self, p: u32, ty: u32, n: u32, add: bool) {
-        use super::entities::UNKEPT;
-        let Some(k) = self.projects.get_mut(p).type_rows.get_mut(ty as usize) else {
+        let Some(k) = self.projects.get_mut(p).type_rows.get_mut(i) else {
             return;
         };
-        if *k == UNKEPT {
-            return;
-        }
-        let v = if add {
-            u32::from(*k) + n
-        } else {
-            u32::from(*k)
-                .checked_sub(n)
-                .expect("a project's type count covers its records")
-        };
-        *k = u16::try_from(v).unwrap_or(UNKEPT);
-    }
-
-    /// Both counts of a record's type (`Customer::type_rows`,
-    /// `Project::type_rows`). O(1).
-    pub(crate) fn count_type(&mut self, c: u32, p: u32, ty: u32, n: u32, add: bool) {
-        self.count_customer_type(c, ty, n, add);
-        self.count_project_type(p, ty, n, add);
-    }
-
-    /// Moves the type counts of `rows`, attached records, from customer
-    /// `from` to customer `to` (their project or resource changed
-    /// customer). O(rows).
-    pub(crate) fn move_type_counts(&mut self, rows: &RoaringBitmap, from: u32, to: u32) {
-        for s in rows {
-            let ty = self.kind_of(self.cus.get(self.row(s).cu)).ctype;
-            self.count_customer_type(from, ty, 1, false);
-            self.count_customer_type(to, ty, 1, true);
+        if *k != UNKEPT {
+            let v = if add {
+                u32::from(*k) + n
+            } else {
+                u32::from(*k)
+                    .checked_sub(n)
+                    .expect("a project's type count covers its records")
+            };
+            *k = u16::try_from(v).unwrap_or(UNKEPT);
         }
     }
 
-    /// Moves the type counts of `rows`, attached records, from project
-    /// `from` to project `to` (their resource changed project). O(rows).
-    pub(crate) fn move_project_type_counts(&mut self, rows: &RoaringBitmap, from: u32, to: u32) {
+    /// Moves `n` records of type `ty` from customer and project `from` to
+    /// `to` (`count_type`); a count whose owner stays is not touched.
+    /// O(1).
+    pub(crate) fn move_type(&mut self, from: (u32, u32), to: (u32, u32), ty: u32, n: u32) {
+        if from != to {
+            self.count_type(from.0, from.1, ty, n, false);
+            self.count_type(to.0, to.1, ty, n, true);
+        }
+    }
+
+    /// Moves the type counts of `rows`, attached records, from customer and
+    /// project `from` to `to` (their project changed customer, or their
+    /// resource project). O(rows).
+    pub(crate) fn move_type_counts(
+        &mut self,
+        rows: &RoaringBitmap,
+        from: (u32, u32),
+        to: (u32, u32),
+    ) {
+        if from == to {
+            return;
+        }
         for s in rows {
             let ty = self.kind_of(self.cus.get(self.row(s).cu)).ctype;
-            self.count_project_type(from, ty, 1, false);
-            self.count_project_type(to, ty, 1, true);
+            self.move_type(from, to, ty, 1);
         }
     }
 

@@ -2091,24 +2091,20 @@ impl Core {
         // whole (its filter, or one of the scope's) are the customer's
         // count of the type (`Customer::type_rows`), not one per project.
         let unbounded = lo == Micros::MIN && hi == Micros::MAX;
-        let (whole, whole_projects) = match bm {
-            Some(_) if unbounded => (&whole[..], whole_projects),
-            _ => (&[][..], 0),
+        let whole_projects = match ty {
+            Some(ty) if unbounded => {
+                // Kept by writes: an intersection of the customer's bitmap
+                // with the type's walked both container lists (a sixth of
+                // `scoped`'s instructions at 1M, with the other projects'
+                // counts).
+                for &c in &whole {
+                    let rows = &t.customers.get(c).type_rows;
+                    count += u64::from(rows.get(ty as usize).copied().unwrap_or(0));
+                }
+                whole_projects
+            }
+            _ => 0,
         };
-        let ty_id = ty.unwrap_or(u32::MAX) as usize;
-        for &c in whole {
-            // Kept by writes: an intersection of the customer's bitmap with
-            // the type's walked both container lists (a sixth of `scoped`'s
-            // instructions at 1M, with the other projects' counts).
-            count += u64::from(
-                t.customers
-                    .get(c)
-                    .type_rows
-                    .get(ty_id)
-                    .copied()
-                    .unwrap_or(0),
-            );
-        }
         let mut runs = SmallVec::new();
         let mut walk = 0u64;
         for (i, p) in projects.into_iter().enumerate() {

@@ -340,23 +340,21 @@ impl Core {
             "records per (period, type) differ"
         );
         // Each customer's records per type, by type id, as `type_rows`
-        // keeps them (trailing zeros aside).
+        // keeps them (trailing zeros aside), and each project's, for the
+        // types it keeps.
         let mut type_rows: hashbrown::HashMap<u32, Vec<u32>> = hashbrown::HashMap::new();
-        for slot in &t.live {
-            let ty = t.kind_of(t.cus.get(t.row(slot).cu)).ctype as usize;
-            let counts = type_rows.entry(t.chain(slot).3).or_default();
-            if counts.len() <= ty {
-                counts.resize(ty + 1, 0);
-            }
-            counts[ty] += 1;
-        }
-        // Each project's, for the types it keeps.
         let mut project_rows: hashbrown::HashMap<u32, [u32; PROJECT_TYPES]> =
             hashbrown::HashMap::new();
         for slot in &t.live {
             let ty = t.kind_of(t.cus.get(t.row(slot).cu)).ctype as usize;
+            let (_, _, p, c) = t.chain(slot);
+            let counts = type_rows.entry(c).or_default();
+            if counts.len() <= ty {
+                counts.resize(ty + 1, 0);
+            }
+            counts[ty] += 1;
             if ty < PROJECT_TYPES {
-                project_rows.entry(t.chain(slot).2).or_default()[ty] += 1;
+                project_rows.entry(p).or_default()[ty] += 1;
             }
         }
         for (p, project) in t.projects.iter() {

@@ -486,7 +486,7 @@ impl Core {
                 if old != c {
                     proj.customer = c;
                     let rows = proj.rows.clone();
-                    t.move_type_counts(&rows, old, c);
+                    t.move_type_counts(&rows, (old, id), (c, id));
                     let from = t.customers.get_mut(old);
                     from.rows -= &rows;
                     forget_project(&mut from.projects, id);
@@ -543,10 +543,7 @@ impl Core {
                     }
                     t.customers.get_mut(old_c).rows -= &rows;
                     t.customers.get_mut(c).rows |= &rows;
-                    t.move_project_type_counts(&rows, old_p, p);
-                    if old_c != c {
-                        t.move_type_counts(&rows, old_c, c);
-                    }
+                    t.move_type_counts(&rows, (old_c, old_p), (c, p));
                     g.projects.push(old_p);
                     g.customers.push(old_c);
                 }
@@ -623,15 +620,8 @@ impl Core {
                 // below, then from the new customer).
                 let p_new = self.t.resources.get(res).project;
                 let c_new = self.t.projects.get(p_new).customer;
-                let n = rows.len() as u32;
-                if c2 != c_new {
-                    self.t.count_customer_type(c2, old_kind.ctype, n, false);
-                    self.t.count_customer_type(c_new, old_kind.ctype, n, true);
-                }
-                if p2 != p_new {
-                    self.t.count_project_type(p2, old_kind.ctype, n, false);
-                    self.t.count_project_type(p_new, old_kind.ctype, n, true);
-                }
+                self.t
+                    .move_type((c2, p2), (c_new, p_new), old_kind.ctype, rows.len() as u32);
                 g.resources.push(old.resource);
                 g.offerings.push(o2);
                 g.projects.push(p2);

@@ -2027,6 +2027,96 @@ mod tests {
         checked
     }
 
+    /// Billing periods whose report days overlap their neighbours', as
+    /// upstream's do (a month's usage is reported until the 5th of the
+    /// next): a project's or resource's periods are narrowed to the days no
+    /// other period shares, and only the records outside them are tested.
+    /// Records at midnight, just before it, and between, on every day of
+    /// each month and the next one's first days; then a late report that
+    /// widens one period's days across the others, removed again (the
+    /// kept days stay wide).
+    #[test]
+    fn period_edge_days_match_model() {
+        let mut records = prefill_records(3000, 11);
+        for (i, r) in records.iter_mut().enumerate() {
+            let h = splitmix(0xda7e ^ i as u64);
+            let m = (h % 26) as u32;
+            let (y, mo) = (2024 + (m / 12) as i32, m % 12 + 1);
+            r.billing_period = ymd(y, mo, 1);
+            let day = i64::try_from((h >> 8) % 36).expect("small");
+            let micros = [0, 1, 43_200_000_000, 86_399_999_999][((h >> 16) % 4) as usize];
+            r.date = ts(&format!("{y}-{mo:02}-01T00:00:00Z"))
+                + chrono::Duration::days(day)
+                + chrono::Duration::microseconds(micros);
+            r.component_usage =
+                Uuid::from_u128(0xe000_0000_0000_4000_8000_0000_0000_0000 + i as u128);
+        }
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("invariants after the load");
+        let check = |store: &Store, ctx: &str| {
+            let stored = store_content(store);
+            let mut checked = 0;
+            let entities = [
+                format!(
+                    "project_uuid={}",
+                    Uuid::from_u128(PROJECT_UUIDS[0]).simple()
+                ),
+                format!(
+                    "project_uuid={}",
+                    Uuid::from_u128(PROJECT_UUIDS[2]).simple()
+                ),
+                format!(
+                    "resource_uuid={}",
+                    Uuid::from_u128(RESOURCE_UUIDS[1]).simple()
+                ),
+            ];
+            let periods = [
+                "billing_period_year=2024",
+                "billing_period_year=2025",
+                "billing_period_year=2025&billing_period_month=1",
+                "billing_period_year=2024&billing_period_month=12",
+                "billing_period_month=2",
+                "component_usage__billing_period=2025-02-01",
+                "component_usage__billing_period=2024-03-01",
+            ];
+            let ranges = [
+                "",
+                "&date_after=2025-01-03",
+                "&date_before=2025-02-02",
+                "&date_after=2024-12-30&date_before=2025-01-04",
+            ];
+            for entity in &entities {
+                for period in periods {
+                    for range in ranges {
+                        let base = format!("{entity}&{period}{range}");
+                        let want = demo_want(&stored, &base, None);
+                        for size in [1, 7, 100] {
+                            let pages = want.len().div_ceil(size).max(1);
+                            for page in [1, 2, pages.div_ceil(2), pages.max(2) - 1, pages] {
+                                demo_check(store, &want, &base, None, size, page, ctx);
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+            checked
+        };
+        assert!(check(&store, "overlapping report days") > 1000);
+        let mut late = records[0].clone();
+        late.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0000);
+        late.component_usage = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0001);
+        late.billing_period = ymd(2024, 3, 1);
+        late.date = ts("2025-06-15T08:00:00Z");
+        store.upsert(&late).expect("valid record");
+        store.validate().expect("invariants after the late report");
+        check(&store, "a late report");
+        store.remove(late.uuid).expect("stored");
+        store.validate().expect("invariants after its removal");
+        check(&store, "a late report removed");
+    }
+
     /// The demo's records and a store holding them, its invariants checked.
     /// The demo's entities are consistent, so its records are what the
     /// store holds (the model resolves nothing on this side).

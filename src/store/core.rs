@@ -727,6 +727,8 @@ pub(crate) struct Core {
     pub(crate) tails: super::cache::TailCache,
     /// Report days' starts in the default view, kept likewise.
     pub(crate) day_starts: super::cache::DayCache,
+    /// Big customers' records of a type per billing period, kept likewise.
+    pub(crate) period_counts: super::cache::PeriodCountCache,
 }
 
 /// Which indexes an attach/detach touches.
@@ -1065,9 +1067,10 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts)",
+                "query caches (project tails, day starts, period counts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
-                    + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>()),
+                    + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
+                    + self.period_counts.heap_bytes(|_| 8),
             ),
         ]
     }

@@ -397,6 +397,12 @@ fn pure_days(t: &Tables, selected: &[i32]) -> Option<(i32, i32)> {
     best
 }
 
+/// A customer with fewer records than this has its records of a type in
+/// billing periods counted by the planner each time
+/// ([`Core::known_count`]): a small customer's intersections cost little,
+/// and would fill the cache.
+const PERIOD_COUNTS_MIN: u64 = 1024;
+
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
 fn date_bounds(f: &Filter) -> (Micros, Micros) {
     let lo = f
@@ -454,7 +460,16 @@ fn any(parts: Parts<'_>, check: Check) -> Option<Pred<'_>> {
 
 /// The matches of a filter and scope: an intersection, smallest operand
 /// first. With `count_only` the last intersection is only counted.
-fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) -> Cand<'a> {
+fn candidates<'a>(
+    t: &'a Tables,
+    f: &Filter,
+    scope: &Scope,
+    count_only: bool,
+    known: Option<u64>,
+) -> Cand<'a> {
+    if count_only && let Some(n) = known {
+        return Cand::Counted(n);
+    }
     let Some((mut preds, ty)) = predicates(t, f, scope) else {
         return Cand::Set(Cow::Owned(RoaringBitmap::new()), None);
     };
@@ -616,7 +631,7 @@ fn candidates<'a>(t: &'a Tables, f: &Filter, scope: &Scope, count_only: bool) ->
             else {
                 unreachable!()
             };
-            let count = a.and_len_parts(&parts, &lens);
+            let count = known.unwrap_or_else(|| a.and_len_parts(&parts, &lens));
             drop(a);
             return Cand::Filtered {
                 count,
@@ -1821,7 +1836,7 @@ fn scan(
 impl Core {
     /// The slots a query's filter and scope match, materialised (for `replace`).
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
-        match candidates(&self.t, &q.filter, &q.scope, false) {
+        match candidates(&self.t, &q.filter, &q.scope, false, None) {
             Cand::All => self.t.live.clone(),
             Cand::Set(b, _) => b.into_owned(),
             Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
@@ -1852,7 +1867,13 @@ impl Core {
         {
             Plan::Merge(m)
         } else {
-            Plan::Cand(candidates(&self.t, &q.filter, &q.scope, !fetch))
+            Plan::Cand(candidates(
+                &self.t,
+                &q.filter,
+                &q.scope,
+                !fetch,
+                self.known_count(q),
+            ))
         };
         let count = match &plan {
             Plan::Seq(seq) => seq.count(),
@@ -1881,7 +1902,8 @@ impl Core {
             Plan::Seq(seq) => self.date_seq_page(&seq, offset, limit),
             Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
             Plan::Merge(_) => {
-                let cand = candidates(&self.t, &q.filter, &q.scope, false);
+                // (Billing periods are never merged: no known count.)
+                let cand = candidates(&self.t, &q.filter, &q.scope, false, None);
                 let n = self.count_of(&cand);
                 self.page_slots(&cand, n, &q.filter, &q.order, offset, limit)
             }
@@ -1904,6 +1926,47 @@ impl Core {
         };
         // The key is the day's bits: days before the epoch are negative.
         *self.day_starts.get_or_make(day as u32, make)
+    }
+
+    /// The number of a query's matches when it is a big customer's records
+    /// of a component type in billing periods, and nothing else: a sum of
+    /// the customer's counts of the type per period, each made by the first
+    /// such query after a write that needs it (an intersection with
+    /// customer ∧ type, as the planner's) and kept until the next
+    /// ([`PeriodCountCache`](super::cache::PeriodCountCache)). `None` for
+    /// any other query, which the planner counts. O(periods) with the
+    /// counts kept.
+    fn known_count(&self, q: &Query) -> Option<u64> {
+        let (t, f) = (&self.t, &q.filter);
+        if !q.scope.everything
+            || f.nothing
+            || f.project.is_some()
+            || f.offering.is_some()
+            || f.resource_uuid.is_some()
+            || f.resource.is_some()
+            || f.username.as_deref().is_some_and(|s| !s.is_empty())
+            || f.date_after.is_some()
+            || f.date_before.is_some()
+        {
+            return None;
+        }
+        let c = t.customers.id(f.customer.as_ref()?)?;
+        let ty = type_id(t, f)?;
+        let periods = selected_periods(t, f)?;
+        let rows = &t.customers.get(c).rows;
+        if rows.len() < PERIOD_COUNTS_MIN {
+            return None;
+        }
+        // Built on the first period not yet counted.
+        let mut both: Option<RoaringBitmap> = None;
+        let mut count = 0;
+        for (p, part) in periods {
+            count += *self.period_counts.get_or_make((c, ty, p), || {
+                let both = both.get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)));
+                std::sync::Arc::new(both.intersection_len(part))
+            });
+        }
+        Some(count)
     }
 
     /// The number of records a planned filter matches.

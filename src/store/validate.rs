@@ -236,6 +236,20 @@ impl Core {
                 *pos
             );
         }
+        // Cached period counts: each is its live customer's.
+        for ((c, ty, p), n) in self.period_counts.entries() {
+            ensure!(
+                !t.customers.is_free(c) && (ty as usize) < t.types.len(),
+                "period count cache: customer {c} or type {ty} is dead"
+            );
+            let want = t.periods.get(&p).map_or(0, |b| {
+                (&t.customers.get(c).rows & t.types.payload(ty)).intersection_len(b)
+            });
+            ensure!(
+                *n == want,
+                "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

@@ -124,6 +124,7 @@ impl Core {
     fn forget_derived(&mut self) {
         self.tails.clear();
         self.day_starts.clear();
+        self.period_counts.clear();
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.

@@ -1947,6 +1947,9 @@ impl Core {
             || f.username.as_deref().is_some_and(|s| !s.is_empty())
             || f.date_after.is_some()
             || f.date_before.is_some()
+            // (Checked before any lookup: every planned query asks.)
+            || f.component_type.as_deref().is_none_or(str::is_empty)
+            || (f.year.is_none() && f.month.is_none() && f.billing_period.is_none())
         {
             return None;
         }

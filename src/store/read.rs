@@ -729,11 +729,9 @@ const SEQ_TAIL_MAX: u64 = 256;
 /// ([`super::cache::TailCache`]).
 const SEQ_TAIL_SHARED_MAX: u64 = 1 << 14;
 
-/// A [`DateSeq`] of at most this many records reads them by rank
-/// (`select`, a search of one array) instead of finding its runs: a
-/// resource's records are spread over its project's run, nearly a run
-/// each, and listing them through roaring's iterator cost more than the
-/// rest of the query.
+/// A [`DateSeq`] of at most this many records lists them (a resource's,
+/// spread over its project's run in short runs) instead of finding its
+/// runs.
 const SEQ_SELECT_MAX: u64 = 256;
 
 /// At most this many records of a [`DateSeq`]'s window are tested against
@@ -972,8 +970,10 @@ impl std::ops::Deref for Tail {
 enum SeqSlots<'a> {
     /// One run from this slot on (a project's, after a load).
     Run(u32),
-    /// A bitmap of a few arrays, read by rank.
+    /// A bitmap of many runs, read by rank.
     Select(&'a RoaringBitmap),
+    /// A few slots, listed (a resource's).
+    Listed(Vec<u32>),
     Runs {
         runs: Vec<std::ops::Range<u32>>,
         /// Position just past each run (running sums of their lengths).
@@ -1018,6 +1018,7 @@ impl DateSeq<'_> {
         match &self.slots {
             SeqSlots::Run(first) => first + pos,
             SeqSlots::Select(b) => b.select(pos).expect("positions are below the length"),
+            SeqSlots::Listed(v) => v[pos as usize],
             SeqSlots::Runs { runs, ends } => {
                 let i = ends.partition_point(|&e| e <= pos);
                 let before = if i == 0 { 0 } else { ends[i - 1] };
@@ -2120,25 +2121,45 @@ impl Core {
             }
         }
         // A few records (a resource's, spread over its project's run) are
-        // reached by rank in their array, and so are many runs (new reports
-        // appended among other projects' since the load); otherwise the
+        // listed: the binary searches by date and the page read a dozen of
+        // them, each a `select` that walks the container's runs (per-user
+        // records of one component usage are adjacent, so a resource's
+        // array is often runs): 4,284 of `resource_period`'s 7,417
+        // instructions at 1M. Many runs (new reports appended among other
+        // projects' since the load) are reached by rank; otherwise the
         // prefix is taken as runs (a project's, after a load).
-        let runs = (len > SEQ_SELECT_MAX)
-            .then(|| {
-                let mut runs = Vec::new();
-                let mut it = rows.iter();
-                while let Some(r) = it.next_range() {
-                    if *r.start() >= split {
-                        break;
-                    }
-                    if runs.len() == SEQ_RUNS_MAX {
-                        return None;
-                    }
-                    runs.push(*r.start()..(*r.end()).min(split - 1) + 1);
+        if len <= SEQ_SELECT_MAX {
+            let mut v = Vec::with_capacity(plen as usize);
+            let mut it = rows.iter();
+            while let Some(r) = it.next_range() {
+                if *r.start() >= split {
+                    break;
                 }
-                Some(runs)
-            })
-            .flatten();
+                v.extend(*r.start()..=(*r.end()).min(split.saturating_sub(1)));
+            }
+            return Some(DateSeq {
+                slots: SeqSlots::Listed(v),
+                plen,
+                tail,
+                lo: 0,
+                hi: len as u32,
+                kept: None,
+            });
+        }
+        let runs = (|| {
+            let mut runs = Vec::new();
+            let mut it = rows.iter();
+            while let Some(r) = it.next_range() {
+                if *r.start() >= split {
+                    break;
+                }
+                if runs.len() == SEQ_RUNS_MAX {
+                    return None;
+                }
+                runs.push(*r.start()..(*r.end()).min(split - 1) + 1);
+            }
+            Some(runs)
+        })();
         let slots = match runs {
             None => SeqSlots::Select(rows),
             Some(runs) => {
@@ -2309,7 +2330,7 @@ impl Core {
                 // a range; the rest tested.
                 let end = seq.hi.min(seq.plen);
                 let tested = match &seq.slots {
-                    SeqSlots::Select(_) => seq.lo..seq.hi,
+                    SeqSlots::Select(_) | SeqSlots::Listed(_) => seq.lo..seq.hi,
                     _ if seq.lo >= end => seq.lo..seq.hi,
                     slots => {
                         let span = seq.slot(seq.lo)..seq.slot(end - 1) + 1;

@@ -2034,12 +2034,21 @@ mod tests {
     /// Records at midnight, just before it, and between, on every day of
     /// each month and the next one's first days; then a late report that
     /// widens one period's days across the others, removed again (the
-    /// kept days stay wide).
+    /// kept days stay wide); then, in a fresh store, a report after every
+    /// other (its project stays in date order but is no longer one run).
+    /// Twenty-four resources of about 125 records each: listed whole and
+    /// narrowed, or (their project one run) listed as a window.
     #[test]
     fn period_edge_days_match_model() {
+        let resource = |ri: u128| Uuid::from_u128(0xe5e5_0000_0000_4000_8000_0000_0000_0000 + ri);
         let mut records = prefill_records(3000, 11);
         for (i, r) in records.iter_mut().enumerate() {
             let h = splitmix(0xda7e ^ i as u64);
+            let ri = (h >> 24) as usize % 24;
+            r.resource_uuid = resource(ri as u128);
+            r.project_uuid = uuid(&PROJECT_UUIDS, ri % 3);
+            r.customer_uuid = uuid(&CUSTOMER_UUIDS, ri % 3 % 2);
+            r.offering_uuid = uuid(&OFFERING_UUIDS, ri % 2);
             let m = (h % 26) as u32;
             let (y, mo) = (2024 + (m / 12) as i32, m % 12 + 1);
             r.billing_period = ymd(y, mo, 1);
@@ -2066,10 +2075,8 @@ mod tests {
                     "project_uuid={}",
                     Uuid::from_u128(PROJECT_UUIDS[2]).simple()
                 ),
-                format!(
-                    "resource_uuid={}",
-                    Uuid::from_u128(RESOURCE_UUIDS[1]).simple()
-                ),
+                format!("resource_uuid={}", resource(0).simple()),
+                format!("resource_uuid={}", resource(1).simple()),
             ];
             let periods = [
                 "billing_period_year=2024",
@@ -2078,6 +2085,7 @@ mod tests {
                 "billing_period_year=2024&billing_period_month=12",
                 "billing_period_month=2",
                 "component_usage__billing_period=2025-02-01",
+                "component_usage__billing_period=2025-01-01",
                 "component_usage__billing_period=2024-03-01",
             ];
             let ranges = [
@@ -2085,6 +2093,10 @@ mod tests {
                 "&date_after=2025-01-03",
                 "&date_before=2025-02-02",
                 "&date_after=2024-12-30&date_before=2025-01-04",
+                // Cuts inside January's own days.
+                "&date_after=2025-01-20",
+                "&date_before=2025-01-15",
+                "&date_after=2025-01-10&date_before=2025-01-25",
             ];
             for entity in &entities {
                 for period in periods {
@@ -2104,7 +2116,12 @@ mod tests {
             checked
         };
         assert!(check(&store, "overlapping report days") > 1000);
-        let mut late = records[0].clone();
+        // (In project 0, which is then no longer one run, by resource 3.)
+        let mut late = records
+            .iter()
+            .find(|r| r.resource_uuid == resource(3))
+            .expect("resource 3 has records")
+            .clone();
         late.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0000);
         late.component_usage = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0001);
         late.billing_period = ymd(2024, 3, 1);
@@ -2115,6 +2132,17 @@ mod tests {
         store.remove(late.uuid).expect("stored");
         store.validate().expect("invariants after its removal");
         check(&store, "a late report removed");
+        // A report after every other, in project 0: its records stay in
+        // date order, but are no longer one run of slots.
+        let fresh = Store::new();
+        fresh.upsert_batch(&records).expect("valid records");
+        let mut next = late.clone();
+        next.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0002);
+        next.billing_period = ymd(2026, 2, 1);
+        next.date = ts("2026-03-20T00:00:00Z");
+        fresh.upsert(&next).expect("valid record");
+        fresh.validate().expect("invariants after the new report");
+        check(&fresh, "a report in order, out of the run");
     }
 
     /// The demo's records and a store holding them, its invariants checked.

@@ -403,6 +403,35 @@ fn pure_days(t: &Tables, selected: &[i32]) -> Option<(i32, i32)> {
 /// and would fill the cache.
 const PERIOD_COUNTS_MIN: u64 = 1024;
 
+/// The first position of `r` whose record (`slot` of the position) is
+/// dated at or after `bound`, `r.end` if none: a binary search, the
+/// records in date order. O(log n).
+fn first_dated(
+    t: &Tables,
+    r: std::ops::Range<u32>,
+    bound: Micros,
+    slot: impl Fn(u32) -> u32,
+) -> u32 {
+    let (mut a, mut b) = (r.start, r.end);
+    while a < b {
+        let m = a + (b - a) / 2;
+        if t.cus.get(t.row(slot(m)).cu).date() < bound {
+            a = m + 1
+        } else {
+            b = m
+        }
+    }
+    a
+}
+
+/// A project's slots when they are one run in date order (after a load,
+/// until a record is reported out of order or another project's lands
+/// among them): `Project::sorted_until` unset and no gap.
+fn run_of(p: &super::entities::Project) -> Option<std::ops::Range<u32>> {
+    let (min, max) = (p.rows.min()?, p.rows.max()?);
+    (p.sorted_until == u32::MAX && u64::from(max - min) + 1 == p.rows.len()).then_some(min..max + 1)
+}
+
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
 fn date_bounds(f: &Filter) -> (Micros, Micros) {
     let lo = f
@@ -2009,22 +2038,41 @@ impl Core {
         {
             return None;
         }
-        let (rows, split, shared) = match (f.project, f.resource_uuid, f.resource) {
+        let (lo, hi, check) = seq_bounds(t, f);
+        let mut seq = match (f.project, f.resource_uuid, f.resource) {
             (Some(p), None, None) => {
                 let id = t.projects.id(&p)?;
                 let p = t.projects.get(id);
-                (&p.rows, p.sorted_until, Some(id))
+                let mut seq = self.entity_seq(&p.rows, p.sorted_until, Some(id))?;
+                self.narrow(&mut seq, lo, hi);
+                seq
             }
             (None, Some(r), None) | (None, None, Some(r)) => {
                 let r = t.resources.get(t.resources.id(&r)?);
-                (&r.rows, t.projects.get(r.project).sorted_until, None)
+                let pr = t.projects.get(r.project);
+                match run_of(pr) {
+                    Some(run) => self.resource_window(&r.rows, run, lo, hi),
+                    None => {
+                        let mut seq = self.entity_seq(&r.rows, pr.sorted_until, None)?;
+                        self.narrow(&mut seq, lo, hi);
+                        seq
+                    }
+                }
             }
             _ => return None,
         };
-        let mut seq = self.entity_seq(rows, split, shared)?;
-        let (lo, hi, check) = seq_bounds(t, f);
-        self.narrow(&mut seq, lo, hi);
-        if let Some(check) = check {
+        if let Some(check) = &check
+            && let SeqSlots::Listed(v) = &mut seq.slots
+            && seq.tail.is_empty()
+            && seq.hi - seq.lo <= SEQ_TEST_ALL
+        {
+            // A resource's window, listed: its failures dropped in place.
+            v.truncate(seq.hi as usize);
+            v.drain(..seq.lo as usize);
+            v.retain(|&s| check.test(t, s));
+            let n = v.len() as u32;
+            (seq.plen, seq.lo, seq.hi) = (n, 0, n);
+        } else if let Some(check) = check {
             // Only the records outside the pure days are tested, once
             // finding those days costs less than testing them all (a
             // resource's period: a few records, each reached by rank).
@@ -2053,6 +2101,45 @@ impl Core {
             });
         }
         Some(seq)
+    }
+
+    /// The records of `rows` (a resource's) reported in `[lo, hi)`
+    /// microseconds, listed, when their project is `run`, one run of slots
+    /// in date order (after a load): the window's bounds are two binary
+    /// searches of the run by slot number, and only the resource's records
+    /// within them are read. Listing every record of the resource, then
+    /// searching the list, was half of the site agent's read of one
+    /// billing period. O(log n + the window's records).
+    fn resource_window<'a>(
+        &self,
+        rows: &RoaringBitmap,
+        run: std::ops::Range<u32>,
+        lo: Micros,
+        hi: Micros,
+    ) -> DateSeq<'a> {
+        let first = |r, bound| first_dated(&self.t, r, bound, |s| s);
+        let a = if lo > Micros::MIN {
+            first(run.clone(), lo)
+        } else {
+            run.start
+        };
+        let b = if hi < Micros::MAX {
+            first(a..run.end, hi)
+        } else {
+            run.end
+        };
+        let mut it = rows.iter();
+        it.advance_to(a);
+        let v: Vec<u32> = it.take_while(|&s| s < b).collect();
+        let n = v.len() as u32;
+        DateSeq {
+            slots: SeqSlots::Listed(v),
+            plen: n,
+            tail: Tail::Own(Vec::new()),
+            lo: 0,
+            hi: n,
+            kept: None,
+        }
     }
 
     /// The slots of `rows`, records of one project whose split is `split`
@@ -2198,18 +2285,7 @@ impl Core {
     /// The first position of a [`DateSeq`]'s window (`lo..hi`) dated at or
     /// after `bound`, `hi` if none: a binary search. O(log n log runs).
     fn first_at(&self, seq: &DateSeq<'_>, bound: Micros) -> u32 {
-        let t = &self.t;
-        let date = |s: u32| t.cus.get(t.row(s).cu).date();
-        let (mut a, mut b) = (seq.lo, seq.hi);
-        while a < b {
-            let m = a + (b - a) / 2;
-            if date(seq.slot(m)) < bound {
-                a = m + 1
-            } else {
-                b = m
-            }
-        }
-        a
+        first_dated(&self.t, seq.lo..seq.hi, bound, |p| seq.slot(p))
     }
 
     /// The matches of a query in the default order whose customer and

@@ -2116,33 +2116,47 @@ mod tests {
             checked
         };
         assert!(check(&store, "overlapping report days") > 1000);
-        // (In project 0, which is then no longer one run, by resource 3.)
-        let mut late = records
+        // A report by resource 3, in project 0, which is then no longer one
+        // run: upserted, the store validated and checked.
+        let template = records
             .iter()
             .find(|r| r.resource_uuid == resource(3))
             .expect("resource 3 has records")
             .clone();
-        late.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0000);
-        late.component_usage = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0001);
-        late.billing_period = ymd(2024, 3, 1);
-        late.date = ts("2025-06-15T08:00:00Z");
-        store.upsert(&late).expect("valid record");
-        store.validate().expect("invariants after the late report");
-        check(&store, "a late report");
-        store.remove(late.uuid).expect("stored");
+        let report = |store: &Store, n: u128, period: NaiveDate, date: &str, ctx: &str| {
+            let mut r = template.clone();
+            r.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0000 + 2 * n);
+            r.component_usage = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0001 + 2 * n);
+            r.billing_period = period;
+            r.date = ts(date);
+            store.upsert(&r).expect("valid record");
+            store
+                .validate()
+                .unwrap_or_else(|e| panic!("{ctx}: invariants: {e}"));
+            check(store, ctx);
+            r.uuid
+        };
+        let late = report(
+            &store,
+            0,
+            ymd(2024, 3, 1),
+            "2025-06-15T08:00:00Z",
+            "a late report",
+        );
+        store.remove(late).expect("stored");
         store.validate().expect("invariants after its removal");
         check(&store, "a late report removed");
-        // A report after every other, in project 0: its records stay in
-        // date order, but are no longer one run of slots.
+        // A report after every other: project 0 stays in date order, but is
+        // no longer one run of slots.
         let fresh = Store::new();
         fresh.upsert_batch(&records).expect("valid records");
-        let mut next = late.clone();
-        next.uuid = Uuid::from_u128(0xe1a7_0000_0000_4000_8000_0000_0000_0002);
-        next.billing_period = ymd(2026, 2, 1);
-        next.date = ts("2026-03-20T00:00:00Z");
-        fresh.upsert(&next).expect("valid record");
-        fresh.validate().expect("invariants after the new report");
-        check(&fresh, "a report in order, out of the run");
+        report(
+            &fresh,
+            1,
+            ymd(2026, 2, 1),
+            "2026-03-20T00:00:00Z",
+            "a report in order, out of the run",
+        );
     }
 
     /// The demo's records and a store holding them, its invariants checked.

@@ -427,9 +427,15 @@ fn first_dated(
 /// A project's slots when they are one run in date order (after a load,
 /// until a record is reported out of order or another project's lands
 /// among them): `Project::sorted_until` unset and no gap.
+// Inlined: called per project of a merge, an outlined call cost `scoped`
+// 400 instructions.
+#[inline(always)]
 fn run_of(p: &super::entities::Project) -> Option<std::ops::Range<u32>> {
+    if p.sorted_until != u32::MAX {
+        return None;
+    }
     let (min, max) = (p.rows.min()?, p.rows.max()?);
-    (p.sorted_until == u32::MAX && u64::from(max - min) + 1 == p.rows.len()).then_some(min..max + 1)
+    (u64::from(max - min) + 1 == p.rows.len()).then_some(min..max + 1)
 }
 
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
@@ -761,7 +767,7 @@ const SEQ_TAIL_SHARED_MAX: u64 = 1 << 14;
 /// A [`DateSeq`] of at most this many records lists them (a resource's,
 /// spread over its project's run in short runs) instead of finding its
 /// runs.
-const SEQ_SELECT_MAX: u64 = 256;
+const SEQ_LIST_MAX: u64 = 256;
 
 /// At most this many records of a [`DateSeq`]'s window are tested against
 /// billing period filters (a project's year: a few hundred); beyond, the
@@ -770,9 +776,9 @@ const SEQ_TESTS_MAX: u32 = 4096;
 
 /// A [`DateSeq`]'s window of at most this many records is tested whole
 /// against billing period filters: finding the days only the selected
-/// periods have (a pass over the periods, and two binary searches that
-/// reach each record by rank in a resource's bitmap) costs more
-/// (`resource_period`: 7,269 → 11,338 instructions at 1M).
+/// periods have (a pass over the periods, and two binary searches) costs
+/// more (`resource_period`: 7,269 → 11,338 instructions at 1M, when its
+/// records were reached by rank).
 const SEQ_TEST_ALL: u32 = 64;
 
 /// Slots in report-date order as runs, and the matches' positions in them:
@@ -2074,8 +2080,7 @@ impl Core {
             (seq.plen, seq.lo, seq.hi) = (n, 0, n);
         } else if let Some(check) = check {
             // Only the records outside the pure days are tested, once
-            // finding those days costs less than testing them all (a
-            // resource's period: a few records, each reached by rank).
+            // finding those days costs less than testing them all.
             let (a, b) = match &check {
                 _ if seq.hi - seq.lo <= SEQ_TEST_ALL => (seq.hi, seq.hi),
                 Check::Periods(keys, _) => match pure_days(t, keys) {
@@ -2215,7 +2220,7 @@ impl Core {
         // instructions at 1M. Many runs (new reports appended among other
         // projects' since the load) are reached by rank; otherwise the
         // prefix is taken as runs (a project's, after a load).
-        if len <= SEQ_SELECT_MAX {
+        if len <= SEQ_LIST_MAX {
             let mut v = Vec::with_capacity(plen as usize);
             let mut it = rows.iter();
             while let Some(r) = it.next_range() {
@@ -2371,25 +2376,20 @@ impl Core {
             let counted = i < whole_projects;
             // A whole project that is one run in date order (after a
             // load): counted from its bounds (see `MergeSeq::runs`).
-            if unbounded && pr.sorted_until == u32::MAX {
-                let (Some(first), Some(last)) = (pr.rows.min(), pr.rows.max()) else {
-                    continue;
+            if unbounded && let Some(run) = run_of(pr) {
+                let len = run.len() as u32;
+                count += match (bm, ty) {
+                    _ if counted => 0,
+                    // Kept by writes, below the (rare) limit of a u16.
+                    (Some(bm), Some(ty)) => match pr.type_rows.get(ty as usize) {
+                        Some(&n) if n != super::entities::UNKEPT => u64::from(n),
+                        _ => range_len(bm, run.clone()),
+                    },
+                    _ => u64::from(len),
                 };
-                let len = u64::from(last - first) + 1;
-                if len == pr.rows.len() {
-                    count += match (bm, ty) {
-                        _ if counted => 0,
-                        // Kept by writes, below the (rare) limit of a u16.
-                        (Some(bm), Some(ty)) => match pr.type_rows.get(ty as usize) {
-                            Some(&n) if n != super::entities::UNKEPT => u64::from(n),
-                            _ => range_len(bm, first..last + 1),
-                        },
-                        _ => len,
-                    };
-                    walk += len;
-                    runs.push((first, len as u32));
-                    continue;
-                }
+                walk += u64::from(len);
+                runs.push((run.start, len));
+                continue;
             }
             let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
             self.narrow(&mut seq, lo, hi);

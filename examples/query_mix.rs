@@ -15,6 +15,13 @@
 //! `USAGE_MIX_REREPORT=1` first re-reports the latest billing period the
 //! way upstream's site agents do (every component usage re-dated to now),
 //! to time the queries on a store that has been written to since its load.
+//!
+//! `USAGE_MIX_WRITES=1` writes one site agent's report before each query
+//! (not timed): a record of a component usage picked at random (so its
+//! customer by the demo's sizes), re-dated to now with a new usage, which
+//! re-dates its component usage's every record. This is the store under
+//! many writers (site agents, federation), where a query rarely follows
+//! the write before it on the same entities.
 
 use std::time::{Duration, Instant};
 
@@ -53,19 +60,59 @@ fn default_mix(demo: &Demo) -> Vec<String> {
     ]
 }
 
-/// Mean time of `n` runs of `q`, and the last run's count.
-fn time(store: &Store, q: &Query, n: u32) -> (Duration, u64) {
+/// Site agents' reports written between queries (`USAGE_MIX_WRITES`).
+struct Writer {
+    records: Vec<usage_store::Record>,
+    state: u64,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Writer {
+    /// Writes the next report: a random record re-dated a second later
+    /// than the last report, its usage up a cent.
+    fn write(&mut self, store: &Store) {
+        // SplitMix64: the same reports on every run.
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let i = ((z ^ (z >> 31)) % self.records.len() as u64) as usize;
+        self.now += chrono::Duration::seconds(1);
+        let r = &mut self.records[i];
+        r.date = self.now;
+        r.modified = self.now;
+        r.usage = usage_store::Usage::from_cents(r.usage.cents() + 1);
+        store.upsert(r).expect("valid record");
+    }
+}
+
+/// Mean time of `n` runs of `q`, and the last run's count; with a
+/// writer, a report written before each run, outside the time.
+fn time(store: &Store, q: &Query, n: u32, mut writer: Option<&mut Writer>) -> (Duration, u64) {
     let mut count = 0;
     let mut sink = 0i64;
-    let t = Instant::now();
+    let mut spent = Duration::ZERO;
+    let mut t = Instant::now();
     for _ in 0..n {
+        if let Some(w) = writer.as_deref_mut() {
+            w.write(store);
+            t = Instant::now();
+        }
         let txn = store.read();
         let page = txn.query(q).expect("a page that exists");
         count = page.count();
         sink = sink.wrapping_add(page.iter().map(|r| r.usage().cents()).sum::<i64>());
+        drop(page);
+        drop(txn);
+        if writer.is_some() {
+            spent += t.elapsed();
+        }
     }
     std::hint::black_box(sink);
-    (t.elapsed() / n, count)
+    if writer.is_none() {
+        spent = t.elapsed();
+    }
+    (spent / n, count)
 }
 
 /// A site agent's re-report of the latest billing period, as upstream
@@ -95,15 +142,31 @@ fn main() {
     let cfg = DemoConfig::from_env();
     let demo = Demo::new(cfg);
     let store = Store::new();
-    let records: Vec<_> = demo.records().collect();
+    let mut records: Vec<_> = demo.records().collect();
     store
         .upsert_batch(&records)
         .expect("demo records are valid");
+    let writes = std::env::var_os("USAGE_MIX_WRITES").is_some();
     if std::env::var_os("USAGE_MIX_REREPORT").is_some() {
-        rereport(&store, records);
-    } else {
-        drop(records);
+        let copy = if writes {
+            records.clone()
+        } else {
+            std::mem::take(&mut records)
+        };
+        rereport(&store, copy);
     }
+    let mut writer = writes.then(|| Writer {
+        now: store
+            .read()
+            .query(&Query::parse("page_size=1").expect("valid"))
+            .expect("a page")
+            .iter()
+            .map(|r| r.date())
+            .max()
+            .unwrap_or_default(),
+        records,
+        state: 42,
+    });
 
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mix = if args.is_empty() {
@@ -118,19 +181,41 @@ fn main() {
 
     // Warm-up: the first queries after a load pay for page faults.
     let warm = Instant::now();
-    while warm.elapsed() < Duration::from_secs(1) {
+    // With writes, three passes: their count, not the machine's speed,
+    // decides how far the store has drifted when each query is timed.
+    let mut passes = 0;
+    while if writes {
+        passes < 3
+    } else {
+        warm.elapsed() < Duration::from_secs(1)
+    } {
         for q in &queries {
-            time(&store, q, 5);
+            time(&store, q, 5, writer.as_mut());
         }
+        passes += 1;
     }
-    println!("{} records; best of 5 rounds, mean per query:", cfg.records);
+    let with = if writes {
+        ", a report written before each (not timed)"
+    } else {
+        ""
+    };
+    println!(
+        "{} records; best of 5 rounds, mean per query{with}:",
+        cfg.records
+    );
     for (qs, q) in mix.iter().zip(&queries) {
         // Rounds of about 50 ms each.
-        let (once, _) = time(&store, q, 3);
-        let n = (Duration::from_millis(50).as_nanos() / once.as_nanos().max(1)).clamp(1, 100_000)
-            as u32;
+        let (once, _) = time(&store, q, 3, writer.as_mut());
+        // With writes, 2,000 a round: as they accumulate, the store drifts
+        // (more component usages re-dated to the latest days), the same
+        // way on every run.
+        let n = if writes {
+            2_000
+        } else {
+            (Duration::from_millis(50).as_nanos() / once.as_nanos().max(1)).clamp(1, 100_000) as u32
+        };
         let (best, count) = (0..5)
-            .map(|_| time(&store, q, n))
+            .map(|_| time(&store, q, n, writer.as_mut()))
             .min_by_key(|&(d, _)| d)
             .expect("five rounds");
         println!("{:>10.2} µs  {count:>9}  {qs}", best.as_secs_f64() * 1e6);

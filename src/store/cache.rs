@@ -2,8 +2,10 @@
 //! write, shared by every reader: projects' sorted tails
 //! ([`TailCache`]), where report days start in the default view
 //! ([`DayCache`]), and big customers' records of a type per billing
-//! period ([`PeriodCountCache`]). Every write clears them (`Core::apply_write`,
-//! `Core::remove_slot`, `Core::compact_bitmaps`).
+//! period ([`PeriodCountCache`]). A write forgets the entries it may have
+//! changed, those of the projects and customers whose records it touched
+//! ([`Stale`], `Core::settle_derived`): under many writers (site agents,
+//! federation) the entries of the entities nobody wrote stay warm.
 //!
 //! A project's records are a date-ordered prefix and a tail
 //! (`Project::sorted_until`). Every write since the load that put a record
@@ -19,12 +21,13 @@ use hashbrown::HashMap;
 use parking_lot::RwLock;
 
 /// Values derived from the indexes, by entity id (or another key `K`),
-/// shared by every reader: filled by reads, cleared by every write
-/// (`Core::forget_derived`).
+/// shared by every reader: filled by reads, forgotten by the writes that
+/// change what they were derived from (`Core::settle_derived`).
 #[derive(Debug)]
 pub(crate) struct Derived<V: ?Sized, K = u32>(RwLock<HashMap<K, Arc<V>>>);
 
-/// Sorted project tails, by project id.
+/// Sorted project tails, by project id; a write forgets the tails of the
+/// projects whose records it changed.
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live project's
 /// tail, the project's records from slot `sorted_until` on, in the reverse
@@ -38,7 +41,9 @@ pub(crate) type TailCache = Derived<[u32]>;
 /// reported on it or later. A billing period's or date range's span of the
 /// view is two of them; each is otherwise a binary search of the view
 /// whose every step reads a record's row and component usage (about 20
-/// random reads, 0.25 µs at 1M records).
+/// random reads, 0.25 µs at 1M records). Any change to the default view
+/// forgets them all: a record added or re-dated moves every earlier day's
+/// start.
 ///
 /// Invariant (checked by `Core::validate`): an entry is that position.
 pub(crate) type DayCache = Derived<usize>;
@@ -49,7 +54,8 @@ pub(crate) type DayCache = Derived<usize>;
 /// recounts its matches on every page: the planner intersects customer ∧
 /// type with each of the year's twelve periods (41.6 µs of a page for the
 /// largest customer at 1M records), where the next pages sum twelve
-/// lookups.
+/// lookups. A write forgets the counts of the customers whose records it
+/// changed (a project or resource that moves changes both customers').
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live
 /// customer's count.
@@ -79,13 +85,17 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
         Arc::clone(self.0.write().entry(id).or_insert(made))
     }
 
-    /// Forgets every entry: called by every write, which may change what
-    /// any of them was derived from.
+    /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
         let map = self.0.get_mut();
         if !map.is_empty() {
             *map = HashMap::new();
         }
+    }
+
+    /// Forgets the entries whose key fails `keep`.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.0.get_mut().retain(|k, _| keep(k));
     }
 
     /// The cached entries, for `Core::validate`.
@@ -98,5 +108,39 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
     pub(crate) fn heap_bytes(&self, size: impl Fn(&V) -> usize) -> usize {
         let map = self.0.read();
         map.allocation_size() + map.values().map(|v| 16 + size(v)).sum::<usize>()
+    }
+}
+
+/// What the write in progress changed that [`Derived`] entries depend on,
+/// gathered as it goes (`Core::attach`, `Core::detach`, the views, entity
+/// moves) and acted on once it ends (`Core::settle_derived`).
+///
+/// Invariant: no read of a derived cache happens between a change and the
+/// end of its write (a write holds the store's write lock, and its own
+/// steps read no cache), so entries may stay stale until then.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Stale {
+    /// Every entry: a bulk write (everything moves), or the set of
+    /// component types changed (their ranks order the tails).
+    pub(crate) all: bool,
+    /// The default view changed: every report day's start may have moved.
+    pub(crate) view: bool,
+    /// Projects whose records, their order, dates or types changed: their
+    /// tails. Unsorted, with repeats.
+    pub(crate) projects: Vec<u32>,
+    /// Customers likewise: their counts by type and period.
+    pub(crate) customers: Vec<u32>,
+}
+
+impl Stale {
+    /// Notes that records of project `p` of customer `c` changed.
+    #[inline]
+    pub(crate) fn entity(&mut self, p: u32, c: u32) {
+        // A bulk write forgets everything: a note per record would only
+        // grow these lists.
+        if !self.all {
+            self.projects.push(p);
+            self.customers.push(c);
+        }
     }
 }

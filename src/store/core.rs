@@ -723,12 +723,17 @@ pub(crate) struct Core {
     pub(crate) views: [View; 4],
     /// During a bulk write, view maintenance is deferred to one merge at the end.
     pub(crate) deferred: Option<Deferred>,
-    /// Projects' tails sorted by date, kept by reads until the next write.
+    /// Projects' tails sorted by date, kept by reads until a write changes
+    /// the project's records.
     pub(crate) tails: super::cache::TailCache,
-    /// Report days' starts in the default view, kept likewise.
+    /// Report days' starts in the default view, kept until a write changes
+    /// the view.
     pub(crate) day_starts: super::cache::DayCache,
-    /// Big customers' records of a type per billing period, kept likewise.
+    /// Big customers' records of a type per billing period, kept until a
+    /// write changes the customer's records.
     pub(crate) period_counts: super::cache::PeriodCountCache,
+    /// What the write in progress made stale in those three.
+    pub(crate) stale: super::cache::Stale,
 }
 
 /// Which indexes an attach/detach touches.
@@ -796,6 +801,7 @@ impl Core {
 
     /// Inserts a slot into the given views (or marks it dirty during a bulk write).
     pub(crate) fn view_insert(&mut self, slot: u32, kinds: &[ViewKind]) {
+        self.stale.view |= kinds.contains(&ViewKind::Default);
         for &kind in kinds {
             if let Some(d) = &mut self.deferred {
                 d.dirty[kind as usize].insert(slot);
@@ -808,6 +814,7 @@ impl Core {
 
     /// Removes a slot from the given views, located by its current keys.
     pub(crate) fn view_remove(&mut self, slot: u32, kinds: &[ViewKind]) {
+        self.stale.view |= kinds.contains(&ViewKind::Default);
         for &kind in kinds {
             if let Some(d) = &mut self.deferred {
                 d.dirty[kind as usize].insert(slot);
@@ -829,6 +836,7 @@ impl Core {
                 self.t.projects.get_mut(p).rows.insert(slot);
                 self.t.customers.get_mut(c).rows.insert(slot);
                 self.t.note_order(p, slot);
+                self.stale.entity(p, c);
             }
             Part::CuKeys => {
                 let cu = self.t.cus.get(self.t.row(slot).cu);
@@ -847,6 +855,7 @@ impl Core {
                 *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
                 let (_, _, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, true);
+                self.stale.entity(p, c);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -863,6 +872,7 @@ impl Core {
                 self.t.offerings.get_mut(o).rows.remove(slot);
                 self.t.projects.get_mut(p).rows.remove(slot);
                 self.t.customers.get_mut(c).rows.remove(slot);
+                self.stale.entity(p, c);
             }
             Part::CuKeys => {
                 let cu = self.t.cus.get(self.t.row(slot).cu);
@@ -891,6 +901,7 @@ impl Core {
                 }
                 let (_, _, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, false);
+                self.stale.entity(p, c);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {

@@ -119,17 +119,41 @@ impl Core {
         Some(self.row(slot).uuid)
     }
 
-    /// Empties the caches queries fill between writes (`store/cache.rs`):
-    /// every write calls it first.
-    fn forget_derived(&mut self) {
-        self.tails.clear();
-        self.day_starts.clear();
-        self.period_counts.clear();
+    /// Forgets what the write that just ended made stale in the caches
+    /// queries fill between writes (`store/cache.rs`): every write calls it
+    /// last. O(entries of the caches + entities touched).
+    pub(crate) fn settle_derived(&mut self) {
+        let stale = std::mem::take(&mut self.stale);
+        if stale.all {
+            self.tails.clear();
+            self.day_starts.clear();
+            self.period_counts.clear();
+            return;
+        }
+        if stale.view {
+            self.day_starts.clear();
+        }
+        // A few entities (a re-report's), or a set for a larger write.
+        let set = |mut ids: Vec<u32>| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        if !stale.projects.is_empty() {
+            let projects = set(stale.projects);
+            self.tails.retain(|p| projects.binary_search(p).is_err());
+        }
+        if !stale.customers.is_empty() {
+            let customers = set(stale.customers);
+            self.period_counts
+                .retain(|(c, _, _)| customers.binary_search(c).is_err());
+        }
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.
     pub(crate) fn apply_write(&mut self, plan: WritePlan, records: &[Record]) -> WriteSummary {
-        self.forget_derived();
+        // Everything moves in a bulk write: no note per record.
+        self.stale.all |= plan.bulk;
         let mut sum = WriteSummary::default();
         let mut g = Garbage::default();
         if plan.bulk {
@@ -165,6 +189,7 @@ impl Core {
             self.compact_bitmaps();
             self.renumber_cus();
         }
+        self.settle_derived();
         sum
     }
 
@@ -185,7 +210,8 @@ impl Core {
     /// Rewrites every bitmap at exact capacity, entity bitmaps run-compressed.
     /// O(containers).
     pub(crate) fn compact_bitmaps(&mut self) {
-        self.forget_derived();
+        self.stale.all = true;
+        self.settle_derived();
         let t = &mut self.t;
         // Bulk slots are numbered customer by customer and project by
         // project (`reserve_slots`), so these bitmaps are mostly runs: run
@@ -282,10 +308,10 @@ impl Core {
 
     /// Removes a live slot from everything and frees it.
     pub(crate) fn remove_slot(&mut self, slot: u32) {
-        self.forget_derived();
         let mut g = Garbage::default();
         self.remove_inner(slot, &mut g);
         self.collect(g);
+        self.settle_derived();
     }
 
     fn remove_inner(&mut self, slot: u32, g: &mut Garbage) {
@@ -495,6 +521,8 @@ impl Core {
                     to.rows |= &rows;
                     to.projects.push(id);
                     g.customers.push(old);
+                    // The project's tail stays: its records did not change.
+                    self.stale.customers.extend([old, c]);
                 }
                 id
             }
@@ -547,6 +575,8 @@ impl Core {
                     t.move_type_counts(&rows, (old_c, old_p), (c, p));
                     g.projects.push(old_p);
                     g.customers.push(old_c);
+                    self.stale.entity(old_p, old_c);
+                    self.stale.entity(p, c);
                 }
                 id
             }
@@ -569,6 +599,8 @@ impl Core {
         let t = &mut self.t;
         let (ctype, new) = t.types.intern(&r.component_type, RoaringBitmap::new);
         if new {
+            // The ranks order the tails (rare: every entry goes).
+            self.stale.all = true;
             t.type_rank = t.type_ranks();
             // A reused id's extent is already zeros (`type_extent`'s invariant).
             if t.type_extent.len() <= ctype as usize {
@@ -685,6 +717,7 @@ impl Core {
             if t.types.is_live(id) && t.types.payload(id).is_empty() {
                 t.types.remove(id);
                 t.type_rank = t.type_ranks();
+                self.stale.all = true;
             }
         }
         macro_rules! sweep {
@@ -720,5 +753,208 @@ fn forget_project(projects: &mut Vec<u32>, id: u32) {
 fn set_name(name: &mut CompactString, new: &CompactString) {
     if name != new {
         name.clone_from(new);
+    }
+}
+
+#[cfg(all(test, feature = "demo"))]
+mod tests {
+    use chrono::Datelike;
+    use uuid::Uuid;
+
+    use crate::demo::{Demo, DemoConfig};
+    use crate::{Query, Record, Store, Usage};
+
+    /// The customers with cached period counts, and the projects with a
+    /// cached tail, by uuid, sorted.
+    fn cached(store: &Store) -> (Vec<Uuid>, Vec<Uuid>) {
+        let core = store.core.read();
+        let t = &core.t;
+        let mut customers: Vec<Uuid> = (core.period_counts.entries().iter())
+            .map(|((c, _, _), _)| t.customers.get(*c).uuid)
+            .collect();
+        let mut projects: Vec<Uuid> = (core.tails.entries().iter())
+            .map(|(p, _)| t.projects.get(*p).uuid)
+            .collect();
+        for v in [&mut customers, &mut projects] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        (customers, projects)
+    }
+
+    fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
+        v.sort_unstable();
+        v
+    }
+
+    /// A demo store, and a record of each of its three largest customers
+    /// (each with over 1,024 records, so that their counts are cached) in
+    /// a different project, re-dated past every other report so that the
+    /// project has a tail.
+    fn fixture() -> (Store, [Record; 3]) {
+        let records: Vec<Record> = Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 3,
+        })
+        .records()
+        .collect();
+        let store = Store::new();
+        store
+            .upsert_batch(&records)
+            .expect("demo records are valid");
+        let mut sizes: hashbrown::HashMap<Uuid, usize> = hashbrown::HashMap::new();
+        for r in &records {
+            *sizes.entry(r.customer_uuid).or_default() += 1;
+        }
+        let mut by_size: Vec<(usize, Uuid)> = sizes.into_iter().map(|(c, n)| (n, c)).collect();
+        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(by_size[2].0 >= 1024, "three customers big enough to count");
+        // A record dated between its project's first and last report.
+        let of = |c: Uuid| {
+            let mut mine: Vec<&Record> = records.iter().filter(|r| r.customer_uuid == c).collect();
+            mine.sort_by_key(|r| (r.project_uuid, r.date));
+            let p = mine[mine.len() / 2].project_uuid;
+            let dated: Vec<&Record> = (mine.into_iter()).filter(|r| r.project_uuid == p).collect();
+            let last = dated.last().expect("a record").date;
+            later(
+                dated
+                    .iter()
+                    .find(|r| r.date < last)
+                    .expect("two report dates"),
+            )
+        };
+        let picked = [of(by_size[0].1), of(by_size[1].1), of(by_size[2].1)];
+        for r in &picked {
+            store.upsert(r).expect("valid");
+        }
+        store.validate().expect("invariants");
+        (store, picked)
+    }
+
+    /// The record re-reported 400 days later.
+    fn later(r: &Record) -> Record {
+        let mut r = r.clone();
+        r.date = r.date + chrono::Days::new(400);
+        r
+    }
+
+    /// Queries that cache the counts of each record's customer (its type,
+    /// its year) and its project's tail.
+    fn warm(store: &Store, rs: &[&Record]) {
+        let run = |qs: String| {
+            store
+                .query(&Query::parse(&qs).expect("valid query"))
+                .expect("query");
+        };
+        for r in rs {
+            run(format!(
+                "customer_uuid={}&type={}&billing_period_year={}",
+                r.customer_uuid.simple(),
+                r.component_type,
+                r.billing_period.year()
+            ));
+            run(format!("project_uuid={}", r.project_uuid.simple()));
+        }
+    }
+
+    /// A write forgets the cached counts and tails of the customers and
+    /// projects whose records it changed, and keeps the others' (they
+    /// were all dropped by every write): a site agent's report for one
+    /// project leaves the rest of the store's queries warm.
+    #[test]
+    fn writes_keep_untouched_entities_caches() {
+        let (store, [a, b, _]) = fixture();
+        let both = (
+            sorted(vec![a.customer_uuid, b.customer_uuid]),
+            sorted(vec![a.project_uuid, b.project_uuid]),
+        );
+        warm(&store, &[&a, &b]);
+        assert_eq!(cached(&store), both, "warm");
+
+        // A re-dated report of the second customer's project.
+        let b = later(&b);
+        store.upsert(&b).expect("valid");
+        assert_eq!(
+            cached(&store),
+            (vec![a.customer_uuid], vec![a.project_uuid]),
+            "after a report in the second customer's project"
+        );
+        store.validate().expect("invariants");
+
+        // A usage alone changes no tail, period or report day.
+        warm(&store, &[&a, &b]);
+        let mut more = b.clone();
+        more.usage = Usage::from_cents(more.usage.cents() + 1);
+        store.upsert(&more).expect("valid");
+        assert_eq!(cached(&store), both, "after a usage change");
+
+        // Removing the first customer's record forgets its entries only.
+        store.remove(a.uuid).expect("stored");
+        assert_eq!(
+            cached(&store),
+            (vec![b.customer_uuid], vec![b.project_uuid]),
+            "after a removal"
+        );
+        store.validate().expect("invariants");
+
+        // A new component type reorders the tails: everything goes.
+        warm(&store, &[&b]);
+        let mut typed = more.clone();
+        typed.component_type = "a-new-type".into();
+        store.upsert(&typed).expect("valid");
+        assert_eq!(cached(&store), (vec![], vec![]), "after a new type");
+        store.validate().expect("invariants");
+    }
+
+    /// Entities that move take their records with them, outside the
+    /// records' own attach and detach: each move forgets the entries of
+    /// both ends, and `validate` checks every entry left.
+    #[test]
+    fn entity_moves_forget_both_ends() {
+        let (store, [a, b, c]) = fixture();
+        let attrs = |r: &Record, to: &Record, resource: bool| {
+            let mut r = r.clone();
+            if resource {
+                r.resource_uuid = to.resource_uuid;
+                r.resource_name = to.resource_name.clone();
+                r.offering_uuid = to.offering_uuid;
+                r.offering_name = to.offering_name.clone();
+            }
+            r.project_uuid = to.project_uuid;
+            r.project_name = to.project_name.clone();
+            r.customer_uuid = to.customer_uuid;
+            r.customer_name = to.customer_name.clone();
+            r
+        };
+
+        // A component usage moves to another customer's resource.
+        warm(&store, &[&a, &b, &c]);
+        store.upsert(&attrs(&a, &b, true)).expect("valid");
+        assert_eq!(
+            cached(&store),
+            (vec![c.customer_uuid], vec![c.project_uuid]),
+            "after a component usage moved"
+        );
+        store.validate().expect("invariants");
+
+        // A resource moves to another customer's project.
+        warm(&store, &[&b, &c]);
+        let moved = attrs(&b, &c, false);
+        store.upsert(&moved).expect("valid");
+        assert_eq!(cached(&store), (vec![], vec![]), "after a resource moved");
+        store.validate().expect("invariants");
+
+        // A project moves to another customer: its tail stays.
+        warm(&store, &[&moved]);
+        let mut project = moved.clone();
+        project.customer_uuid = a.customer_uuid;
+        project.customer_name = a.customer_name.clone();
+        store.upsert(&project).expect("valid");
+        assert_eq!(
+            cached(&store),
+            (vec![], vec![moved.project_uuid]),
+            "after a project moved"
+        );
+        store.validate().expect("invariants");
     }
 }

@@ -59,7 +59,74 @@ pub(crate) type DayCache = Derived<usize>;
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live
 /// customer's count.
-pub(crate) type PeriodCountCache = Derived<u64, (u32, u32, i32)>;
+///
+/// By customer, then `(type, period)`: a write forgets a customer's counts
+/// in one removal, where a map by the triple was scanned whole on every
+/// write. The counts are plain values (an `Arc` per count would be a heap
+/// allocation three times its size).
+#[derive(Debug, Default)]
+pub(crate) struct PeriodCountCache(RwLock<HashMap<u32, HashMap<(u32, i32), u64>>>);
+
+/// A clone starts empty, as a [`Derived`]'s.
+impl Clone for PeriodCountCache {
+    fn clone(&self) -> PeriodCountCache {
+        PeriodCountCache::default()
+    }
+}
+
+impl PeriodCountCache {
+    /// Customer `c`'s count of type `ty` in period `p`: cached, or made
+    /// by `make` and cached.
+    pub(crate) fn get_or_make(
+        &self,
+        (c, ty, p): (u32, u32, i32),
+        make: impl FnOnce() -> u64,
+    ) -> u64 {
+        if let Some(&n) = self.0.read().get(&c).and_then(|m| m.get(&(ty, p))) {
+            return n;
+        }
+        let n = make();
+        *self
+            .0
+            .write()
+            .entry(c)
+            .or_default()
+            .entry((ty, p))
+            .or_insert(n)
+    }
+
+    /// Forgets every count.
+    pub(crate) fn clear(&mut self) {
+        let map = self.0.get_mut();
+        if !map.is_empty() {
+            *map = HashMap::new();
+        }
+    }
+
+    /// Forgets the counts of these customers. O(customers).
+    pub(crate) fn forget(&mut self, customers: &[u32]) {
+        let map = self.0.get_mut();
+        if !map.is_empty() {
+            for c in customers {
+                map.remove(c);
+            }
+        }
+    }
+
+    /// The cached counts by `(customer, type, period)`, for `Core::validate`.
+    pub(crate) fn entries(&self) -> Vec<((u32, u32, i32), u64)> {
+        let map = self.0.read();
+        (map.iter())
+            .flat_map(|(&c, m)| m.iter().map(move |(&(ty, p), &n)| ((c, ty, p), n)))
+            .collect()
+    }
+
+    /// Heap bytes held: the two levels of maps.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let map = self.0.read();
+        map.allocation_size() + map.values().map(|m| m.allocation_size()).sum::<usize>()
+    }
+}
 
 impl<V: ?Sized, K> Default for Derived<V, K> {
     fn default() -> Derived<V, K> {
@@ -93,9 +160,14 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
         }
     }
 
-    /// Forgets the entries whose key fails `keep`.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
-        self.0.get_mut().retain(|k, _| keep(k));
+    /// Forgets the entries of these keys. O(keys).
+    pub(crate) fn forget(&mut self, keys: &[K]) {
+        let map = self.0.get_mut();
+        if !map.is_empty() {
+            for k in keys {
+                map.remove(k);
+            }
+        }
     }
 
     /// The cached entries, for `Core::validate`.
@@ -126,13 +198,24 @@ pub(crate) struct Stale {
     /// The default view changed: every report day's start may have moved.
     pub(crate) view: bool,
     /// Projects whose records, their order, dates or types changed: their
-    /// tails. Unsorted, with repeats.
+    /// tails. Unsorted, with repeats (a removal each, as cheap as a test).
     pub(crate) projects: Vec<u32>,
     /// Customers likewise: their counts by type and period.
     pub(crate) customers: Vec<u32>,
 }
 
 impl Stale {
+    /// Ready for the next write: the lists keep their memory (a write per
+    /// report would otherwise allocate them anew), up to a bound.
+    pub(crate) fn reset(&mut self) {
+        self.all = false;
+        self.view = false;
+        for v in [&mut self.projects, &mut self.customers] {
+            v.clear();
+            v.shrink_to(1024);
+        }
+    }
+
     /// Notes that records of project `p` of customer `c` changed.
     #[inline]
     pub(crate) fn entity(&mut self, p: u32, c: u32) {

@@ -1081,7 +1081,7 @@ impl Core {
                 "query caches (project tails, day starts, period counts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
-                    + self.period_counts.heap_bytes(|_| 8),
+                    + self.period_counts.heap_bytes(),
             ),
         ]
     }

@@ -2000,9 +2000,9 @@ impl Core {
         let mut both: Option<RoaringBitmap> = None;
         let mut count = 0;
         for (p, part) in periods {
-            count += *self.period_counts.get_or_make((c, ty, p), || {
+            count += self.period_counts.get_or_make((c, ty, p), || {
                 let both = both.get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)));
-                std::sync::Arc::new(both.intersection_len(part))
+                both.intersection_len(part)
             });
         }
         Some(count)

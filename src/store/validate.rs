@@ -246,7 +246,7 @@ impl Core {
                 (&t.customers.get(c).rows & t.types.payload(ty)).intersection_len(b)
             });
             ensure!(
-                *n == want,
+                n == want,
                 "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
             );
         }

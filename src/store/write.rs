@@ -121,33 +121,23 @@ impl Core {
 
     /// Forgets what the write that just ended made stale in the caches
     /// queries fill between writes (`store/cache.rs`): every write calls it
-    /// last. O(entries of the caches + entities touched).
+    /// last. O(records the write changed), or O(entries) to forget them all.
     pub(crate) fn settle_derived(&mut self) {
-        let stale = std::mem::take(&mut self.stale);
+        let stale = &mut self.stale;
         if stale.all {
             self.tails.clear();
             self.day_starts.clear();
             self.period_counts.clear();
-            return;
+        } else {
+            if stale.view {
+                self.day_starts.clear();
+            }
+            // By key, not by a scan of the entries: a write touches a few
+            // entities, a cache may hold thousands.
+            self.tails.forget(&stale.projects);
+            self.period_counts.forget(&stale.customers);
         }
-        if stale.view {
-            self.day_starts.clear();
-        }
-        // A few entities (a re-report's), or a set for a larger write.
-        let set = |mut ids: Vec<u32>| {
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        if !stale.projects.is_empty() {
-            let projects = set(stale.projects);
-            self.tails.retain(|p| projects.binary_search(p).is_err());
-        }
-        if !stale.customers.is_empty() {
-            let customers = set(stale.customers);
-            self.period_counts
-                .retain(|(c, _, _)| customers.binary_search(c).is_err());
-        }
+        stale.reset();
     }
 
     /// Applies a planned write. Infallible: everything that could fail was checked by `plan_write`.

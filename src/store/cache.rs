@@ -65,7 +65,10 @@ pub(crate) type DayCache = Derived<usize>;
 /// write. The counts are plain values (an `Arc` per count would be a heap
 /// allocation three times its size).
 #[derive(Debug, Default)]
-pub(crate) struct PeriodCountCache(RwLock<HashMap<u32, HashMap<(u32, i32), u64>>>);
+pub(crate) struct PeriodCountCache(RwLock<HashMap<u32, CustomerCounts>>);
+
+/// One customer's counts in a [`PeriodCountCache`], by `(type, period)`.
+type CustomerCounts = HashMap<(u32, i32), u64>;
 
 /// A clone starts empty, as a [`Derived`]'s.
 impl Clone for PeriodCountCache {

@@ -57,6 +57,7 @@ fn default_mix(demo: &Demo) -> Vec<String> {
         "o=-usage".to_string(),
         "o=-usage&page=500".to_string(),
         "o=-component_usage__billing_period,-usage".to_string(),
+        "o=component_usage__billing_period,username&page=300".to_string(),
     ]
 }
 

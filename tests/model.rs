@@ -2243,6 +2243,61 @@ mod tests {
         assert_eq!(got, expected, "{ctx}: page");
     }
 
+    /// Orders led by the billing period over whole periods (or a type's
+    /// part of each), which the store pages period by period: every page
+    /// that holds the last match of one period and the first of the next,
+    /// in both directions, with a second key and a third.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn period_first_orders_match_model() {
+        let (records, store) = demo_store(20_000, 31);
+        let a = &records[records.len() / 2];
+        let filters = [
+            String::new(),
+            format!("type={}", a.component_type),
+            format!("billing_period_year={}", a.billing_period.year()),
+            format!(
+                "type={}&billing_period_year={}",
+                a.component_type,
+                a.billing_period.year()
+            ),
+        ];
+        let orders = [
+            "-component_usage__billing_period,-usage",
+            "component_usage__billing_period,usage",
+            "component_usage__billing_period,username",
+            "-component_usage__billing_period,-username",
+            "-component_usage__billing_period,usage,-username",
+        ];
+        let mut straddling = 0;
+        for filter in &filters {
+            for o in orders {
+                let base = if filter.is_empty() {
+                    format!("o={o}")
+                } else {
+                    format!("{filter}&o={o}")
+                };
+                let want = demo_want(&records, &base, None);
+                let size = 7;
+                // Each page on which the billing period changes, and the
+                // first and the last.
+                let mut pages = vec![1, want.len().div_ceil(size).max(1)];
+                for (i, w) in want.windows(2).enumerate() {
+                    if w[0].billing_period != w[1].billing_period {
+                        pages.push(i / size + 1);
+                        straddling += usize::from(i / size == (i + 1) / size);
+                    }
+                }
+                pages.sort_unstable();
+                pages.dedup();
+                for page in pages {
+                    demo_check(&store, &want, &base, None, size, page, "period first");
+                }
+            }
+        }
+        assert!(straddling > 100, "only {straddling} pages hold two periods");
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

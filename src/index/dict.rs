@@ -121,6 +121,11 @@ impl<P> Dict<P> {
         self.ids.len()
     }
 
+    /// One more than the largest id ever given out.
+    pub(crate) fn id_bound(&self) -> usize {
+        self.entries.len()
+    }
+
     /// `(id, string, payload)` of every live entry.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str, &P)> {
         self.entries
@@ -176,15 +181,36 @@ pub(crate) struct Usernames {
     seg_of: Vec<u32>,
     /// Bytes of stale segments.
     dead: usize,
+    /// Bumped whenever a name is added or removed: what
+    /// `UserRanks` (in `store/cache.rs`) were computed for.
+    version: u64,
 }
 
 impl Usernames {
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         let (id, new) = self.dict.intern(name, RoaringBitmap::new);
         if new {
+            self.version += 1;
             self.append(id, name);
         }
         id
+    }
+
+    /// Changes with every name added or removed.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Each id's place among the live names in code-point order (the
+    /// `username` ordering), by id; 0 for free ids. O(names log names).
+    pub(crate) fn ranks(&self) -> Vec<u32> {
+        let mut ids: Vec<(&str, u32)> = self.dict.iter().map(|(id, s, _)| (s, id)).collect();
+        ids.sort_unstable();
+        let mut rank = vec![0; self.dict.id_bound()];
+        for (i, (_, id)) in ids.into_iter().enumerate() {
+            rank[id as usize] = i as u32;
+        }
+        rank
     }
 
     fn append(&mut self, id: u32, name: &str) {
@@ -214,6 +240,7 @@ impl Usernames {
         self.dead += end - off as usize;
         self.seg_of[id as usize] = u32::MAX;
         self.dict.remove(id);
+        self.version += 1;
         if self.dead > 4096 && self.dead * 2 > self.lower.len() {
             self.compact();
         }

@@ -230,3 +230,47 @@ impl Stale {
         }
     }
 }
+
+/// Every username's rank in the `username` ordering, by id, kept while
+/// the set of names stays the same (`Usernames::version`): a new name or
+/// a removed one, not a write, makes them stale. A page of a few thousand
+/// matches ordered by username ranked their names per query (sorting the
+/// distinct names, a buffer of every id): a project's 1,291 records at 1M
+/// spent most of 19 µs on it.
+///
+/// Invariant (checked by `Core::validate`): when the version matches, the
+/// ranks are `Usernames::ranks`.
+#[derive(Debug, Default)]
+pub(crate) struct UserRanks(RwLock<Option<(u64, Arc<[u32]>)>>);
+
+/// A clone starts empty, as a [`Derived`]'s.
+impl Clone for UserRanks {
+    fn clone(&self) -> UserRanks {
+        UserRanks::default()
+    }
+}
+
+impl UserRanks {
+    /// The ranks of `names`' ids: kept, or made (O(names log names)).
+    pub(crate) fn get(&self, names: &crate::index::dict::Usernames) -> Arc<[u32]> {
+        let version = names.version();
+        if let Some((v, ranks)) = &*self.0.read()
+            && *v == version
+        {
+            return Arc::clone(ranks);
+        }
+        let ranks: Arc<[u32]> = names.ranks().into();
+        *self.0.write() = Some((version, Arc::clone(&ranks)));
+        ranks
+    }
+
+    /// The kept ranks and their version, for `Core::validate`.
+    pub(crate) fn kept(&self) -> Option<(u64, Arc<[u32]>)> {
+        self.0.read().clone()
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.read().as_ref().map_or(0, |(_, r)| 16 + 4 * r.len())
+    }
+}

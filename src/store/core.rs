@@ -732,7 +732,10 @@ pub(crate) struct Core {
     /// Big customers' records of a type per billing period, kept until a
     /// write changes the customer's records.
     pub(crate) period_counts: super::cache::PeriodCountCache,
-    /// What the write in progress made stale in those three.
+    /// Usernames' ranks in the `username` ordering, kept while the set of
+    /// names stays the same.
+    pub(crate) user_ranks: super::cache::UserRanks,
+    /// What the write in progress made stale in the first three.
     pub(crate) stale: super::cache::Stale,
 }
 
@@ -1078,10 +1081,11 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts)",
+                "query caches (project tails, day starts, period counts, username ranks)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
-                    + self.period_counts.heap_bytes(),
+                    + self.period_counts.heap_bytes()
+                    + self.user_ranks.heap_bytes(),
             ),
         ]
     }

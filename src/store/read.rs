@@ -975,6 +975,11 @@ impl<'a> MergeCursor<'a> {
 
 /// How [`Core::run_query`] finds a query's matches.
 enum Plan<'a, 'b> {
+    /// Billing periods first in the order, over whole periods (or one
+    /// type's part of each): each period's count is kept, so a page is
+    /// a period's matches in the remaining keys' order. (A list: inline,
+    /// it made every plan hundreds of bytes to move.)
+    Periods(Vec<(i32, u64)>),
     /// One project's or resource's date order.
     Seq(DateSeq<'a>),
     /// A few projects' date orders, merged.
@@ -1895,6 +1900,8 @@ impl Core {
         let mut seqs = SeqBuf::new();
         let plan = if let Some(seq) = q.order.is_empty().then(|| self.date_seq(q)).flatten() {
             Plan::Seq(seq)
+        } else if let Some(groups) = self.period_groups(q) {
+            Plan::Periods(groups)
         } else if let Some(m) = q
             .order
             .is_empty()
@@ -1912,6 +1919,7 @@ impl Core {
             ))
         };
         let count = match &plan {
+            Plan::Periods(groups) => groups.iter().map(|g| g.1).sum(),
             Plan::Seq(seq) => seq.count(),
             Plan::Merge(m) => m.count,
             Plan::Cand(cand) => self.count_of(cand),
@@ -1935,6 +1943,7 @@ impl Core {
         let offset = ((number - 1) * size) as usize;
         let limit = (count - (number - 1) * size).min(size) as usize;
         let slots = match plan {
+            Plan::Periods(groups) => self.period_groups_page(q, &groups, offset, limit),
             Plan::Seq(seq) => self.date_seq_page(&seq, offset, limit),
             Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
             Plan::Merge(_) => {
@@ -1946,6 +1955,89 @@ impl Core {
             Plan::Cand(cand) => self.page_slots(&cand, count, &q.filter, &q.order, offset, limit),
         };
         Ok((info, slots))
+    }
+
+    /// The billing periods a query's matches fall in, each with its number
+    /// of matches, in the order of its first key, when that key is the
+    /// billing period, another key follows, and each period's count is
+    /// kept: no filter but a component type and billing periods, every
+    /// record visible. Then a page is a period's matches in the next keys'
+    /// order (the plan of that period alone), where otherwise a period's
+    /// every match was read and sorted (a period of the demo at 1M
+    /// records: 28,000 records, 0.5 ms). O(periods).
+    fn period_groups(&self, q: &Query) -> Option<Vec<(i32, u64)>> {
+        let (t, f) = (&self.t, &q.filter);
+        let keys = effective_keys(&q.order);
+        let first = keys
+            .first()
+            .filter(|k| k.field == SortField::BillingPeriod)?;
+        if keys.len() < 2
+            || !q.scope.everything
+            || f.nothing
+            || f.customer.is_some()
+            || f.project.is_some()
+            || f.offering.is_some()
+            || f.resource_uuid.is_some()
+            || f.resource.is_some()
+            || f.username.as_deref().is_some_and(|s| !s.is_empty())
+            || f.date_after.is_some()
+            || f.date_before.is_some()
+        {
+            return None;
+        }
+        // (An unknown type matches nothing: the planner's, as cheap.)
+        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) => Some(t.types.id(n)?),
+        };
+        let count = |p: i32, b: &RoaringBitmap| match ty {
+            None => b.len(),
+            Some(ty) => u64::from(t.period_type_rows.get(&(p, ty)).copied().unwrap_or(0)),
+        };
+        let mut groups: Vec<(i32, u64)> = match selected_periods(t, f) {
+            Some(periods) => periods.map(|(p, b)| (p, count(p, b))).collect(),
+            None => t.periods.iter().map(|(&p, b)| (p, count(p, b))).collect(),
+        };
+        groups.retain(|g| g.1 > 0);
+        if first.descending {
+            groups.reverse();
+        }
+        Some(groups)
+    }
+
+    /// A page of a [`Plan::Periods`] query: from the period holding its
+    /// first match on, each period's matches in the remaining keys' order,
+    /// planned as that period's query. O(periods + the periods' pages).
+    fn period_groups_page(
+        &self,
+        q: &Query,
+        groups: &[(i32, u64)],
+        offset: usize,
+        limit: usize,
+    ) -> Vec<u32> {
+        let keys = effective_keys(&q.order);
+        let mut out = Vec::with_capacity(limit);
+        let mut skip = offset as u64;
+        for &(p, n) in groups {
+            if out.len() == limit {
+                break;
+            }
+            if skip >= n {
+                skip -= n;
+                continue;
+            }
+            let f = Filter {
+                component_type: q.filter.component_type.clone(),
+                billing_period: Some(crate::wire::time::day_to_date(p)),
+                ..Filter::default()
+            };
+            let cand = candidates(&self.t, &f, &q.scope, false, None);
+            debug_assert_eq!(self.count_of(&cand), n, "period {p}: kept count");
+            let take = (limit - out.len()).min((n - skip) as usize);
+            out.extend(self.page_slots(&cand, n, &f, &keys[1..], skip as usize, take));
+            skip = 0;
+        }
+        out
     }
 
     /// The number of records reported on `day` or later: where the records
@@ -3079,22 +3171,12 @@ impl Core {
             v.truncate(limit);
             return v;
         }
-        let user_rank: Vec<u32> = if keys.iter().any(|k| k.field == SortField::Username) {
-            let mut seen = RoaringBitmap::new();
-            for &s in set {
-                seen.insert(t.row(s).username);
-            }
-            let names = &t.usernames.dict;
-            let mut ids: Vec<u32> = seen.iter().collect();
-            ids.sort_unstable_by(|&a, &b| names.str(a).cmp(names.str(b)));
-            let mut r = vec![0; seen.max().map_or(0, |m| m as usize + 1)];
-            for (i, id) in ids.into_iter().enumerate() {
-                r[id as usize] = i as u32;
-            }
-            r
-        } else {
-            Vec::new()
-        };
+        let user_rank: std::sync::Arc<[u32]> =
+            if keys.iter().any(|k| k.field == SortField::Username) {
+                self.user_ranks.get(&t.usernames)
+            } else {
+                std::sync::Arc::from([])
+            };
         let key = |k: &OrderKey, r: &super::core::Row, period: i32| {
             let x = match k.field {
                 SortField::Usage => r.usage(),

@@ -250,6 +250,15 @@ impl Core {
                 "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
             );
         }
+        // Kept username ranks: those of the names they were made for.
+        if let Some((version, ranks)) = self.user_ranks.kept()
+            && version == t.usernames.version()
+        {
+            ensure!(
+                *ranks == t.usernames.ranks()[..],
+                "username ranks kept for version {version} are not the names' order"
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

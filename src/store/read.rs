@@ -217,7 +217,7 @@ fn predicates<'a>(
     if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
         let ids = t.usernames.search(needle);
         let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
-        for &id in &ids {
+        for &id in ids.iter() {
             bits[id as usize / 64] |= 1 << (id % 64);
         }
         let parts: Parts<'_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();

@@ -43,7 +43,14 @@
 //! date range or a year, default order) is then a binary search and a
 //! slice, not a sort, and a small customer's table or a user's visibility
 //! scope (a few dozen projects, perhaps a component type or a date range)
-//! a merge of those projects' orders from their ends.
+//! a merge of those projects' orders from their ends. What queries derive
+//! from the indexes (a project's sorted tail, a big customer's counts per
+//! type and billing period, where report days start in the default view,
+//! the usernames' order and their substring matches) is kept and shared
+//! by the queries between writes, and a write forgets only what it
+//! changed: the entries of the projects and customers whose records it
+//! touched, so under many writers (site agents reporting every 30
+//! minutes) the rest stays warm.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

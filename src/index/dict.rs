@@ -193,12 +193,17 @@ pub(crate) struct Usernames {
 /// Kept answers of [`Usernames::search`]: a paged username filter sends
 /// the same needle page after page, and each search scans every distinct
 /// name (half of `username=ann&o=username` at 1M records: 24 of 43 µs).
-/// At most [`SEARCH_CACHE_MAX`] needles; then it starts over.
+/// At most [`SEARCH_CACHE_MAX`] needles and [`SEARCH_CACHE_IDS`] ids;
+/// then it starts over.
 #[derive(Debug, Default)]
 struct SearchCache(parking_lot::RwLock<hashbrown::HashMap<Box<str>, Arc<[u32]>>>);
 
 /// Needles a [`SearchCache`] keeps.
 const SEARCH_CACHE_MAX: usize = 256;
+
+/// Ids a [`SearchCache`] keeps in all (4 MiB): a needle of one letter
+/// matches most names.
+const SEARCH_CACHE_IDS: usize = 1 << 20;
 
 /// A clone starts empty: an entry is only a saving, never state.
 impl Clone for SearchCache {
@@ -296,7 +301,8 @@ impl Usernames {
         }
         let ids: Arc<[u32]> = self.scan(needle).into();
         let mut found = self.found.0.write();
-        if found.len() >= SEARCH_CACHE_MAX {
+        let kept: usize = found.values().map(|ids| ids.len()).sum();
+        if found.len() >= SEARCH_CACHE_MAX || kept + ids.len() > SEARCH_CACHE_IDS {
             found.clear();
         }
         found.insert(needle.into(), Arc::clone(&ids));

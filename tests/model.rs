@@ -2243,6 +2243,39 @@ mod tests {
         assert_eq!(got, expected, "{ctx}: page");
     }
 
+    /// A username search ordered by username alone, which the store reads
+    /// a name at a time: pages that start inside a name, on a name's
+    /// first record and past the end, both directions.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn username_search_orders_match_model() {
+        let (records, store) = demo_store(20_000, 37);
+        let mut pages_checked = 0;
+        for needle in ["ann", "AN", "e", "ski", "no-such-name"] {
+            for o in ["username", "-username"] {
+                let base = format!("username={needle}&o={o}");
+                let want = demo_want(&records, &base, None);
+                for size in [1, 7, 10] {
+                    let last = want.len().div_ceil(size).max(1);
+                    let mut pages = vec![1, 2, last / 3 + 1, last / 2 + 1, last, last + 1];
+                    // The pages on which the name changes.
+                    for (i, w) in want.windows(2).enumerate().step_by(3) {
+                        if w[0].username != w[1].username {
+                            pages.push(i / size + 1);
+                        }
+                    }
+                    pages.sort_unstable();
+                    pages.dedup();
+                    for page in pages {
+                        demo_check(&store, &want, &base, None, size, page, "username order");
+                        pages_checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(pages_checked > 1000, "only {pages_checked} pages");
+    }
+
     /// Orders led by the billing period over whole periods (or a type's
     /// part of each), which the store pages period by period: every page
     /// that holds the last match of one period and the first of the next,

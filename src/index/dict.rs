@@ -229,15 +229,16 @@ impl Usernames {
     }
 
     /// Each id's place among the live names in code-point order (the
-    /// `username` ordering), by id; 0 for free ids. O(names log names).
-    pub(crate) fn ranks(&self) -> Vec<u32> {
+    /// `username` ordering), by id (0 for free ids), and the live ids in
+    /// that order. O(names log names).
+    pub(crate) fn ranks(&self) -> (Vec<u32>, Vec<u32>) {
         let mut ids: Vec<(&str, u32)> = self.dict.iter().map(|(id, s, _)| (s, id)).collect();
         ids.sort_unstable();
         let mut rank = vec![0; self.dict.id_bound()];
-        for (i, (_, id)) in ids.into_iter().enumerate() {
+        for (i, &(_, id)) in ids.iter().enumerate() {
             rank[id as usize] = i as u32;
         }
-        rank
+        (rank, ids.into_iter().map(|(_, id)| id).collect())
     }
 
     fn append(&mut self, id: u32, name: &str) {

@@ -231,17 +231,36 @@ impl Stale {
     }
 }
 
-/// Every username's rank in the `username` ordering, by id, kept while
-/// the set of names stays the same (`Usernames::version`): a new name or
-/// a removed one, not a write, makes them stale. A page of a few thousand
-/// matches ordered by username ranked their names per query (sorting the
-/// distinct names, a buffer of every id): a project's 1,291 records at 1M
-/// spent most of 19 µs on it.
+/// Every username's rank in the `username` ordering, by id, and the names
+/// in that order, kept while the set of names stays the same
+/// (`Usernames::version`): a new name or a removed one, not a write, makes
+/// them stale. A page of a few thousand matches ordered by username ranked
+/// their names per query (sorting the distinct names, a buffer of every
+/// id): a project's 1,291 records at 1M spent most of 19 µs on it.
 ///
 /// Invariant (checked by `Core::validate`): when the version matches, the
-/// ranks are `Usernames::ranks`.
+/// table is `Usernames::ranks`.
 #[derive(Debug, Default)]
-pub(crate) struct UserRanks(RwLock<Option<(u64, Arc<[u32]>)>>);
+pub(crate) struct UserRanks(RwLock<Option<(u64, Arc<RankTable>)>>);
+
+/// What [`UserRanks`] keeps.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RankTable {
+    /// Each username id's rank (0 for free ids).
+    pub(crate) rank: Box<[u32]>,
+    /// The live ids by rank.
+    pub(crate) order: Box<[u32]>,
+}
+
+impl RankTable {
+    fn of(names: &crate::index::dict::Usernames) -> RankTable {
+        let (rank, order) = names.ranks();
+        RankTable {
+            rank: rank.into(),
+            order: order.into(),
+        }
+    }
+}
 
 /// A clone starts empty, as a [`Derived`]'s.
 impl Clone for UserRanks {
@@ -251,26 +270,32 @@ impl Clone for UserRanks {
 }
 
 impl UserRanks {
-    /// The ranks of `names`' ids: kept, or made (O(names log names)).
-    pub(crate) fn get(&self, names: &crate::index::dict::Usernames) -> Arc<[u32]> {
+    /// The table of `names`: kept, or made (O(names log names)).
+    pub(crate) fn get(&self, names: &crate::index::dict::Usernames) -> Arc<RankTable> {
         let version = names.version();
-        if let Some((v, ranks)) = &*self.0.read()
+        if let Some((v, table)) = &*self.0.read()
             && *v == version
         {
-            return Arc::clone(ranks);
+            return Arc::clone(table);
         }
-        let ranks: Arc<[u32]> = names.ranks().into();
-        *self.0.write() = Some((version, Arc::clone(&ranks)));
-        ranks
+        let table = Arc::new(RankTable::of(names));
+        *self.0.write() = Some((version, Arc::clone(&table)));
+        table
     }
 
-    /// The kept ranks and their version, for `Core::validate`.
-    pub(crate) fn kept(&self) -> Option<(u64, Arc<[u32]>)> {
-        self.0.read().clone()
+    /// Whether the kept table, if it is for the names' current version,
+    /// is theirs (for `Core::validate`).
+    pub(crate) fn check(&self, names: &crate::index::dict::Usernames) -> Result<(), String> {
+        match &*self.0.read() {
+            Some((v, table)) if *v == names.version() && **table != RankTable::of(names) => Err(
+                format!("username ranks kept for version {v} are not the names' order"),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.0.read().as_ref().map_or(0, |(_, r)| 16 + 4 * r.len())
+        (self.0.read().as_ref()).map_or(0, |(_, t)| 16 + 4 * (t.rank.len() + t.order.len()))
     }
 }

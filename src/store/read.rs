@@ -2007,13 +2007,15 @@ impl Core {
     }
 
     /// A page of a username search ordered by username alone (no other
-    /// filter, every record visible): the username view holds each name's
-    /// records together, in the default order, so it is read a name at a
-    /// time, from either end, skipping each name that does not match by
-    /// its record count, where the walk tested every record before the
-    /// page. O(names before the page + the page), whatever their records:
-    /// at 10M a name has ten times the records of 1M, and the walk took
-    /// that much longer.
+    /// filter, every record visible): the names are read in order (kept,
+    /// see [`UserRanks`](super::cache::UserRanks)), a matching name's
+    /// records counted until the page's first, and the page read from the
+    /// username view, where each name's records lie together in the
+    /// default order (the tie-break keys keep their direction when the
+    /// names are read backwards), found by a binary search. The walk
+    /// tested every record before the page, and a name has ten times the
+    /// records at 10M than at 1M. O(names before the page + log n +
+    /// the page).
     fn username_page(&self, q: &Query, offset: usize, limit: usize) -> Option<Vec<u32>> {
         let (t, f) = (&self.t, &q.filter);
         let first = q.order.first().filter(|k| k.field == SortField::Username)?;
@@ -2044,36 +2046,38 @@ impl Core {
             bits.get(u as usize / 64)
                 .is_some_and(|w| w & (1 << (u % 64)) != 0)
         };
+        let table = self.user_ranks.get(&t.usernames);
         let view = self.view(ViewKind::Username);
         let mut out = Vec::with_capacity(limit);
         let mut skip = offset;
-        // `[at, at + n)`: the name's records; descending, names are read
-        // from the end, each name's records still in the default order
-        // (the tie-break keys keep their direction).
-        let mut pos = if first.descending { view.len() } else { 0 };
-        while out.len() < limit {
-            let edge = match (first.descending, pos) {
-                (true, 0) => break,
-                (true, _) => pos - 1,
-                (false, _) if pos >= view.len() => break,
-                (false, _) => pos,
-            };
-            let u = t.row(view.get(edge)).username;
+        let mut take = |u: u32| {
             let n = t.usernames.dict.payload(u).len() as usize;
-            let at = if first.descending { pos - n } else { pos };
-            pos = if first.descending { at } else { at + n };
-            if !matches(u) {
-                continue;
-            }
             if skip >= n {
                 skip -= n;
-                continue;
+                return false;
             }
+            let r = table.rank[u as usize];
+            let at = view.partition_point(|s| table.rank[t.row(s).username as usize] < r);
             out.extend(
                 view.iter_from(at + skip)
                     .take((n - skip).min(limit - out.len())),
             );
             skip = 0;
+            out.len() == limit
+        };
+        if first.descending {
+            let _ = table
+                .order
+                .iter()
+                .rev()
+                .filter(|&&u| matches(u))
+                .any(|&u| take(u));
+        } else {
+            let _ = table
+                .order
+                .iter()
+                .filter(|&&u| matches(u))
+                .any(|&u| take(u));
         }
         Some(out)
     }
@@ -3244,12 +3248,10 @@ impl Core {
             v.truncate(limit);
             return v;
         }
-        let user_rank: std::sync::Arc<[u32]> =
-            if keys.iter().any(|k| k.field == SortField::Username) {
-                self.user_ranks.get(&t.usernames)
-            } else {
-                std::sync::Arc::from([])
-            };
+        let ranks = (keys.iter())
+            .any(|k| k.field == SortField::Username)
+            .then(|| self.user_ranks.get(&t.usernames));
+        let user_rank: &[u32] = ranks.as_ref().map_or(&[], |r| &r.rank);
         let key = |k: &OrderKey, r: &super::core::Row, period: i32| {
             let x = match k.field {
                 SortField::Usage => r.usage(),

@@ -251,14 +251,7 @@ impl Core {
             );
         }
         // Kept username ranks: those of the names they were made for.
-        if let Some((version, ranks)) = self.user_ranks.kept()
-            && version == t.usernames.version()
-        {
-            ensure!(
-                *ranks == t.usernames.ranks()[..],
-                "username ranks kept for version {version} are not the names' order"
-            );
-        }
+        self.user_ranks.check(&t.usernames)?;
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

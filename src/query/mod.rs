@@ -57,6 +57,54 @@ impl Filter {
         *self == Filter::default()
     }
 
+    /// Which kinds of filter are set ([`Filter::ENTITIES`] and the rest),
+    /// for plans that serve only some: an empty `username` or `type` is
+    /// no filter. A filter that matches nothing sets [`Filter::NOTHING`].
+    /// O(1).
+    pub(crate) fn kinds(&self) -> u8 {
+        let on = |b: bool, k: u8| if b { k } else { 0 };
+        on(self.nothing, Filter::NOTHING)
+            | on(
+                self.customer.is_some()
+                    || self.project.is_some()
+                    || self.offering.is_some()
+                    || self.resource_uuid.is_some()
+                    || self.resource.is_some(),
+                Filter::ENTITIES,
+            )
+            | on(
+                self.username.as_deref().is_some_and(|s| !s.is_empty()),
+                Filter::USERNAME,
+            )
+            | on(
+                self.component_type
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty()),
+                Filter::TYPE,
+            )
+            | on(
+                self.year.is_some() || self.month.is_some() || self.billing_period.is_some(),
+                Filter::PERIODS,
+            )
+            | on(
+                self.date_after.is_some() || self.date_before.is_some(),
+                Filter::DATES,
+            )
+    }
+
+    /// [`Filter::kinds`]: customer, project, offering or resource.
+    pub(crate) const ENTITIES: u8 = 1;
+    /// [`Filter::kinds`]: a username substring.
+    pub(crate) const USERNAME: u8 = 2;
+    /// [`Filter::kinds`]: a component type.
+    pub(crate) const TYPE: u8 = 4;
+    /// [`Filter::kinds`]: billing year, month or period.
+    pub(crate) const PERIODS: u8 = 8;
+    /// [`Filter::kinds`]: a report date range.
+    pub(crate) const DATES: u8 = 16;
+    /// [`Filter::kinds`]: some parameter matches no record.
+    pub(crate) const NOTHING: u8 = 32;
+
     /// `customer_uuid`: records of this customer.
     pub fn customer(mut self, uuid: Uuid) -> Filter {
         self.customer = Some(uuid);

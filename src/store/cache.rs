@@ -100,20 +100,12 @@ impl PeriodCountCache {
 
     /// Forgets every count.
     pub(crate) fn clear(&mut self) {
-        let map = self.0.get_mut();
-        if !map.is_empty() {
-            *map = HashMap::new();
-        }
+        clear_map(self.0.get_mut());
     }
 
     /// Forgets the counts of these customers. O(customers).
     pub(crate) fn forget(&mut self, customers: &[u32]) {
-        let map = self.0.get_mut();
-        if !map.is_empty() {
-            for c in customers {
-                map.remove(c);
-            }
-        }
+        forget_keys(self.0.get_mut(), customers);
     }
 
     /// The cached counts by `(customer, type, period)`, for `Core::validate`.
@@ -157,20 +149,12 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
 
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
-        let map = self.0.get_mut();
-        if !map.is_empty() {
-            *map = HashMap::new();
-        }
+        clear_map(self.0.get_mut());
     }
 
     /// Forgets the entries of these keys. O(keys).
     pub(crate) fn forget(&mut self, keys: &[K]) {
-        let map = self.0.get_mut();
-        if !map.is_empty() {
-            for k in keys {
-                map.remove(k);
-            }
-        }
+        forget_keys(self.0.get_mut(), keys);
     }
 
     /// The cached entries, for `Core::validate`.
@@ -183,6 +167,22 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
     pub(crate) fn heap_bytes(&self, size: impl Fn(&V) -> usize) -> usize {
         let map = self.0.read();
         map.allocation_size() + map.values().map(|v| 16 + size(v)).sum::<usize>()
+    }
+}
+
+/// Empties a cache's map, giving its memory back.
+fn clear_map<K, V>(map: &mut HashMap<K, V>) {
+    if !map.is_empty() {
+        *map = HashMap::new();
+    }
+}
+
+/// Removes these keys from a cache's map. O(keys).
+fn forget_keys<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>, keys: &[K]) {
+    if !map.is_empty() {
+        for k in keys {
+            map.remove(k);
+        }
     }
 }
 

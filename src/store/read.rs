@@ -75,6 +75,27 @@ enum Cand<'a> {
     },
 }
 
+/// A set of username ids as a bit per id (ids are dense): a test is one
+/// load.
+#[derive(Clone, Debug)]
+struct NameBits(Vec<u64>);
+
+impl NameBits {
+    /// The set of `ids`, ascending. O(largest id / 64).
+    fn of(ids: &[u32]) -> NameBits {
+        let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
+        for &id in ids {
+            bits[id as usize / 64] |= 1 << (id % 64);
+        }
+        NameBits(bits)
+    }
+
+    #[inline]
+    fn contains(&self, id: u32) -> bool {
+        (self.0.get(id as usize / 64)).is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+}
+
 /// A per-record test equivalent to a union of bitmaps, used instead of
 /// materialising the union when the running intersection is already small.
 enum Check {
@@ -86,9 +107,9 @@ enum Check {
     /// Report time in `[lo, hi)` microseconds: whole days, compared without
     /// dividing (a division per record cost more than the rest of the test).
     Dates(Micros, Micros),
-    /// Username ids, as a bit per id: the test is one load, where a bitmap
-    /// lookup is a search.
-    Usernames(Vec<u64>),
+    /// Username ids: the test is one load, where a bitmap lookup is a
+    /// search.
+    Usernames(NameBits),
     Scope {
         customers: Vec<u32>,
         projects: Vec<u32>,
@@ -124,10 +145,7 @@ impl Check {
                 }
             }
             Check::Dates(lo, hi) => (*lo..*hi).contains(&t.cus.get(t.row(slot).cu).date()),
-            Check::Usernames(bits) => {
-                let u = t.row(slot).username as usize;
-                bits.get(u / 64).is_some_and(|w| w & (1 << (u % 64)) != 0)
-            }
+            Check::Usernames(names) => names.contains(t.row(slot).username),
             Check::Scope {
                 customers,
                 projects,
@@ -216,12 +234,8 @@ fn predicates<'a>(
     }
     if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
         let ids = t.usernames.search(needle);
-        let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
-        for &id in ids.iter() {
-            bits[id as usize / 64] |= 1 << (id % 64);
-        }
         let parts: Parts<'_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();
-        preds.push(any(parts, Check::Usernames(bits))?);
+        preds.push(any(parts, Check::Usernames(NameBits::of(&ids)))?);
     }
     if let Some(periods) = selected_periods(t, f) {
         let (keys, parts): (SmallVec<[i32; 4]>, Parts<'_>) = periods.unzip();
@@ -1974,15 +1988,7 @@ impl Core {
         let first = (q.order.first()).filter(|k| k.field == SortField::BillingPeriod)?;
         if effective_keys(&q.order).len() < 2
             || !q.scope.everything
-            || f.nothing
-            || f.customer.is_some()
-            || f.project.is_some()
-            || f.offering.is_some()
-            || f.resource_uuid.is_some()
-            || f.resource.is_some()
-            || f.username.as_deref().is_some_and(|s| !s.is_empty())
-            || f.date_after.is_some()
-            || f.date_before.is_some()
+            || f.kinds() & !(Filter::TYPE | Filter::PERIODS) != 0
         {
             return None;
         }
@@ -2022,30 +2028,11 @@ impl Core {
         let needle = f.username.as_deref().filter(|n| !n.is_empty())?;
         if effective_keys(&q.order).len() != 1
             || !q.scope.everything
-            || f.nothing
-            || f.customer.is_some()
-            || f.project.is_some()
-            || f.offering.is_some()
-            || f.resource_uuid.is_some()
-            || f.resource.is_some()
-            || f.component_type.as_deref().is_some_and(|n| !n.is_empty())
-            || f.year.is_some()
-            || f.month.is_some()
-            || f.billing_period.is_some()
-            || f.date_after.is_some()
-            || f.date_before.is_some()
+            || f.kinds() != Filter::USERNAME
         {
             return None;
         }
-        let ids = t.usernames.search(needle);
-        let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
-        for &id in ids.iter() {
-            bits[id as usize / 64] |= 1 << (id % 64);
-        }
-        let matches = |u: u32| {
-            bits.get(u as usize / 64)
-                .is_some_and(|w| w & (1 << (u % 64)) != 0)
-        };
+        let names = NameBits::of(&t.usernames.search(needle));
         let table = self.user_ranks.get(&t.usernames);
         let view = self.view(ViewKind::Username);
         let mut out = Vec::with_capacity(limit);
@@ -2070,13 +2057,13 @@ impl Core {
                 .order
                 .iter()
                 .rev()
-                .filter(|&&u| matches(u))
+                .filter(|&&u| names.contains(u))
                 .any(|&u| take(u));
         } else {
             let _ = table
                 .order
                 .iter()
-                .filter(|&&u| matches(u))
+                .filter(|&&u| names.contains(u))
                 .any(|&u| take(u));
         }
         Some(out)

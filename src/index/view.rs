@@ -90,25 +90,28 @@ impl View {
         self.blocks[b][o]
     }
 
-    /// The block that holds, or would hold, `slot`.
-    fn block_for(&self, slot: u32, cmp: &impl Fn(u32, u32) -> Ordering) -> usize {
-        let b = self.blocks.partition_point(|blk| {
-            cmp(*blk.last().expect("blocks are never empty"), slot) == Ordering::Less
-        });
+    /// The block that holds, or would hold, the slot that the entries
+    /// for which `before` holds sort before.
+    fn block_for(&self, before: &impl Fn(u32) -> bool) -> usize {
+        let b = self
+            .blocks
+            .partition_point(|blk| before(*blk.last().expect("blocks are never empty")));
         b.min(self.blocks.len().saturating_sub(1))
     }
 
-    /// Inserts `slot`; `cmp` is the view's order on the current tables.
-    pub(crate) fn insert(&mut self, slot: u32, cmp: impl Fn(u32, u32) -> Ordering) {
+    /// Inserts `slot`; `before(s)` says whether entry `s` sorts before it
+    /// in the view's order on the current tables (the caller reads the
+    /// slot's keys once, where a comparison of two slots read both).
+    pub(crate) fn insert(&mut self, slot: u32, before: impl Fn(u32) -> bool) {
         if self.blocks.is_empty() {
             self.blocks.push(vec![slot]);
             self.len = 1;
             self.rebuild_fenwick();
             return;
         }
-        let b = self.block_for(slot, &cmp);
+        let b = self.block_for(&before);
         let blk = &mut self.blocks[b];
-        let i = blk.partition_point(|&s| cmp(s, slot) == Ordering::Less);
+        let i = blk.partition_point(|&s| before(s));
         blk.insert(i, slot);
         self.len += 1;
         if blk.len() >= MAX_BLOCK {
@@ -120,15 +123,16 @@ impl View {
         }
     }
 
-    /// Removes `slot`, located by `cmp` on the *same* keys it was inserted
-    /// with. Returns false (and changes nothing) when it is not there.
-    pub(crate) fn remove(&mut self, slot: u32, cmp: impl Fn(u32, u32) -> Ordering) -> bool {
+    /// Removes `slot`, located by `before` (as for [`View::insert`]) on
+    /// the *same* keys it was inserted with. Returns false (and changes
+    /// nothing) when it is not there.
+    pub(crate) fn remove(&mut self, slot: u32, before: impl Fn(u32) -> bool) -> bool {
         if self.blocks.is_empty() {
             return false;
         }
-        let b = self.block_for(slot, &cmp);
+        let b = self.block_for(&before);
         let blk = &mut self.blocks[b];
-        let i = blk.partition_point(|&s| cmp(s, slot) == Ordering::Less);
+        let i = blk.partition_point(|&s| before(s));
         if blk.get(i) != Some(&slot) {
             return false;
         }
@@ -307,10 +311,10 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let s = (x >> 40) as u32 % 5000;
             if model.contains(&s) {
-                assert!(v.remove(s, cmp));
+                assert!(v.remove(s, |x| cmp(x, s) == Ordering::Less));
                 model.retain(|&m| m != s);
             } else {
-                v.insert(s, cmp);
+                v.insert(s, |x| cmp(x, s) == Ordering::Less);
                 model.push(s);
                 model.sort_by(|a, b| cmp(*a, *b));
             }
@@ -329,7 +333,7 @@ mod tests {
                 );
             }
         }
-        assert!(!v.remove(999_999, cmp));
+        assert!(!v.remove(999_999, |x| cmp(x, 999_999) == Ordering::Less));
         let rev: Vec<u32> = v.iter_rev_before(v.len()).collect();
         assert_eq!(rev, model.iter().rev().copied().collect::<Vec<_>>());
         let add: Vec<u32> = (5000..5100).collect();

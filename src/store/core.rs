@@ -805,26 +805,39 @@ impl Core {
     /// Inserts a slot into the given views (or marks it dirty during a bulk write).
     pub(crate) fn view_insert(&mut self, slot: u32, kinds: &[ViewKind]) {
         self.stale.view |= kinds.contains(&ViewKind::Default);
-        for &kind in kinds {
-            if let Some(d) = &mut self.deferred {
+        if let Some(d) = &mut self.deferred {
+            for &kind in kinds {
                 d.dirty[kind as usize].insert(slot);
-                continue;
             }
-            let t = &self.t;
-            self.views[kind as usize].insert(slot, |a, b| t.cmp(kind, a, b));
+            return;
+        }
+        // The slot's keys are read once: each step of the searches reads
+        // only the entry's (a comparison of two slots read both, four
+        // fifths of a single-record write's instructions).
+        let t = &self.t;
+        let key = t.key(slot);
+        for &kind in kinds {
+            self.views[kind as usize].insert(slot, |s| {
+                cmp_sort_keys(kind, &t.key(s), &key) == std::cmp::Ordering::Less
+            });
         }
     }
 
     /// Removes a slot from the given views, located by its current keys.
     pub(crate) fn view_remove(&mut self, slot: u32, kinds: &[ViewKind]) {
         self.stale.view |= kinds.contains(&ViewKind::Default);
-        for &kind in kinds {
-            if let Some(d) = &mut self.deferred {
+        if let Some(d) = &mut self.deferred {
+            for &kind in kinds {
                 d.dirty[kind as usize].insert(slot);
-                continue;
             }
-            let t = &self.t;
-            let found = self.views[kind as usize].remove(slot, |a, b| t.cmp(kind, a, b));
+            return;
+        }
+        let t = &self.t;
+        let key = t.key(slot);
+        for &kind in kinds {
+            let found = self.views[kind as usize].remove(slot, |s| {
+                cmp_sort_keys(kind, &t.key(s), &key) == std::cmp::Ordering::Less
+            });
             debug_assert!(found, "slot {slot} missing from view {kind:?}");
         }
     }

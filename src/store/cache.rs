@@ -103,6 +103,22 @@ impl PeriodCountCache {
         clear_map(self.0.get_mut());
     }
 
+    /// Adjusts the kept counts by a write's changes ([`Stale::counts`]).
+    /// O(changes).
+    pub(crate) fn adjust(&mut self, changes: &[((u32, u32, i32), i64)]) {
+        let map = self.0.get_mut();
+        if map.is_empty() {
+            return;
+        }
+        for &((c, ty, p), n) in changes {
+            if let Some(v) = map.get_mut(&c).and_then(|m| m.get_mut(&(ty, p))) {
+                *v = v
+                    .checked_add_signed(n)
+                    .expect("a kept count covers the records it loses");
+            }
+        }
+    }
+
     /// Forgets the counts of these customers. O(customers).
     pub(crate) fn forget(&mut self, customers: &[u32]) {
         forget_keys(self.0.get_mut(), customers);
@@ -203,8 +219,17 @@ pub(crate) struct Stale {
     /// Projects whose records, their order, dates or types changed: their
     /// tails. Unsorted, with repeats (a removal each, as cheap as a test).
     pub(crate) projects: Vec<u32>,
-    /// Customers likewise: their counts by type and period.
+    /// Customers whose every count by type and period is forgotten: the
+    /// ends of a project or resource that moved (its records move by
+    /// bitmap, not one by one).
     pub(crate) customers: Vec<u32>,
+    /// Changes to the number of records of `(customer, type, period)`,
+    /// by which a kept count is adjusted: a record counts once both its
+    /// links and its keys are attached, so its keys' attach and detach
+    /// note it (its links are attached around them), and so does a
+    /// component usage's move to another customer, which moves only its
+    /// records' links.
+    pub(crate) counts: Vec<((u32, u32, i32), i64)>,
 }
 
 impl Stale {
@@ -217,16 +242,34 @@ impl Stale {
             v.clear();
             v.shrink_to(1024);
         }
+        self.counts.clear();
+        self.counts.shrink_to(1024);
     }
 
-    /// Notes that records of project `p` of customer `c` changed.
+    // A bulk write forgets everything: a note per record would only grow
+    // these lists.
+
+    /// Notes that records of project `p` changed.
     #[inline]
-    pub(crate) fn entity(&mut self, p: u32, c: u32) {
-        // A bulk write forgets everything: a note per record would only
-        // grow these lists.
+    pub(crate) fn project(&mut self, p: u32) {
         if !self.all {
             self.projects.push(p);
+        }
+    }
+
+    /// Notes that customer `c`'s counts are all to be forgotten.
+    pub(crate) fn customer(&mut self, c: u32) {
+        if !self.all {
             self.customers.push(c);
+        }
+    }
+
+    /// Notes `n` records more (or fewer) of customer `c`, type `ty`,
+    /// period `p`.
+    #[inline]
+    pub(crate) fn count(&mut self, c: u32, ty: u32, p: i32, n: i64) {
+        if !self.all {
+            self.counts.push(((c, ty, p), n));
         }
     }
 }

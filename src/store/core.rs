@@ -852,7 +852,7 @@ impl Core {
                 self.t.projects.get_mut(p).rows.insert(slot);
                 self.t.customers.get_mut(c).rows.insert(slot);
                 self.t.note_order(p, slot);
-                self.stale.entity(p, c);
+                self.stale.project(p);
             }
             Part::CuKeys => {
                 let cu = self.t.cus.get(self.t.row(slot).cu);
@@ -871,7 +871,8 @@ impl Core {
                 *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
                 let (_, _, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, true);
-                self.stale.entity(p, c);
+                self.stale.project(p);
+                self.stale.count(c, ctype, period, 1);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -888,7 +889,7 @@ impl Core {
                 self.t.offerings.get_mut(o).rows.remove(slot);
                 self.t.projects.get_mut(p).rows.remove(slot);
                 self.t.customers.get_mut(c).rows.remove(slot);
-                self.stale.entity(p, c);
+                self.stale.project(p);
             }
             Part::CuKeys => {
                 let cu = self.t.cus.get(self.t.row(slot).cu);
@@ -917,7 +918,8 @@ impl Core {
                 }
                 let (_, _, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, false);
-                self.stale.entity(p, c);
+                self.stale.project(p);
+                self.stale.count(c, ctype, period, -1);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {

@@ -135,6 +135,9 @@ impl Core {
             // By key, not by a scan of the entries: a write touches a few
             // entities, a cache may hold thousands.
             self.tails.forget(&stale.projects);
+            // Adjusted, not recounted: most writes (a report re-dating its
+            // component usage) change no count at all.
+            self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
         }
         stale.reset();
@@ -512,7 +515,8 @@ impl Core {
                     to.projects.push(id);
                     g.customers.push(old);
                     // The project's tail stays: its records did not change.
-                    self.stale.customers.extend([old, c]);
+                    self.stale.customer(old);
+                    self.stale.customer(c);
                 }
                 id
             }
@@ -565,8 +569,10 @@ impl Core {
                     t.move_type_counts(&rows, (old_c, old_p), (c, p));
                     g.projects.push(old_p);
                     g.customers.push(old_c);
-                    self.stale.entity(old_p, old_c);
-                    self.stale.entity(p, c);
+                    self.stale.project(old_p);
+                    self.stale.project(p);
+                    self.stale.customer(old_c);
+                    self.stale.customer(c);
                 }
                 id
             }
@@ -645,6 +651,11 @@ impl Core {
                 let c_new = self.t.projects.get(p_new).customer;
                 self.t
                     .move_type((c2, p2), (c_new, p_new), old_kind.ctype, rows.len() as u32);
+                // Likewise their (customer, type, period) counts.
+                let n = i64::try_from(rows.len()).expect("fewer than 2^63 rows");
+                let (ty, period) = (old_kind.ctype, old_kind.period);
+                self.stale.count(c2, ty, period, -n);
+                self.stale.count(c_new, ty, period, n);
                 g.resources.push(old.resource);
                 g.offerings.push(o2);
                 g.projects.push(p2);
@@ -847,28 +858,45 @@ mod tests {
         }
     }
 
-    /// A write forgets the cached counts and tails of the customers and
-    /// projects whose records it changed, and keeps the others' (they
-    /// were all dropped by every write): a site agent's report for one
-    /// project leaves the rest of the store's queries warm.
+    /// The kept count of `r`'s customer, type and billing period, if any.
+    fn kept_count(store: &Store, r: &Record) -> Option<u64> {
+        let core = store.core.read();
+        let t = &core.t;
+        let key = (
+            t.customers.id(&r.customer_uuid)?,
+            t.types.id(&r.component_type)?,
+            crate::wire::time::date_to_day(r.billing_period),
+        );
+        (core.period_counts.entries().into_iter()).find_map(|(k, n)| (k == key).then_some(n))
+    }
+
+    /// A write forgets the cached tails of the projects whose records it
+    /// changed and adjusts the kept counts by its changes (they were all
+    /// dropped by every write): a site agent's report for one project
+    /// leaves the rest of the store's queries warm. `validate` checks every
+    /// entry left after each write.
     #[test]
     fn writes_keep_untouched_entities_caches() {
         let (store, [a, b, _]) = fixture();
+        let customers = sorted(vec![a.customer_uuid, b.customer_uuid]);
         let both = (
-            sorted(vec![a.customer_uuid, b.customer_uuid]),
+            customers.clone(),
             sorted(vec![a.project_uuid, b.project_uuid]),
         );
         warm(&store, &[&a, &b]);
         assert_eq!(cached(&store), both, "warm");
 
-        // A re-dated report of the second customer's project.
+        // A re-dated report of the second customer's project: a count
+        // moves only with a type, a period or a customer.
+        let before = kept_count(&store, &b).expect("warmed");
         let b = later(&b);
         store.upsert(&b).expect("valid");
         assert_eq!(
             cached(&store),
-            (vec![a.customer_uuid], vec![a.project_uuid]),
+            (customers.clone(), vec![a.project_uuid]),
             "after a report in the second customer's project"
         );
+        assert_eq!(kept_count(&store, &b), Some(before));
         store.validate().expect("invariants");
 
         // A usage alone changes no tail, period or report day.
@@ -878,13 +906,16 @@ mod tests {
         store.upsert(&more).expect("valid");
         assert_eq!(cached(&store), both, "after a usage change");
 
-        // Removing the first customer's record forgets its entries only.
+        // Removing the first customer's record forgets its project's tail
+        // and takes it from its count.
+        let before = kept_count(&store, &a).expect("warmed");
         store.remove(a.uuid).expect("stored");
         assert_eq!(
             cached(&store),
-            (vec![b.customer_uuid], vec![b.project_uuid]),
+            (customers, vec![b.project_uuid]),
             "after a removal"
         );
+        assert_eq!(kept_count(&store, &a), Some(before - 1));
         store.validate().expect("invariants");
 
         // A new component type reorders the tails: everything goes.
@@ -897,8 +928,9 @@ mod tests {
     }
 
     /// Entities that move take their records with them, outside the
-    /// records' own attach and detach: each move forgets the entries of
-    /// both ends, and `validate` checks every entry left.
+    /// records' own attach and detach: a component usage's move adjusts
+    /// both customers' counts, a resource's or a project's forgets them,
+    /// and `validate` checks every entry left.
     #[test]
     fn entity_moves_forget_both_ends() {
         let (store, [a, b, c]) = fixture();
@@ -917,21 +949,31 @@ mod tests {
             r
         };
 
-        // A component usage moves to another customer's resource.
+        // A component usage moves to another customer's resource: its
+        // records leave the first customer's count.
         warm(&store, &[&a, &b, &c]);
+        let before = kept_count(&store, &a).expect("warmed");
         store.upsert(&attrs(&a, &b, true)).expect("valid");
         assert_eq!(
             cached(&store),
-            (vec![c.customer_uuid], vec![c.project_uuid]),
+            (
+                sorted(vec![a.customer_uuid, b.customer_uuid, c.customer_uuid]),
+                vec![c.project_uuid]
+            ),
             "after a component usage moved"
         );
+        assert!(kept_count(&store, &a).expect("kept") < before);
         store.validate().expect("invariants");
 
         // A resource moves to another customer's project.
         warm(&store, &[&b, &c]);
         let moved = attrs(&b, &c, false);
         store.upsert(&moved).expect("valid");
-        assert_eq!(cached(&store), (vec![], vec![]), "after a resource moved");
+        assert_eq!(
+            cached(&store),
+            (vec![a.customer_uuid], vec![]),
+            "after a resource moved"
+        );
         store.validate().expect("invariants");
 
         // A project moves to another customer: its tail stays.

@@ -3,9 +3,9 @@
 //! ([`TailCache`]), where report days start in the default view
 //! ([`DayCache`]), and big customers' records of a type per billing
 //! period ([`PeriodCountCache`]). A write forgets the entries it may have
-//! changed, those of the projects and customers whose records it touched
-//! ([`Stale`], `Core::settle_derived`): under many writers (site agents,
-//! federation) the entries of the entities nobody wrote stay warm.
+//! changed, those of the projects whose records it touched, and adjusts
+//! the counts by its changes ([`Stale`], `Core::settle_derived`): under
+//! many writers (site agents, federation) the rest stays warm.
 //!
 //! A project's records are a date-ordered prefix and a tail
 //! (`Project::sorted_until`). Every write since the load that put a record
@@ -54,13 +54,14 @@ pub(crate) type DayCache = Derived<usize>;
 /// recounts its matches on every page: the planner intersects customer ∧
 /// type with each of the year's twelve periods (41.6 µs of a page for the
 /// largest customer at 1M records), where the next pages sum twelve
-/// lookups. A write forgets the counts of the customers whose records it
-/// changed (a project or resource that moves changes both customers').
+/// lookups. A write adjusts the counts by the records it added to or
+/// took from each (customer, type, period) ([`Stale::counts`]); a project
+/// or resource that moves forgets both customers' counts.
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live
 /// customer's count.
 ///
-/// By customer, then `(type, period)`: a write forgets a customer's counts
+/// By customer, then `(type, period)`: a customer's counts are forgotten
 /// in one removal, where a map by the triple was scanned whole on every
 /// write. The counts are plain values (an `Arc` per count would be a heap
 /// allocation three times its size).

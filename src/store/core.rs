@@ -729,8 +729,8 @@ pub(crate) struct Core {
     /// Report days' starts in the default view, kept until a write changes
     /// the view.
     pub(crate) day_starts: super::cache::DayCache,
-    /// Big customers' records of a type per billing period, kept until a
-    /// write changes the customer's records.
+    /// Big customers' records of a type per billing period, adjusted by
+    /// writes (forgotten when a project or resource moves).
     pub(crate) period_counts: super::cache::PeriodCountCache,
     /// Usernames' ranks in the `username` ordering, kept while the set of
     /// names stays the same.

@@ -47,10 +47,10 @@
 //! from the indexes (a project's sorted tail, a big customer's counts per
 //! type and billing period, where report days start in the default view,
 //! the usernames' order and their substring matches) is kept and shared
-//! by the queries between writes, and a write forgets only what it
-//! changed: the entries of the projects and customers whose records it
-//! touched, so under many writers (site agents reporting every 30
-//! minutes) the rest stays warm.
+//! by the queries between writes, and a write forgets or adjusts only
+//! what it changed (the tails of the projects whose records it touched,
+//! the counts by the records it added or took), so under many writers
+//! (site agents reporting every 30 minutes) the rest stays warm.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

@@ -127,6 +127,20 @@ impl<P> Dict<P> {
         self.entries.len()
     }
 
+    /// Each id's place among the live strings in code-point order, by id
+    /// (`free` for free ids), and the live ids in that order: how orders
+    /// by type or username compare integers instead of strings.
+    /// O(strings log strings).
+    pub(crate) fn ranks(&self, free: u32) -> (Vec<u32>, Vec<u32>) {
+        let mut ids: Vec<(&str, u32)> = self.iter().map(|(id, s, _)| (s, id)).collect();
+        ids.sort_unstable();
+        let mut rank = vec![free; self.id_bound()];
+        for (i, &(_, id)) in ids.iter().enumerate() {
+            rank[id as usize] = i as u32;
+        }
+        (rank, ids.into_iter().map(|(_, id)| id).collect())
+    }
+
     /// `(id, string, payload)` of every live entry.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str, &P)> {
         self.entries
@@ -228,17 +242,10 @@ impl Usernames {
         self.version
     }
 
-    /// Each id's place among the live names in code-point order (the
-    /// `username` ordering), by id (0 for free ids), and the live ids in
-    /// that order. O(names log names).
+    /// [`Dict::ranks`] of the names (the `username` ordering), 0 for free
+    /// ids.
     pub(crate) fn ranks(&self) -> (Vec<u32>, Vec<u32>) {
-        let mut ids: Vec<(&str, u32)> = self.dict.iter().map(|(id, s, _)| (s, id)).collect();
-        ids.sort_unstable();
-        let mut rank = vec![0; self.dict.id_bound()];
-        for (i, &(_, id)) in ids.iter().enumerate() {
-            rank[id as usize] = i as u32;
-        }
-        (rank, ids.into_iter().map(|(_, id)| id).collect())
+        self.dict.ranks(0)
     }
 
     fn append(&mut self, id: u32, name: &str) {

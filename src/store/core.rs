@@ -553,18 +553,7 @@ impl Tables {
     /// Each component type id's rank in the order of type names
     /// (indexed by id; free ids rank last). O(types · log types).
     pub(crate) fn type_ranks(&self) -> Vec<u32> {
-        let mut names: Vec<(&str, u32)> = self.types.iter().map(|(id, s, _)| (s, id)).collect();
-        names.sort_unstable();
-        let len = names
-            .iter()
-            .map(|&(_, id)| id as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut rank = vec![u32::MAX; len];
-        for (i, &(_, id)) in names.iter().enumerate() {
-            rank[id as usize] = i as u32;
-        }
-        rank
+        self.types.ranks(u32::MAX).0
     }
 
     /// A view's primary key as a number: equal exactly when the records
@@ -1151,18 +1140,9 @@ pub(crate) struct Ranks {
 
 impl Ranks {
     pub(crate) fn new(t: &Tables) -> Ranks {
-        fn ranks<'a>(entries: impl Iterator<Item = (u32, &'a str)>) -> Vec<u32> {
-            let mut v: Vec<(&str, u32)> = entries.map(|(id, s)| (s, id)).collect();
-            v.sort_unstable();
-            let mut r = vec![0; v.iter().map(|&(_, id)| id as usize + 1).max().unwrap_or(0)];
-            for (rank, (_, id)) in v.into_iter().enumerate() {
-                r[id as usize] = rank as u32;
-            }
-            r
-        }
         Ranks {
-            types: ranks(t.types.iter().map(|(id, s, _)| (id, s))),
-            usernames: ranks(t.usernames.dict.iter().map(|(id, s, _)| (id, s))),
+            types: t.types.ranks(0).0,
+            usernames: t.usernames.ranks().0,
         }
     }
 }

@@ -4,11 +4,18 @@
 //! Insert and remove cost O(log n) comparisons plus a move inside one block
 //! (at most [`MAX_BLOCK`] slots); the slot at a position is found in
 //! O(log blocks). Comparisons look the keys up in the store's tables, so the
-//! view holds 4 bytes per record and nothing else.
+//! view holds 4 bytes per record, and per block of about 512 a fence.
+//!
+//! A fence is a `u64` the caller derives from a slot's keys (its *fence
+//! function*), coarse but consistent with the order: it lets an insert or
+//! a remove choose its block without reading the records that end the
+//! blocks (each a random read of a row and a component usage, most of a
+//! re-dating write's time), reading one only where the fences tie.
 //!
 //! Invariant (checked by `validate`): the concatenated blocks are strictly
-//! increasing under the view's order, no block is empty, and the tree's
-//! prefix sums equal the block lengths.
+//! increasing under the view's order, no block is empty, the tree's
+//! prefix sums equal the block lengths, and each block's fence is the
+//! fence function's value for its last slot.
 
 use std::cmp::Ordering;
 
@@ -20,9 +27,23 @@ const FILL: usize = MAX_BLOCK / 2;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct View {
     blocks: Vec<Vec<u32>>,
-    /// Fenwick tree over `blocks[i].len()`.
-    fen: Vec<usize>,
+    /// `fences[i]`: the fence of `blocks[i]`'s last slot.
+    fences: Vec<u64>,
+    /// Fenwick tree over `blocks[i].len()` (slots are `u32`, so are sums).
+    fen: Vec<u32>,
     len: usize,
+}
+
+/// How an insert or a remove finds its place: `before(s)` says whether
+/// entry `s` sorts before the slot sought, on the current tables (the
+/// caller reads the sought slot's keys once, where a comparison of two
+/// slots read both); `fence(f)` says the same of a block's last slot from
+/// its fence alone, `None` where the fence cannot tell; `fence_of(s)` is
+/// the fence function, for the blocks whose last slot changes.
+pub(crate) struct Seek<B, F, O> {
+    pub(crate) before: B,
+    pub(crate) fence: F,
+    pub(crate) fence_of: O,
 }
 
 impl View {
@@ -31,17 +52,24 @@ impl View {
     }
 
     /// Replaces the content with `sorted` (already in view order).
-    pub(crate) fn rebuild(&mut self, sorted: &[u32]) {
+    pub(crate) fn rebuild(&mut self, sorted: &[u32], fence_of: impl Fn(u32) -> u64) {
         self.blocks = sorted.chunks(FILL).map(<[u32]>::to_vec).collect();
         self.len = sorted.len();
         self.rebuild_fenwick();
+        self.rebuild_fences(fence_of);
+    }
+
+    fn rebuild_fences(&mut self, fence_of: impl Fn(u32) -> u64) {
+        self.fences = (self.blocks.iter())
+            .map(|b| fence_of(*b.last().expect("blocks are never empty")))
+            .collect();
     }
 
     fn rebuild_fenwick(&mut self) {
         let n = self.blocks.len();
         self.fen = vec![0; n];
         for i in 0..n {
-            self.fen[i] += self.blocks[i].len();
+            self.fen[i] += self.blocks[i].len() as u32;
             let j = i | (i + 1);
             if j < n {
                 self.fen[j] += self.fen[i];
@@ -49,7 +77,7 @@ impl View {
         }
     }
 
-    fn fen_add(&mut self, mut i: usize, delta: isize) {
+    fn fen_add(&mut self, mut i: usize, delta: i32) {
         while i < self.fen.len() {
             self.fen[i] = self.fen[i].wrapping_add_signed(delta);
             i |= i + 1;
@@ -61,7 +89,7 @@ impl View {
         let mut sum = 0;
         let mut i = i;
         while i > 0 {
-            sum += self.fen[i - 1];
+            sum += self.fen[i - 1] as usize;
             i &= i - 1;
         }
         sum
@@ -75,9 +103,9 @@ impl View {
         let mut step = self.fen.len().next_power_of_two();
         while step > 0 {
             let next = idx + step;
-            if next <= self.fen.len() && self.fen[next - 1] <= rem {
+            if next <= self.fen.len() && self.fen[next - 1] as usize <= rem {
                 idx = next;
-                rem -= self.fen[next - 1];
+                rem -= self.fen[next - 1] as usize;
             }
             step >>= 1;
         }
@@ -90,49 +118,78 @@ impl View {
         self.blocks[b][o]
     }
 
-    /// The block that holds, or would hold, the slot that the entries
-    /// for which `before` holds sort before.
-    fn block_for(&self, before: &impl Fn(u32) -> bool) -> usize {
-        let b = self
-            .blocks
-            .partition_point(|blk| before(*blk.last().expect("blocks are never empty")));
-        b.min(self.blocks.len().saturating_sub(1))
+    /// The block that holds, or would hold, the slot sought: the first
+    /// whose last slot does not sort before it (or the last block),
+    /// decided by the fences where they can.
+    fn block_for<B, F, O>(&self, seek: &Seek<B, F, O>) -> usize
+    where
+        B: Fn(u32) -> bool,
+        F: Fn(u64) -> Option<bool>,
+    {
+        let (mut lo, mut hi) = (0, self.blocks.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let before = (seek.fence)(self.fences[mid]).unwrap_or_else(|| {
+                (seek.before)(*self.blocks[mid].last().expect("blocks are never empty"))
+            });
+            if before {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo.min(self.blocks.len().saturating_sub(1))
     }
 
-    /// Inserts `slot`; `before(s)` says whether entry `s` sorts before it
-    /// in the view's order on the current tables (the caller reads the
-    /// slot's keys once, where a comparison of two slots read both).
-    pub(crate) fn insert(&mut self, slot: u32, before: impl Fn(u32) -> bool) {
+    /// Inserts `slot`, located by `seek`. O(log n) comparisons, most of
+    /// them of fences.
+    pub(crate) fn insert<B, F, O>(&mut self, slot: u32, seek: Seek<B, F, O>)
+    where
+        B: Fn(u32) -> bool,
+        F: Fn(u64) -> Option<bool>,
+        O: Fn(u32) -> u64,
+    {
         if self.blocks.is_empty() {
             self.blocks.push(vec![slot]);
+            self.fences.push((seek.fence_of)(slot));
             self.len = 1;
             self.rebuild_fenwick();
             return;
         }
-        let b = self.block_for(&before);
+        let b = self.block_for(&seek);
         let blk = &mut self.blocks[b];
-        let i = blk.partition_point(|&s| before(s));
+        let i = partition4(blk, &seek.before);
         blk.insert(i, slot);
         self.len += 1;
+        if i + 1 == blk.len() {
+            self.fences[b] = (seek.fence_of)(slot);
+        }
         if blk.len() >= MAX_BLOCK {
             let tail = blk.split_off(blk.len() / 2);
+            let last = *blk.last().expect("half of a full block");
             self.blocks.insert(b + 1, tail);
+            self.fences.insert(b, (seek.fence_of)(last));
             self.rebuild_fenwick();
         } else {
             self.fen_add(b, 1);
         }
     }
 
-    /// Removes `slot`, located by `before` (as for [`View::insert`]) on
-    /// the *same* keys it was inserted with. Returns false (and changes
+    /// Removes `slot`, located by `seek` (as for [`View::insert`]) on the
+    /// *same* keys it was inserted with. Returns false (and changes
     /// nothing) when it is not there.
-    pub(crate) fn remove(&mut self, slot: u32, before: impl Fn(u32) -> bool) -> bool {
+    pub(crate) fn remove<B, F, O>(&mut self, slot: u32, seek: Seek<B, F, O>) -> bool
+    where
+        B: Fn(u32) -> bool,
+        F: Fn(u64) -> Option<bool>,
+        O: Fn(u32) -> u64,
+    {
         if self.blocks.is_empty() {
             return false;
         }
-        let b = self.block_for(&before);
+        let b = self.block_for(&seek);
         let blk = &mut self.blocks[b];
-        let i = blk.partition_point(|&s| before(s));
+        let i = partition4(blk, &seek.before);
         if blk.get(i) != Some(&slot) {
             return false;
         }
@@ -140,21 +197,30 @@ impl View {
         self.len -= 1;
         if blk.is_empty() {
             self.blocks.remove(b);
+            self.fences.remove(b);
             self.rebuild_fenwick();
         } else {
+            if i == blk.len() {
+                self.fences[b] = (seek.fence_of)(blk[i - 1]);
+            }
             self.fen_add(b, -1);
         }
         true
     }
 
     /// Drops every slot for which `gone` holds: O(n), no comparison needed.
-    pub(crate) fn remove_where(&mut self, gone: impl Fn(u32) -> bool) {
+    pub(crate) fn remove_where(
+        &mut self,
+        gone: impl Fn(u32) -> bool,
+        fence_of: impl Fn(u32) -> u64,
+    ) {
         for blk in &mut self.blocks {
             blk.retain(|&s| !gone(s));
         }
         self.blocks.retain(|b| !b.is_empty());
         self.len = self.blocks.iter().map(Vec::len).sum();
         self.rebuild_fenwick();
+        self.rebuild_fences(fence_of);
     }
 
     /// Merges `sorted` (in view order, disjoint from the content) into the
@@ -167,12 +233,13 @@ impl View {
         sorted: &[u32],
         key: impl Fn(u32) -> K,
         before: impl Fn(u32, &K) -> bool,
+        fence_of: impl Fn(u32) -> u64,
     ) {
         if sorted.is_empty() {
             return;
         }
         if self.len == 0 {
-            self.rebuild(sorted);
+            self.rebuild(sorted, fence_of);
             return;
         }
         let old: Vec<u32> = self.iter().collect();
@@ -194,7 +261,7 @@ impl View {
             rest = &rest[i..];
         }
         out.extend_from_slice(rest);
-        self.rebuild(&out);
+        self.rebuild(&out, fence_of);
     }
 
     /// The first position whose slot does not satisfy `pred` (which must hold
@@ -259,12 +326,33 @@ impl View {
     pub(crate) fn heap_bytes(&self) -> usize {
         self.blocks.iter().map(|b| b.capacity() * 4).sum::<usize>()
             + self.blocks.capacity() * std::mem::size_of::<Vec<u32>>()
-            + self.fen.capacity() * std::mem::size_of::<usize>()
+            + self.fen.capacity() * std::mem::size_of::<u32>()
+            + self.fences.capacity() * std::mem::size_of::<u64>()
     }
 
-    pub(crate) fn check(&self, cmp: impl Fn(u32, u32) -> Ordering) -> Result<(), String> {
+    pub(crate) fn check(
+        &self,
+        cmp: impl Fn(u32, u32) -> Ordering,
+        fence_of: impl Fn(u32) -> u64,
+    ) -> Result<(), String> {
         if self.blocks.iter().any(Vec::is_empty) {
             return Err("view: empty block".into());
+        }
+        if self.fences.len() != self.blocks.len() {
+            return Err(format!(
+                "view: {} fences for {} blocks",
+                self.fences.len(),
+                self.blocks.len()
+            ));
+        }
+        for (i, (blk, &f)) in self.blocks.iter().zip(&self.fences).enumerate() {
+            let last = *blk.last().expect("checked non-empty");
+            if fence_of(last) != f {
+                return Err(format!(
+                    "view: block {i}'s fence {f:#x} is not its last slot {last}'s ({:#x})",
+                    fence_of(last)
+                ));
+            }
         }
         if self.blocks.iter().any(|b| b.len() > MAX_BLOCK) {
             return Err("view: oversized block".into());
@@ -295,13 +383,39 @@ impl View {
     }
 }
 
+/// `blk.partition_point(before)`, a quarter of the range at a time: the
+/// three tests of a round are independent, so their reads of random
+/// records overlap, where a binary search waits for each in turn.
+fn partition4(blk: &[u32], before: &impl Fn(u32) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, blk.len());
+    while hi - lo >= 8 {
+        let q = (hi - lo) / 4;
+        let (a, b, c) = (lo + q, lo + 2 * q, lo + 3 * q);
+        let (ta, tb, tc) = (before(blk[a]), before(blk[b]), before(blk[c]));
+        (lo, hi) = match (ta, tb, tc) {
+            (false, _, _) => (lo, a),
+            (true, false, _) => (a + 1, b),
+            (true, true, false) => (b + 1, c),
+            (true, true, true) => (c + 1, hi),
+        };
+    }
+    lo + blk[lo..hi].partition_point(|&s| before(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn insert_remove_locate_against_a_vec() {
+    /// The view against a sorted `Vec`, with a coarse fence (`coarse`
+    /// slots share each fence value; 1 is exact, 1000 ties everywhere).
+    fn against_a_vec(coarse: u32) {
         let cmp = |a: u32, b: u32| (a % 1000, a).cmp(&(b % 1000, b));
+        let fence_of = |s: u32| u64::from(s % 1000 / coarse);
+        let seek = |x: u32| Seek {
+            before: move |s: u32| cmp(s, x) == Ordering::Less,
+            fence: move |f: u64| (f != fence_of(x)).then_some(f < fence_of(x)),
+            fence_of,
+        };
         let mut v = View::default();
         let mut model: Vec<u32> = Vec::new();
         let mut x: u64 = 12345;
@@ -311,15 +425,15 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let s = (x >> 40) as u32 % 5000;
             if model.contains(&s) {
-                assert!(v.remove(s, |x| cmp(x, s) == Ordering::Less));
+                assert!(v.remove(s, seek(s)));
                 model.retain(|&m| m != s);
             } else {
-                v.insert(s, |x| cmp(x, s) == Ordering::Less);
+                v.insert(s, seek(s));
                 model.push(s);
                 model.sort_by(|a, b| cmp(*a, *b));
             }
             if step % 997 == 0 {
-                v.check(cmp).unwrap();
+                v.check(cmp, fence_of).unwrap();
                 assert_eq!(v.iter().collect::<Vec<_>>(), model);
                 for (i, &m) in model.iter().enumerate().step_by(37) {
                     assert_eq!(v.get(i), m);
@@ -333,17 +447,31 @@ mod tests {
                 );
             }
         }
-        assert!(!v.remove(999_999, |x| cmp(x, 999_999) == Ordering::Less));
+        v.check(cmp, fence_of).unwrap();
+        assert!(!v.remove(999_999, seek(999_999)));
         let rev: Vec<u32> = v.iter_rev_before(v.len()).collect();
         assert_eq!(rev, model.iter().rev().copied().collect::<Vec<_>>());
         let add: Vec<u32> = (5000..5100).collect();
-        v.merge(&add, |s| s, |s, k| cmp(s, *k) == Ordering::Less);
+        v.merge(&add, |s| s, |s, k| cmp(s, *k) == Ordering::Less, fence_of);
         model.extend(add);
         model.sort_by(|a, b| cmp(*a, *b));
         assert_eq!(v.iter().collect::<Vec<_>>(), model);
-        v.remove_where(|s| s % 2 == 0);
+        v.check(cmp, fence_of).unwrap();
+        v.remove_where(|s| s % 2 == 0, fence_of);
         model.retain(|s| s % 2 == 1);
-        v.check(cmp).unwrap();
+        v.check(cmp, fence_of).unwrap();
         assert_eq!(v.iter().collect::<Vec<_>>(), model);
+        // A fence left stale is caught.
+        if let Some(f) = v.fences.first_mut() {
+            *f ^= 1 << 40;
+            assert!(v.check(cmp, fence_of).is_err());
+        }
+    }
+
+    #[test]
+    fn insert_remove_locate_against_a_vec() {
+        for coarse in [1, 7, 1000] {
+            against_a_vec(coarse);
+        }
     }
 }

@@ -400,7 +400,7 @@ impl Core {
         ensure!(self.deferred.is_none(), "a deferred write was left open");
         for kind in VIEW_KINDS {
             let v = self.view(kind);
-            v.check(|a, b| t.cmp(kind, a, b))
+            v.check(|a, b| t.cmp(kind, a, b), |s| t.fence(kind, s))
                 .map_err(|e| format!("{kind:?} {e}"))?;
             let slots: RoaringBitmap = v.iter().collect();
             ensure!(

@@ -171,25 +171,35 @@ impl Sqlite {
 
     /// Upserts full records (`INSERT … ON CONFLICT(uuid) DO UPDATE SET` every column) in one transaction.
     pub(crate) fn upsert(&self, records: &[Record]) {
-        let set: Vec<String> = INSERT_COLUMNS
-            .split(", ")
-            .skip(1)
-            .map(|c| format!("{c} = excluded.{c}"))
-            .collect();
-        let sql = format!(
-            "INSERT INTO usage ({INSERT_COLUMNS}) VALUES ({PLACEHOLDERS}) \
-             ON CONFLICT(uuid) DO UPDATE SET {}",
-            set.join(", ")
-        );
         let tx = self.conn.unchecked_transaction().expect("begin");
         {
-            let mut st = tx.prepare_cached(&sql).expect("prepare upsert");
+            let mut st = tx.prepare_cached(&upsert_sql()).expect("prepare upsert");
             for r in records {
                 bind_record(&mut st, r);
                 st.raw_execute().expect("upsert");
             }
         }
         add_usernames(&tx, records);
+        tx.commit().expect("commit");
+    }
+
+    /// One site agent's report, in one transaction: the record upserted
+    /// in full, and its component usage's other records given its `date`
+    /// (a component usage's date is theirs too, as in the store).
+    pub(crate) fn report(&self, r: &Record) {
+        let tx = self.conn.unchecked_transaction().expect("begin");
+        {
+            let mut st = tx.prepare_cached(&upsert_sql()).expect("prepare upsert");
+            bind_record(&mut st, r);
+            st.raw_execute().expect("upsert");
+            tx.prepare_cached(
+                "UPDATE usage SET date = ?1 WHERE component_usage = ?2 AND date != ?1",
+            )
+            .expect("prepare re-date")
+            .execute((r.date.timestamp_micros(), &r.component_usage.as_bytes()[..]))
+            .expect("re-date");
+        }
+        add_usernames(&tx, std::slice::from_ref(r));
         tx.commit().expect("commit");
     }
 
@@ -340,6 +350,20 @@ impl Sqlite {
 /// Adds the batch's distinct usernames, with their folded form, to the
 /// `usernames` dictionary (`INSERT OR IGNORE`; entries are never removed:
 /// a stale one matches no record).
+/// `INSERT … ON CONFLICT(uuid) DO UPDATE SET` every column.
+fn upsert_sql() -> String {
+    let set: Vec<String> = INSERT_COLUMNS
+        .split(", ")
+        .skip(1)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO usage ({INSERT_COLUMNS}) VALUES ({PLACEHOLDERS}) \
+         ON CONFLICT(uuid) DO UPDATE SET {}",
+        set.join(", ")
+    )
+}
+
 fn add_usernames(conn: &Connection, records: &[Record]) {
     let mut seen = std::collections::HashSet::new();
     let mut st = conn

@@ -211,7 +211,11 @@ impl Store {
     /// Cost: O(log n) plus the records that an entity change moves, plus
     /// O(m) for the m records of the same component usage (the natural key
     /// is found along their chain; m is the users reporting that component
-    /// in that period, a handful in practice).
+    /// in that period, a handful in practice). A new `date` is the
+    /// component usage's, so it moves those m records in the four sorted
+    /// views: at 1,000,000 records about 45 µs for the demo's 2.5
+    /// (`benches/write.rs`, case `report`), where a new `usage` alone moves
+    /// one record in the usage view, about 8 µs.
     ///
     /// # Errors
     ///

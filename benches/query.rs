@@ -55,7 +55,7 @@ fn store_answer(store: &Store, case: &Case) -> Answer {
             let page = txn.query(&case.query).expect("query");
             Answer {
                 count: page.count(),
-                records: page.iter().map(|r| r.to_record()).collect(),
+                records: page.to_records(),
             }
         }
     }

@@ -1071,10 +1071,9 @@ pub fn step(store: &Store, model: &mut Model, op: &Op) -> Result<(), String> {
                 Ok(p) => {
                     ensure_eq!(p.len(), p.iter().len(), "Page::len");
                     ensure_eq!(p.fields(), q.fields(), "Page::fields");
-                    Ok((
-                        page_info(&p.info()),
-                        p.iter().map(|r| r.to_record()).collect::<Vec<_>>(),
-                    ))
+                    let records = p.iter().map(|r| r.to_record()).collect::<Vec<_>>();
+                    ensure_eq!(p.to_records(), records, "Page::to_records");
+                    Ok((page_info(&p.info()), records))
                 }
                 Err(QueryError::InvalidPage) => Err(InvalidPage),
                 Err(e) => return Err(format!("query: unexpected error {e:?}")),

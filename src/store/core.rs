@@ -1343,6 +1343,77 @@ mod tests {
         }
     }
 
+    /// Wherever two slots' fences decide, they decide as the view's order
+    /// does: on demo records with usages past the fences' 48 bits, equal
+    /// usages, and reports before 1970 and after 2106 (past the seconds'
+    /// 32 bits), in every view; and the fences the views keep are their
+    /// last slots' (`validate`).
+    #[cfg(feature = "demo")]
+    #[test]
+    fn fences_agree_with_the_order() {
+        use super::{VIEW_KINDS, ViewKind};
+        use crate::demo::{Demo, DemoConfig};
+        use crate::{Store, Usage};
+        use chrono::TimeZone;
+
+        let demo = Demo::new(DemoConfig {
+            records: 6_000,
+            seed: 7,
+        });
+        let early = chrono::Utc.with_ymd_and_hms(1960, 3, 1, 0, 0, 0).unwrap();
+        let late = chrono::Utc.with_ymd_and_hms(2300, 1, 1, 12, 0, 0).unwrap();
+        let records: Vec<_> = (demo.records().enumerate())
+            .map(|(i, mut r)| {
+                match i % 40 {
+                    0 => r.usage = Usage::from_cents(1 << 50),
+                    1 => r.usage = Usage::from_cents(-(1 << 50) - i as i64),
+                    2 => r.usage = Usage::from_cents((1 << 47) - 1),
+                    3..=6 => r.usage = Usage::from_cents(500),
+                    _ => {}
+                }
+                // A component usage's date is its records' too: moved whole.
+                match r.component_usage.as_u128() % 50 {
+                    0 => r.date = early,
+                    1 => r.date = late,
+                    _ => {}
+                }
+                r
+            })
+            .collect();
+        let store = Store::new();
+        store.upsert_batch(&records).unwrap();
+        // Single writes too, which keep the fences block by block.
+        for r in records.iter().step_by(97) {
+            let mut r = r.clone();
+            r.usage = Usage::from_cents(r.usage.cents() + 1);
+            store.upsert(&r).unwrap();
+        }
+        store.validate().unwrap();
+        let core = store.core.read();
+        let t = &core.t;
+        let slots: Vec<u32> = t.live.iter().collect();
+        let (mut decided, mut x) = (0u32, 12345u64);
+        for kind in VIEW_KINDS {
+            for _ in 0..20_000 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let a = slots[(x >> 33) as usize % slots.len()];
+                let b = slots[(x >> 13) as usize % slots.len()];
+                let want = t.cmp(kind, a, b) == std::cmp::Ordering::Less;
+                if let Some(got) = t.fence_before(kind, t.fence(kind, a), t.fence(kind, b)) {
+                    assert_eq!(got, want, "{kind:?}: slots {a} and {b}");
+                    decided += 1;
+                }
+            }
+        }
+        // The fences decide most pairs (else they save nothing).
+        assert!(decided > 4 * 20_000 * 9 / 10, "{decided} decided");
+        assert_eq!(t.fence_before(ViewKind::Default, 5, 5), None);
+        let none = super::FENCE_NAME_NONE << 40;
+        assert_eq!(t.fence_before(ViewKind::Username, none, 1 << 40), None);
+    }
+
     #[test]
     fn texts_keep_both_strings_and_reuse_ids() {
         let mut t = super::Texts::default();

@@ -189,10 +189,12 @@ impl View {
         }
         let b = self.block_for(&seek);
         let blk = &mut self.blocks[b];
-        let i = partition4(blk, &seek.before);
-        if blk.get(i) != Some(&slot) {
+        // The slot's number is known: the block is scanned for it (a few
+        // kilobytes read in order) instead of searched by key (a dozen
+        // random records read in turn).
+        let Some(i) = blk.iter().position(|&s| s == slot) else {
             return false;
-        }
+        };
         blk.remove(i);
         self.len -= 1;
         if blk.is_empty() {

@@ -32,10 +32,11 @@
 //! offering, resource, username, component type, billing period and report
 //! day; a filter is an intersection, smallest first. Sorted views (default
 //! order, usage, username, billing period) give ordering and pagination
-//! without sorting the whole set; a write finds a record's place in each
-//! by a search of its blocks' fences (numbers derived from each block's
-//! last keys), then of one block, four ways at a time, so that the random
-//! records it reads are read in parallel. The usage view is kept per component
+//! without sorting the whole set; a write finds a record's block in each
+//! by its blocks' fences (numbers derived from each block's last keys),
+//! then removes it by scanning the block for its slot, and inserts it by
+//! a search four ways at a time, so that the random records it reads are
+//! read in parallel. The usage view is kept per component
 //! type (usages of different types are different magnitudes): one type by
 //! usage is a contiguous part, and a usage order over all types merges
 //! the parts. A load numbers each customer's records project by project,

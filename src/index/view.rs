@@ -1,9 +1,10 @@
 //! A sorted view: every live record slot in one total order, as a list of
 //! sorted blocks with a Fenwick tree over the block lengths.
 //!
-//! Insert and remove cost O(log n) comparisons plus a move inside one block
-//! (at most [`MAX_BLOCK`] slots); the slot at a position is found in
-//! O(log blocks). Comparisons look the keys up in the store's tables, so the
+//! Insert costs O(log n) comparisons plus a move inside one block (at
+//! most [`MAX_BLOCK`] slots); remove O(log blocks) comparisons plus a scan
+//! of one block for the slot's number and the move; the slot at a
+//! position is found in O(log blocks). Comparisons look the keys up in the store's tables, so the
 //! view holds 4 bytes per record, and per block of about 512 a fence.
 //!
 //! A fence is a `u64` the caller derives from a slot's keys (its *fence

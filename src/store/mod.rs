@@ -213,9 +213,9 @@ impl Store {
     /// is found along their chain; m is the users reporting that component
     /// in that period, a handful in practice). A new `date` is the
     /// component usage's, so it moves those m records in the four sorted
-    /// views: at 1,000,000 records about 45 µs for the demo's 2.5
+    /// views: at 1,000,000 records about 30 µs for the demo's 2.5
     /// (`benches/write.rs`, case `report`), where a new `usage` alone moves
-    /// one record in the usage view, about 8 µs.
+    /// one record in the usage view, about 6 µs.
     ///
     /// # Errors
     ///

@@ -4,8 +4,9 @@
 //! Insert costs O(log n) comparisons plus a move inside one block (at
 //! most [`MAX_BLOCK`] slots); remove O(log blocks) comparisons plus a scan
 //! of one block for the slot's number and the move; the slot at a
-//! position is found in O(log blocks). Comparisons look the keys up in the store's tables, so the
-//! view holds 4 bytes per record, and per block of about 512 a fence.
+//! position is found in O(log blocks). Comparisons look the keys up in
+//! the store's tables, so the view holds 4 bytes per record, and per
+//! block of about 512 a fence.
 //!
 //! A fence is a `u64` the caller derives from a slot's keys (its *fence
 //! function*), coarse but consistent with the order: it lets an insert or
@@ -176,9 +177,11 @@ impl View {
         }
     }
 
-    /// Removes `slot`, located by `seek` (as for [`View::insert`]) on the
-    /// *same* keys it was inserted with. Returns false (and changes
-    /// nothing) when it is not there.
+    /// Removes `slot`, its block located by `seek` (as for
+    /// [`View::insert`]) on the *same* keys it was inserted with, then
+    /// scanned for it. Returns false (and changes nothing) when it is not
+    /// there. O(log blocks) comparisons, most of them of fences, and
+    /// O([`MAX_BLOCK`]) reads of slot numbers.
     pub(crate) fn remove<B, F, O>(&mut self, slot: u32, seek: Seek<B, F, O>) -> bool
     where
         B: Fn(u32) -> bool,

@@ -53,8 +53,9 @@
 //! the usernames' order and their substring matches) is kept and shared
 //! by the queries between writes, and a write forgets or adjusts only
 //! what it changed (the tails of the projects whose records it touched,
-//! the counts by the records it added or took), so under many writers
-//! (site agents reporting every 30 minutes) the rest stays warm.
+//! the counts by the records it added or took; the day starts go whenever
+//! the default view changes), so under many writers (site agents
+//! reporting every 30 minutes) the rest stays warm.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60
 //! bytes, a component usage 36 (billing period, type and unit share one

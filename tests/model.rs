@@ -2257,10 +2257,12 @@ mod tests {
                 for size in [1, 7, 10] {
                     let last = want.len().div_ceil(size).max(1);
                     let mut pages = vec![1, 2, last / 3 + 1, last / 2 + 1, last, last + 1];
-                    // The pages on which the name changes.
+                    // A third of the name changes: the pages holding a
+                    // name's last record and the next name's first.
                     for (i, w) in want.windows(2).enumerate().step_by(3) {
                         if w[0].username != w[1].username {
                             pages.push(i / size + 1);
+                            pages.push((i + 1) / size + 1);
                         }
                     }
                     pages.sort_unstable();

@@ -239,7 +239,7 @@ impl Core {
         // Cached period counts: each is its live customer's.
         for ((c, ty, p), n) in self.period_counts.entries() {
             ensure!(
-                !t.customers.is_free(c) && (ty as usize) < t.types.len(),
+                !t.customers.is_free(c) && t.types.is_live(ty),
                 "period count cache: customer {c} or type {ty} is dead"
             );
             let want = t.periods.get(&p).map_or(0, |b| {

@@ -740,6 +740,13 @@ impl Core {
         }
         sweep!(projects, g.projects);
         sweep!(offerings, g.offerings);
+        // A customer's kept counts went down to zero with its records:
+        // they go with it (its id may name another customer next).
+        for &id in &g.customers {
+            if !t.customers.is_free(id) && t.customers.get(id).rows.is_empty() {
+                self.stale.customer(id);
+            }
+        }
         sweep!(customers, g.customers);
     }
 }
@@ -837,6 +844,35 @@ mod tests {
         let mut r = r.clone();
         r.date = r.date + chrono::Days::new(400);
         r
+    }
+
+    /// A customer whose kept counts outlive none of its records: removed
+    /// one record at a time (each write adjusts the counts down to zero),
+    /// its entries go when the customer does.
+    #[test]
+    fn a_removed_customer_forgets_its_counts() {
+        let (store, picked) = fixture();
+        let c = picked[2].customer_uuid;
+        warm(&store, &[&picked[2]]);
+        assert!(
+            cached(&store).0.contains(&c),
+            "the customer's counts are kept"
+        );
+        let q = Query::parse(&format!("customer_uuid={}&page_size=100", c.simple())).unwrap();
+        loop {
+            let (_, page) = store.query(&q).expect("query");
+            if page.is_empty() {
+                break;
+            }
+            for r in page {
+                store.remove(r.uuid).expect("stored");
+            }
+        }
+        store.validate().expect("invariants");
+        assert!(
+            !cached(&store).0.contains(&c),
+            "no count of a dead customer"
+        );
     }
 
     /// Queries that cache the counts of each record's customer (its type,

@@ -230,11 +230,17 @@ impl Usernames {
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         let (id, new) = self.dict.intern(name, RoaringBitmap::new);
         if new {
-            self.version += 1;
-            self.found.0.get_mut().clear();
+            self.names_changed();
             self.append(id, name);
         }
         id
+    }
+
+    /// A name was added or removed: the kept answers go, and whatever was
+    /// computed for [`Usernames::version`] is stale.
+    fn names_changed(&mut self) {
+        self.version += 1;
+        self.found.0.get_mut().clear();
     }
 
     /// Changes with every name added or removed.
@@ -281,8 +287,7 @@ impl Usernames {
         self.dead += end - off as usize;
         self.seg_of[id as usize] = u32::MAX;
         self.dict.remove(id);
-        self.version += 1;
-        self.found.0.get_mut().clear();
+        self.names_changed();
         if self.dead > 4096 && self.dead * 2 > self.lower.len() {
             self.compact();
         }
@@ -406,6 +411,8 @@ mod tests {
         assert_eq!(ids(&u, "_"), vec![ann]);
         assert_eq!(ids(&u, "éLO"), vec![e]);
         assert_eq!(ids(&u, "xyz"), Vec::<u32>::new());
+        // The same needle again, the names unchanged: the kept answer.
+        assert!(Arc::ptr_eq(&u.search("ann"), &u.search("ann")));
         u.remove(joanna);
         assert_eq!(ids(&u, "ann"), vec![ann]);
         let j2 = u.intern("hannah");

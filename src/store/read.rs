@@ -492,6 +492,16 @@ fn type_id(t: &Tables, f: &Filter) -> Option<u32> {
         .and_then(|n| t.types.id(n))
 }
 
+/// The filter's component type: `Some(None)` without one (an empty `type`
+/// is no filter), `Some(Some(id))` for one the store has, `None` for an
+/// unknown one (which matches nothing).
+fn type_filter(t: &Tables, f: &Filter) -> Option<Option<u32>> {
+    match f.component_type.as_deref().filter(|n| !n.is_empty()) {
+        None => Some(None),
+        Some(n) => t.types.id(n).map(Some),
+    }
+}
+
 /// A union predicate, or `None` (nothing matches) when it has no part.
 ///
 /// A union of one part stays a union: against a few records, its per-record
@@ -1993,10 +2003,7 @@ impl Core {
             return None;
         }
         // (An unknown type matches nothing: the planner's, as cheap.)
-        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
-            None => None,
-            Some(n) => Some(t.types.id(n)?),
-        };
+        let ty = type_filter(t, f)?;
         let count = |p: i32, b: &RoaringBitmap| match ty {
             None => b.len(),
             Some(ty) => u64::from(t.period_type_rows.get(&(p, ty)).copied().unwrap_or(0)),
@@ -2125,8 +2132,8 @@ impl Core {
     /// The number of a query's matches when it is a big customer's records
     /// of a component type in billing periods, and nothing else: a sum of
     /// the customer's counts of the type per period, each made by the first
-    /// such query after a write that needs it (an intersection with
-    /// customer ∧ type, as the planner's) and kept until the next
+    /// such query that needs it (an intersection with customer ∧ type, as
+    /// the planner's) and kept, adjusted by writes
     /// ([`PeriodCountCache`](super::cache::PeriodCountCache)). `None` for
     /// any other query, which the planner counts. O(periods) with the
     /// counts kept.
@@ -2488,11 +2495,8 @@ impl Core {
         if f.year.is_some() || f.month.is_some() || f.billing_period.is_some() {
             return None;
         }
-        // (An empty `type` is no filter; an unknown one is the planner's.)
-        let ty = match f.component_type.as_deref().filter(|n| !n.is_empty()) {
-            None => None,
-            Some(n) => Some(t.types.id(n)?),
-        };
+        // (An unknown type is the planner's.)
+        let ty = type_filter(t, f)?;
         let max = if f.date_after.is_some() || f.date_before.is_some() {
             MERGE_PROJECTS_DATED_MAX
         } else if ty.is_some() {
@@ -2799,7 +2803,7 @@ impl Core {
 
     /// A page of a planned query's matches, `count` of them
     /// ([`Core::count_of`]).
-    #[allow(clippy::too_many_arguments)] // three call sites; a struct would only rename them
+    #[allow(clippy::too_many_arguments)] // a few call sites; a struct would only rename them
     fn page_slots(
         &self,
         cand: &Cand<'_>,
@@ -3212,9 +3216,9 @@ impl Core {
 
     /// Sorts the matches partially: only the page's window is fully ordered.
     /// Keys are integers: descending ones bit-inverted, component types
-    /// and usernames by their rank among the names concerned (usernames:
-    /// only the distinct ones of the set are sorted), so comparisons never
-    /// touch a string.
+    /// and usernames by their rank among all names (the usernames' ranks
+    /// kept while the set of names stays the same, `UserRanks`), so
+    /// comparisons never touch a string.
     fn sort_page(
         &self,
         set: &RoaringBitmap,

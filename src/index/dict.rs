@@ -196,12 +196,42 @@ pub(crate) struct Usernames {
     seg_of: Vec<u32>,
     /// Bytes of stale segments.
     dead: usize,
-    /// Bumped whenever a name is added or removed: what
-    /// `UserRanks` (in `store/cache.rs`) were computed for.
-    version: u64,
-    /// Answers of [`Usernames::search`] by needle, while the names stay
-    /// the same (emptied by every name added or removed).
+    /// Answers of [`Usernames::search`] by needle, each updated by every
+    /// name added or removed.
     found: SearchCache,
+    /// The names' ranks, once a query needed them ([`Usernames::rank_table`]).
+    ranks: UserRanks,
+}
+
+/// Every username's rank in the `username` ordering, by id, and the names
+/// in that order: made by the first query that needs them, then kept, and
+/// updated in place by each name added or removed. A page of a few
+/// thousand matches ordered by username ranked their names per query
+/// (sorting the distinct names, a buffer of every id): a project's 1,291
+/// records at 1M spent most of 19 µs on it. Ranking them again after each
+/// new name sorted every name: the first `username=ann&o=username` after
+/// one took 1.4 ms at 1M records, where the update shifts the ranks after
+/// the name's place (O(names), no string compared but a binary search's).
+///
+/// Invariant (checked by [`Usernames::check`]): when kept, the table is
+/// [`Usernames::ranks`].
+#[derive(Debug, Default)]
+struct UserRanks(parking_lot::RwLock<Option<Arc<RankTable>>>);
+
+/// A clone starts empty, as a [`SearchCache`].
+impl Clone for UserRanks {
+    fn clone(&self) -> UserRanks {
+        UserRanks::default()
+    }
+}
+
+/// What [`Usernames::rank_table`] gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RankTable {
+    /// Each username id's rank (0 for free ids).
+    pub(crate) rank: Vec<u32>,
+    /// The live ids by rank.
+    pub(crate) order: Vec<u32>,
 }
 
 /// Kept answers of [`Usernames::search`]: a paged username filter sends
@@ -230,28 +260,93 @@ impl Usernames {
     pub(crate) fn intern(&mut self, name: &str) -> u32 {
         let (id, new) = self.dict.intern(name, RoaringBitmap::new);
         if new {
-            self.names_changed();
             self.append(id, name);
+            self.name_added(id);
         }
         id
     }
 
-    /// A name was added or removed: the kept answers go, and whatever was
-    /// computed for [`Usernames::version`] is stale.
-    fn names_changed(&mut self) {
-        self.version += 1;
-        self.found.0.get_mut().clear();
+    /// Name `id` was added: each kept answer whose needle it contains
+    /// gains it, and the kept ranks after its place move up by one.
+    /// O(kept needles + kept ids of its needles + names).
+    fn name_added(&mut self, id: u32) {
+        let name = self.dict.string(id);
+        let lower = name.to_lowercase();
+        let found = self.found.0.get_mut();
+        let mut kept = 0;
+        for (needle, ids) in found.iter_mut() {
+            // `scan`'s test of one name.
+            if lower.contains(needle.to_lowercase().as_str()) {
+                let at = ids.partition_point(|&i| i < id);
+                *ids = ids[..at]
+                    .iter()
+                    .chain(std::iter::once(&id))
+                    .chain(&ids[at..])
+                    .copied()
+                    .collect();
+            }
+            kept += ids.len();
+        }
+        if kept > SEARCH_CACHE_IDS {
+            found.clear();
+        }
+        if let Some(table) = self.ranks.0.get_mut() {
+            // Nobody else holds the table during a write (readers hold it
+            // only within a query): no copy.
+            let t = Arc::make_mut(table);
+            let at = t.order.partition_point(|&i| self.dict.string(i) < name);
+            t.order.insert(at, id);
+            if t.rank.len() < self.dict.id_bound() {
+                t.rank.resize(self.dict.id_bound(), 0);
+            }
+            for (r, &i) in t.order.iter().enumerate().skip(at) {
+                t.rank[i as usize] = r as u32;
+            }
+        }
     }
 
-    /// Changes with every name added or removed.
-    pub(crate) fn version(&self) -> u64 {
-        self.version
+    /// Name `id` is gone: the kept answers lose it, and the kept ranks
+    /// after its place move down by one. O(kept ids + names).
+    fn name_removed(&mut self, id: u32) {
+        for ids in self.found.0.get_mut().values_mut() {
+            if let Ok(at) = ids.binary_search(&id) {
+                *ids = ids[..at].iter().chain(&ids[at + 1..]).copied().collect();
+            }
+        }
+        if let Some(table) = self.ranks.0.get_mut() {
+            let t = Arc::make_mut(table);
+            let at = t.rank[id as usize] as usize;
+            debug_assert_eq!(t.order[at], id, "a live name's rank is its place");
+            t.order.remove(at);
+            t.rank[id as usize] = 0;
+            for (r, &i) in t.order.iter().enumerate().skip(at) {
+                t.rank[i as usize] = r as u32;
+            }
+        }
     }
 
     /// [`Dict::ranks`] of the names (the `username` ordering), 0 for free
     /// ids.
-    pub(crate) fn ranks(&self) -> (Vec<u32>, Vec<u32>) {
-        self.dict.ranks(0)
+    pub(crate) fn ranks(&self) -> RankTable {
+        let (rank, order) = self.dict.ranks(0);
+        RankTable { rank, order }
+    }
+
+    /// The names' ranks ([`UserRanks`]): kept, or made and kept
+    /// (O(names log names)).
+    pub(crate) fn rank_table(&self) -> Arc<RankTable> {
+        if let Some(table) = &*self.ranks.0.read() {
+            return Arc::clone(table);
+        }
+        let table = Arc::new(self.ranks());
+        *self.ranks.0.write() = Some(Arc::clone(&table));
+        table
+    }
+
+    /// Heap bytes of the kept ranks.
+    pub(crate) fn ranks_heap_bytes(&self) -> usize {
+        (self.ranks.0.read().as_ref())
+            .map_or(0, |t| 16 + 4 * (t.rank.capacity() + t.order.capacity()))
     }
 
     fn append(&mut self, id: u32, name: &str) {
@@ -287,7 +382,7 @@ impl Usernames {
         self.dead += end - off as usize;
         self.seg_of[id as usize] = u32::MAX;
         self.dict.remove(id);
-        self.names_changed();
+        self.name_removed(id);
         if self.dead > 4096 && self.dead * 2 > self.lower.len() {
             self.compact();
         }
@@ -383,6 +478,11 @@ impl Usernames {
                 ));
             }
         }
+        if let Some(table) = &*self.ranks.0.read()
+            && **table != self.ranks()
+        {
+            return Err("username ranks kept are not the names' order".into());
+        }
         Ok(())
     }
 }
@@ -418,5 +518,58 @@ mod tests {
         let j2 = u.intern("hannah");
         assert_eq!(ids(&u, "ann"), vec![ann, j2]);
         assert!(ids(&u, "a\0b").is_empty());
+    }
+
+    /// Kept search answers and ranks are updated, not dropped, as names
+    /// come and go, and always equal a fresh scan and a fresh ranking
+    /// (`check`), through reused ids, names added first or last in the
+    /// order, and case and Unicode variants.
+    #[test]
+    fn kept_answers_and_ranks_follow_the_names() {
+        let pool = [
+            "ann", "Anna", "JOANNA", "hannah", "bob", "Élodie", "élan", "zed", "_x_", "%", "ANN2",
+            "a", "", "zz_top", "Mañana",
+        ];
+        let needles = ["ann", "A", "é", "_", "%", "zz", "nope", "AN"];
+        let mut u = Usernames::default();
+        let mut live: Vec<u32> = Vec::new();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for step in 0..2_000 {
+            if live.is_empty() || next(3) > 0 {
+                let id = u.intern(pool[next(pool.len())]);
+                // (A live name has records.)
+                u.dict.payload_mut(id).insert(step);
+                if !live.contains(&id) {
+                    live.push(id);
+                }
+            } else {
+                let id = live.swap_remove(next(live.len()));
+                u.remove(id);
+            }
+            // Ask after some steps only, so updates meet kept state of
+            // every age.
+            if step % 7 == 0 {
+                u.search(needles[next(needles.len())]);
+                u.rank_table();
+            }
+            u.check().unwrap_or_else(|e| panic!("step {step}: {e}"));
+            if step > 100 {
+                assert!(u.ranks.0.read().is_some(), "step {step}: ranks dropped");
+            }
+        }
+        let kept = u.found.0.read().len();
+        assert!(kept >= needles.len() - 1, "only {kept} needles kept");
+        // `check` sees a kept table that is wrong.
+        if let Some(t) = u.ranks.0.write().as_mut() {
+            let t = Arc::make_mut(t);
+            t.order.reverse();
+        }
+        assert!(u.check().is_err());
     }
 }

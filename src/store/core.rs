@@ -838,9 +838,6 @@ pub(crate) struct Core {
     /// Big customers' records of a type per billing period, adjusted by
     /// writes (forgotten when a project or resource moves).
     pub(crate) period_counts: super::cache::PeriodCountCache,
-    /// Usernames' ranks in the `username` ordering, kept while the set of
-    /// names stays the same.
-    pub(crate) user_ranks: super::cache::UserRanks,
     /// What the write in progress made stale in the first three.
     pub(crate) stale: super::cache::Stale,
 }
@@ -1203,7 +1200,7 @@ impl Core {
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
-                    + self.user_ranks.heap_bytes(),
+                    + t.usernames.ranks_heap_bytes(),
             ),
         ]
     }
@@ -1256,7 +1253,7 @@ impl Ranks {
     pub(crate) fn new(t: &Tables) -> Ranks {
         Ranks {
             types: t.types.ranks(0).0,
-            usernames: t.usernames.ranks().0,
+            usernames: t.usernames.ranks().rank,
         }
     }
 }

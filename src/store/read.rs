@@ -2021,7 +2021,7 @@ impl Core {
 
     /// A page of a username search ordered by username alone (no other
     /// filter, every record visible): the names are read in order (kept,
-    /// see [`UserRanks`](super::cache::UserRanks)), a matching name's
+    /// see [`Usernames::rank_table`](crate::index::dict::Usernames::rank_table)), a matching name's
     /// records counted until the page's first, and the page read from the
     /// username view, where each name's records lie together in the
     /// default order (the tie-break keys keep their direction when the
@@ -2040,7 +2040,7 @@ impl Core {
             return None;
         }
         let names = NameBits::of(&t.usernames.search(needle));
-        let table = self.user_ranks.get(&t.usernames);
+        let table = t.usernames.rank_table();
         let view = self.view(ViewKind::Username);
         let mut out = Vec::with_capacity(limit);
         let mut skip = offset;
@@ -3240,7 +3240,7 @@ impl Core {
     /// Sorts the matches partially: only the page's window is fully ordered.
     /// Keys are integers: descending ones bit-inverted, component types
     /// and usernames by their rank among all names (the usernames' ranks
-    /// kept while the set of names stays the same, `UserRanks`), so
+    /// kept and updated as names come and go, `Usernames::rank_table`), so
     /// comparisons never touch a string.
     fn sort_page(
         &self,
@@ -3266,7 +3266,7 @@ impl Core {
         }
         let ranks = (keys.iter())
             .any(|k| k.field == SortField::Username)
-            .then(|| self.user_ranks.get(&t.usernames));
+            .then(|| t.usernames.rank_table());
         let user_rank: &[u32] = ranks.as_ref().map_or(&[], |r| &r.rank);
         let key = |k: &OrderKey, r: &super::core::Row, period: i32| {
             let x = match k.field {

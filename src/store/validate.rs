@@ -250,8 +250,6 @@ impl Core {
                 "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
             );
         }
-        // Kept username ranks: those of the names they were made for.
-        self.user_ranks.check(&t.usernames)?;
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

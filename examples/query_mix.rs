@@ -26,6 +26,11 @@
 //! the write before it on the same entities. The writes accumulate, so a
 //! query's figure depends on its place in the mix (about 10,000 writes
 //! per query before it): compare runs of the same mix.
+//!
+//! `USAGE_MIX_NEW_NAMES=N` (with `USAGE_MIX_WRITES=1`) makes every N-th
+//! report come from a user the store has not seen (a new username on the
+//! record): users join projects all the time, and the username orders and
+//! searches keep data that a new name changes.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +75,9 @@ struct Writer {
     records: Vec<usage_store::Record>,
     state: u64,
     now: chrono::DateTime<chrono::Utc>,
+    /// Every this many reports, a new username (`USAGE_MIX_NEW_NAMES`).
+    new_names: Option<u64>,
+    written: u64,
 }
 
 impl Writer {
@@ -87,6 +95,10 @@ impl Writer {
         r.date = self.now;
         r.modified = self.now;
         r.usage = usage_store::Usage::from_cents(r.usage.cents() + 1);
+        self.written += 1;
+        if self.new_names.is_some_and(|n| self.written % n == 0) {
+            r.username = format!("new-user-{}", self.written).into();
+        }
         store.upsert(r).expect("valid record");
     }
 }
@@ -171,6 +183,11 @@ fn main() {
             .unwrap_or_default(),
         records,
         state: 42,
+        new_names: std::env::var("USAGE_MIX_NEW_NAMES")
+            .ok()
+            .map(|n| n.parse().expect("USAGE_MIX_NEW_NAMES: a positive number"))
+            .filter(|&n| n > 0),
+        written: 0,
     });
 
     let args: Vec<String> = std::env::args().skip(1).collect();

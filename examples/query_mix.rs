@@ -96,7 +96,7 @@ impl Writer {
         r.modified = self.now;
         r.usage = usage_store::Usage::from_cents(r.usage.cents() + 1);
         self.written += 1;
-        if self.new_names.is_some_and(|n| self.written % n == 0) {
+        if self.new_names.is_some_and(|n| self.written.is_multiple_of(n)) {
             r.username = format!("new-user-{}", self.written).into();
         }
         store.upsert(r).expect("valid record");

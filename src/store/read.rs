@@ -2760,11 +2760,13 @@ impl Core {
                 // a scoped query's time.
                 let d = date(s);
                 heads.push((d, i, s));
-                let mut j = heads.len() - 1;
-                while j > 0 && heads[j - 1].0 >= d {
-                    heads.swap(j - 1, j);
+                let h = &mut heads[..];
+                let mut j = h.len() - 1;
+                while j > 0 && h[j - 1].0 >= d {
+                    h[j] = h[j - 1];
                     j -= 1;
                 }
+                h[j] = (d, i, s);
             }
         }
         // Each group of one date sorted by the rest of the default order

@@ -29,8 +29,9 @@
 //!
 //! `USAGE_MIX_NEW_NAMES=N` (with `USAGE_MIX_WRITES=1`) makes every N-th
 //! report come from a user the store has not seen (a new username on the
-//! record): users join projects all the time, and the username orders and
-//! searches keep data that a new name changes.
+//! record; every other one contains the demo's username needle, so a
+//! kept search answer gains it): users join projects all the time, and
+//! the username orders and searches keep data that a new name changes.
 
 use std::time::{Duration, Instant};
 
@@ -77,6 +78,8 @@ struct Writer {
     now: chrono::DateTime<chrono::Utc>,
     /// Every this many reports, a new username (`USAGE_MIX_NEW_NAMES`).
     new_names: Option<u64>,
+    /// What every other new username contains.
+    needle: String,
     written: u64,
 }
 
@@ -96,8 +99,13 @@ impl Writer {
         r.modified = self.now;
         r.usage = usage_store::Usage::from_cents(r.usage.cents() + 1);
         self.written += 1;
-        if self.new_names.is_some_and(|n| self.written.is_multiple_of(n)) {
-            r.username = format!("new-user-{}", self.written).into();
+        if let Some(n) = self.new_names.filter(|&n| self.written.is_multiple_of(n)) {
+            let k = self.written / n;
+            r.username = if k.is_multiple_of(2) {
+                format!("{}-new-{k}", self.needle).into()
+            } else {
+                format!("new-user-{k}").into()
+            };
         }
         store.upsert(r).expect("valid record");
     }
@@ -164,6 +172,21 @@ fn main() {
         .upsert_batch(&records)
         .expect("demo records are valid");
     let writes = std::env::var_os("USAGE_MIX_WRITES").is_some();
+    let new_names = std::env::var("USAGE_MIX_NEW_NAMES")
+        .ok()
+        .map(|n| match n.parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("USAGE_MIX_NEW_NAMES={n}: expected a positive number of reports");
+                std::process::exit(2);
+            }
+        });
+    if new_names.is_some() && !writes {
+        eprintln!(
+            "USAGE_MIX_NEW_NAMES needs USAGE_MIX_WRITES=1 (no reports are written without it)"
+        );
+        std::process::exit(2);
+    }
     if std::env::var_os("USAGE_MIX_REREPORT").is_some() {
         let copy = if writes {
             records.clone()
@@ -183,10 +206,8 @@ fn main() {
             .unwrap_or_default(),
         records,
         state: 42,
-        new_names: std::env::var("USAGE_MIX_NEW_NAMES")
-            .ok()
-            .map(|n| n.parse().expect("USAGE_MIX_NEW_NAMES: a positive number"))
-            .filter(|&n| n > 0),
+        new_names,
+        needle: demo.picks().username_needle.clone(),
         written: 0,
     });
 

@@ -2712,9 +2712,9 @@ impl Core {
         // (date, sequence, slot) of each sequence's next match; before its
         // cursor is opened, of its window's latest record (no match is
         // later). Kept sorted by date, latest last: the next is popped
-        // from the end, and a cursor's next match is inserted in place
-        // (a binary search and a short move), where a heap was allocated
-        // and sifted through its levels.
+        // from the end, and a cursor's next match is moved into place from
+        // the end (it is rarely far: the cursor's last was the latest),
+        // where a heap was allocated and sifted through its levels.
         let mut heads: SmallVec<[(Micros, u32, u32); MERGE_INLINE]> = m
             .seqs
             .iter()
@@ -2757,12 +2757,14 @@ impl Core {
             if let Some(s) = cursor.next(t) {
                 // Moved into place a step at a time: the move is short, and
                 // `insert`'s `memmove` call for a few bytes was a tenth of
-                // a scoped query's time.
+                // a scoped query's time. It stays after heads of its date
+                // (their order is the groups' sort's): after a re-report
+                // many share the latest.
                 let d = date(s);
                 heads.push((d, i, s));
                 let h = &mut heads[..];
                 let mut j = h.len() - 1;
-                while j > 0 && h[j - 1].0 >= d {
+                while j > 0 && h[j - 1].0 > d {
                     h[j] = h[j - 1];
                     j -= 1;
                 }

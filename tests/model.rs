@@ -2277,6 +2277,94 @@ mod tests {
         assert!(pages_checked > 1000, "only {pages_checked} pages");
     }
 
+    /// Orders led by usage, over every type (the usage view's parts merged)
+    /// and over one type (its part): pages from the first to the last,
+    /// which the store reads from whichever end is nearer, and pages on
+    /// which one usage ends and the next begins (a descending order keeps
+    /// equal usages in the default order, so they are not the reverse of
+    /// the ascending order's).
+    #[cfg(feature = "demo")]
+    #[test]
+    fn usage_orders_from_either_end_match_model() {
+        let (records, store) = demo_store(20_000, 41);
+        // And the same records where most usages are one of a few values
+        // (unused components report zero): groups of equal usage of
+        // thousands, which a late descending page reads from their ends.
+        let mut lumpy = records.clone();
+        for (i, r) in lumpy.iter_mut().enumerate() {
+            // (The lowest group under half the records, so that late
+            // pages also skip it whole.)
+            match splitmix(i as u64) % 10 {
+                0 | 1 => r.usage = Usage::from_cents(0),
+                2 | 3 => r.usage = Usage::from_cents(1),
+                4 => r.usage = Usage::from_cents(250),
+                _ => {}
+            }
+        }
+        let lumpy_store = Store::new();
+        lumpy_store.upsert_batch(&lumpy).expect("valid records");
+        lumpy_store.validate().expect("invariants after the load");
+        let mut checked = 0;
+        for (records, store) in [(&records, &store), (&lumpy, &lumpy_store)] {
+            checked += usage_order_pages(records, store);
+        }
+        assert!(checked > 600, "only {checked} pages");
+    }
+
+    /// [`usage_orders_from_either_end_match_model`]'s pages of one store.
+    #[cfg(feature = "demo")]
+    fn usage_order_pages(records: &[Record], store: &Store) -> usize {
+        let mut types: Vec<&str> = records.iter().map(|r| r.component_type.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        assert!(types.len() > 2, "the demo has {} types", types.len());
+        let filters =
+            std::iter::once(String::new()).chain(types.iter().map(|t| format!("type={t}")));
+        let (mut pages_checked, mut ties) = (0, 0);
+        for filter in filters {
+            for o in ["-usage", "usage", "-usage,username", "usage,-username"] {
+                let base = if filter.is_empty() {
+                    format!("o={o}")
+                } else {
+                    format!("{filter}&o={o}")
+                };
+                let want = demo_want(records, &base, None);
+                for size in [1, 10] {
+                    let last = want.len().div_ceil(size).max(1);
+                    let mut pages =
+                        vec![1, 2, last / 3 + 1, last / 2, last / 2 + 1, last - 1, last];
+                    // Pages on equal usages (two dozen, spread out).
+                    let equal: Vec<usize> = (want.windows(2).enumerate())
+                        .filter(|(_, w)| w[0].usage == w[1].usage)
+                        .map(|(i, _)| i)
+                        .collect();
+                    for &i in equal.iter().step_by(equal.len() / 24 + 1) {
+                        pages.push(i / size + 1);
+                        ties += 1;
+                    }
+                    // Late pages on each side of a change of usage (two
+                    // dozen, spread over the second half).
+                    let changes: Vec<usize> = (want.windows(2).enumerate().skip(want.len() / 2))
+                        .filter(|(_, w)| w[0].usage != w[1].usage)
+                        .map(|(i, _)| i)
+                        .collect();
+                    for &i in changes.iter().step_by(changes.len() / 24 + 1) {
+                        pages.extend([i / size, i / size + 1, i / size + 2]);
+                    }
+                    pages.retain(|&p| p >= 1 && p <= last);
+                    pages.sort_unstable();
+                    pages.dedup();
+                    for page in pages {
+                        demo_check(store, &want, &base, None, size, page, "usage order");
+                        pages_checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(ties > 20, "only {ties} pages on equal usages");
+        pages_checked
+    }
+
     /// Orders led by the billing period over whole periods (or a type's
     /// part of each), which the store pages period by period: every page
     /// that holds the last match of one period and the first of the next,

@@ -1570,6 +1570,17 @@ fn same_primary(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
     }
 }
 
+/// The order of a view's primary key as the view holds it: the usage
+/// view is kept per component type (in name order), so its order is the
+/// type's name, then the usage. Monotone over the whole view, where
+/// [`same_primary`] is only within one type's part of the usage view.
+fn in_view(kind: ViewKind, a: &SortKey<'_>, b: &SortKey<'_>) -> Ordering {
+    match kind {
+        ViewKind::Usage => (a.ctype, a.usage).cmp(&(b.ctype, b.usage)),
+        _ => same_primary(kind, a, b),
+    }
+}
+
 /// Membership in the matches, as a walk tests it.
 enum Member<'a> {
     All,
@@ -1787,6 +1798,11 @@ impl Sink {
         }
     }
 }
+
+/// A group of equal usage at least this long in some part is skipped or
+/// read from its end by binary searches ([`Core::peel_low_groups`]):
+/// about what eight binary searches of the view cost in walk steps.
+const PEEL_MIN: usize = 256;
 
 /// Values a walk step reads at once: a block's test against a run of
 /// slots is one comparison per value without branches (vectorised), and
@@ -3361,9 +3377,88 @@ impl Core {
         window.iter().map(|k| k.2).collect()
     }
 
+    /// For a late page of `o=-usage` over every record (its exact
+    /// reverse: usage ascending, each group of equal usage in reverse view
+    /// order): while the lowest remaining usage is a big group, skips it
+    /// by its size or reads the page's records from its end in each
+    /// part, and moves the parts' starts past it. False once `sink` is
+    /// full (then in reverse order: the caller's order). A group found
+    /// small is left to the walk. O(groups peeled · parts · log n + page).
+    fn peel_low_groups(
+        &self,
+        parts: &mut SmallVec<[(u32, std::ops::Range<usize>); 8]>,
+        sink: &mut Sink,
+    ) -> bool {
+        let t = &self.t;
+        let view = self.view(ViewKind::Usage);
+        let usage = |pos: usize| t.row(view.get(pos)).usage();
+        loop {
+            let Some(u) = (parts.iter())
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(_, r)| usage(r.start))
+                .min()
+            else {
+                return true;
+            };
+            // A probe before the binary searches: a group shorter than
+            // this in every part is cheaper to walk.
+            if !parts
+                .iter()
+                .any(|(_, r)| r.len() >= PEEL_MIN && usage(r.start + PEEL_MIN - 1) == u)
+            {
+                return true;
+            }
+            let group: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
+                .map(|(ty, r)| {
+                    let end = if r.is_empty() || usage(r.start) != u {
+                        r.start
+                    } else {
+                        let k = SortKey {
+                            usage: u,
+                            ..t.key(view.get(r.start))
+                        };
+                        view.partition_point(|s| {
+                            in_view(ViewKind::Usage, &t.key(s), &k) != Ordering::Greater
+                        })
+                    };
+                    (*ty, r.start..end)
+                })
+                .collect();
+            let size: usize = group.iter().map(|(_, r)| r.len()).sum();
+            if size == 0 {
+                // (Unreachable: the part holding `u` first holds it. A
+                // guard against looping forever.)
+                return true;
+            }
+            if sink.skip >= size {
+                sink.skip -= size;
+            } else {
+                let all = |_: u32| true;
+                let mut m = Merged::new(t, view, &group, true, &all, usize::MAX);
+                while !sink.full() {
+                    match m.next() {
+                        Some(Some(s)) => sink.push(s),
+                        _ => break,
+                    }
+                }
+            }
+            for ((_, r), (_, g)) in parts.iter_mut().zip(&group) {
+                r.start = g.end;
+            }
+            if sink.full() {
+                sink.out.reverse();
+                return false;
+            }
+        }
+    }
+
     /// Walks the view of the first key in its direction, testing membership;
     /// equal-primary groups are sorted by the remaining keys when there are
-    /// any. Returns `None` once more than `budget` view entries were visited.
+    /// any. A late page of the usage view's merged parts is read from the
+    /// other end, in the exact reverse of the order; a descending order
+    /// over a span that every record of matches (the whole view, one
+    /// type's part) finds its groups by binary search. Returns `None` once
+    /// more than `budget` view entries were visited.
     #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn walk_page(
         &self,
@@ -3426,13 +3521,17 @@ impl Core {
                 SortKey::UNUSED
             }
         };
+        // A late page of a merged order is read from the other end, in the
+        // exact reverse of the query's order (see below).
+        let late = merged && offset + limit > count - offset;
         let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
             if sink.skip >= group.len() {
                 sink.skip -= group.len();
             } else {
                 if group_sort {
                     let cmp = |a: &(SortKey<'_>, u32), b: &(SortKey<'_>, u32)| {
-                        cmp_keys(&keys[1..], &a.0, &b.0)
+                        let o = cmp_keys(&keys[1..], &a.0, &b.0);
+                        if late { o.reverse() } else { o }
                     };
                     // Only the first `need` of a big group can reach the page.
                     let need = sink.skip + (sink.limit - sink.out.len());
@@ -3450,12 +3549,26 @@ impl Core {
         };
 
         if merged {
-            // In the merged order, in the query's direction (or backwards
-            // for a late page of a one-key ascending order, which is the
-            // exact reverse); groups of equal usage as below.
-            let late = !desc && !group_sort && offset + limit > count - offset;
-            let mut m = Merged::new(t, view, &parts, desc || late, &member, budget);
-            if late {
+            // In the merged order, in the query's direction, or the other
+            // way for a late page, in the exact reverse of the query's
+            // order: ascending by usage alone, the merge's reverse;
+            // descending (its ties in view order), that once each group of
+            // equal usage is reversed; with later keys, each group sorted
+            // by them reversed. Groups as below.
+            let mut parts = parts;
+            let peel = late && desc && !group_sort && all;
+            if peel {
+                // The lowest usages may be big groups (unused components
+                // report zero: at 1M, 100,000 records): the page's part of
+                // a group is its last records in view order, found from
+                // each part's end of the group instead of reading the group.
+                sink.skip = count - offset - limit;
+                if !self.peel_low_groups(&mut parts, &mut sink) {
+                    return Some(sink.out);
+                }
+            }
+            let mut m = Merged::new(t, view, &parts, desc != late, &member, budget);
+            if late && !desc && !group_sort {
                 let mut skip = count - offset - limit;
                 let mut out = Vec::with_capacity(limit);
                 while out.len() < limit {
@@ -3476,12 +3589,16 @@ impl Core {
                 }
                 return Some(sink.out);
             }
+            if late && !peel {
+                // Positions from the far end.
+                sink.skip = count - offset - limit;
+            }
             let mut cur: Option<i64> = None;
             loop {
                 let next = m.next()?;
                 let p = next.map(|s| t.row(s).usage());
                 if cur.is_some() && p != cur {
-                    if desc {
+                    if desc && !group_sort {
                         group.reverse();
                     }
                     flush(&mut group, &mut sink);
@@ -3492,6 +3609,9 @@ impl Core {
                 let Some(s) = next else { break };
                 cur = p;
                 group.push((key(s), s));
+            }
+            if late {
+                sink.out.reverse();
             }
             return Some(sink.out);
         }
@@ -3525,7 +3645,9 @@ impl Core {
 
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
-        if !all {
+        // Where every record of the span is a match (the whole view, or one
+        // type's part of the usage view), groups are found by position.
+        if !all && !matches!(member_of, Member::Span) {
             // One pass backwards; a group ends where the primary key changes
             // among the members (equal primaries are adjacent in the view, so
             // a non-member's row need not be read: most steps are one bit test).
@@ -3554,20 +3676,29 @@ impl Core {
             flush(&mut group, &mut sink);
             return Some(sink.out);
         }
-        let mut end = view.len();
-        if !group_sort {
+        // The span's positions; the view's own order (`in_view`) is
+        // monotone over the whole view, so its binary searches stay within
+        // the span's part.
+        let (lo, hi) = if all {
+            (0, view.len())
+        } else {
+            (span.start, span.end.min(view.len()))
+        };
+        let mut end = hi;
+        if !group_sort && end > lo {
             // Jump straight to the group holding the offset-th record.
-            let target = view.len() - 1 - offset.min(view.len() - 1);
+            let target = hi - 1 - offset.min(hi - 1 - lo);
             let k = t.key(view.get(target));
-            let ge =
-                view.partition_point(|s| same_primary(kind, &t.key(s), &k) != Ordering::Greater);
-            // Desc positions before this group: the records after it in the view.
-            sink.skip = offset - (view.len() - ge);
+            let ge = view.partition_point(|s| in_view(kind, &t.key(s), &k) != Ordering::Greater);
+            // Desc positions before this group: the records after it in the span.
+            sink.skip = offset - (hi - ge);
             end = ge;
         }
-        while end > 0 && !sink.full() {
+        while end > lo && !sink.full() {
             let k = t.key(view.get(end - 1));
-            let gs = view.partition_point(|s| same_primary(kind, &t.key(s), &k) == Ordering::Less);
+            let gs = view
+                .partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less)
+                .max(lo);
             if sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {

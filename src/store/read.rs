@@ -1799,6 +1799,11 @@ impl Sink {
     }
 }
 
+/// A descending walk over a span that every record matches starts at the
+/// page's group, found by a binary search, from this offset on: about
+/// the search's cost in walk steps.
+const JUMP_MIN: usize = 128;
+
 /// A group of equal usage at least this long in some part is skipped or
 /// read from its end by binary searches ([`Core::peel_low_groups`]):
 /// about what eight binary searches of the view cost in walk steps.
@@ -3455,10 +3460,10 @@ impl Core {
     /// Walks the view of the first key in its direction, testing membership;
     /// equal-primary groups are sorted by the remaining keys when there are
     /// any. A late page of the usage view's merged parts is read from the
-    /// other end, in the exact reverse of the order; a descending order
-    /// over a span that every record of matches (the whole view, one
-    /// type's part) finds its groups by binary search. Returns `None` once
-    /// more than `budget` view entries were visited.
+    /// other end, in the exact reverse of the order; a descending walk of
+    /// a deep page over a span that every record matches (the whole view,
+    /// one type's part) starts at the page's group, found by binary search.
+    /// Returns `None` once more than `budget` view entries were visited.
     #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn walk_page(
         &self,
@@ -3645,14 +3650,33 @@ impl Core {
 
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
-        // Where every record of the span is a match (the whole view, or one
-        // type's part of the usage view), groups are found by position.
-        if !all && !matches!(member_of, Member::Span) {
+        if !all {
             // One pass backwards; a group ends where the primary key changes
             // among the members (equal primaries are adjacent in the view, so
             // a non-member's row need not be read: most steps are one bit test).
             let mut cur: Option<i64> = None;
-            let end = span.end.min(view.len());
+            let mut end = span.end.min(view.len());
+            if matches!(member_of, Member::Span) && !group_sort && offset >= JUMP_MIN {
+                // Every record of the span matches (one type's part of the
+                // usage view): the group holding the offset-th record is
+                // found by position (the view's own order, `in_view`, is
+                // monotone over the whole view, so the searches stay
+                // within the part), and read in view order from the page's
+                // first record: a big group (zero usages) is not walked.
+                let k = t.key(view.get(end - 1 - offset));
+                let ge =
+                    view.partition_point(|s| in_view(kind, &t.key(s), &k) != Ordering::Greater);
+                let gs = view.partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less);
+                // Desc positions before this group: the span's records after it.
+                let skip = offset - (end - ge);
+                sink.out
+                    .extend(view.iter_from(gs + skip).take((ge - gs - skip).min(limit)));
+                sink.skip = 0;
+                if sink.full() {
+                    return Some(sink.out);
+                }
+                end = gs;
+            }
             for s in view.iter_rev_before(end).take(end - span.start) {
                 steps += 1;
                 if steps > budget {
@@ -3676,29 +3700,19 @@ impl Core {
             flush(&mut group, &mut sink);
             return Some(sink.out);
         }
-        // The span's positions; the view's own order (`in_view`) is
-        // monotone over the whole view, so its binary searches stay within
-        // the span's part.
-        let (lo, hi) = if all {
-            (0, view.len())
-        } else {
-            (span.start, span.end.min(view.len()))
-        };
-        let mut end = hi;
-        if !group_sort && end > lo {
+        let mut end = view.len();
+        if !group_sort {
             // Jump straight to the group holding the offset-th record.
-            let target = hi - 1 - offset.min(hi - 1 - lo);
+            let target = view.len() - 1 - offset.min(view.len() - 1);
             let k = t.key(view.get(target));
             let ge = view.partition_point(|s| in_view(kind, &t.key(s), &k) != Ordering::Greater);
-            // Desc positions before this group: the records after it in the span.
-            sink.skip = offset - (hi - ge);
+            // Desc positions before this group: the records after it in the view.
+            sink.skip = offset - (view.len() - ge);
             end = ge;
         }
-        while end > lo && !sink.full() {
+        while end > 0 && !sink.full() {
             let k = t.key(view.get(end - 1));
-            let gs = view
-                .partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less)
-                .max(lo);
+            let gs = view.partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less);
             if sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {

@@ -1799,9 +1799,11 @@ impl Sink {
     }
 }
 
-/// A descending walk over a span that every record matches starts at the
-/// page's group, found by a binary search, from this offset on: about
-/// the search's cost in walk steps.
+/// A descending walk over a span that every record matches
+/// ([`Member::Span`]: one type's part of the usage view, or a whole view)
+/// starts at the page's group, found by binary searches, from this offset
+/// on: about the searches' cost in walk steps. (Over the whole view with
+/// no filter, [`Member::All`], the walk always starts there.)
 const JUMP_MIN: usize = 128;
 
 /// A group of equal usage at least this long in some part is skipped or
@@ -3008,8 +3010,11 @@ impl Core {
         }
         // Expected view steps to collect the page if matches are spread
         // evenly, against the cost of sorting the matches.
-        // A walk in the view's own order can start from either end.
-        let simple = keys.len() <= 1 && !keys.first().is_some_and(|k| k.descending);
+        // A walk in the view's own order can start from either end, and so
+        // can one of the usage view's merged parts (`walk_page`).
+        let merged = keys.first().is_some_and(|k| k.field == SortField::Usage)
+            && n == self.t.live.len() as usize;
+        let simple = merged || keys.len() <= 1 && !keys.first().is_some_and(|k| k.descending);
         let reach = if simple {
             (offset + limit).min(count - offset)
         } else {
@@ -3388,7 +3393,9 @@ impl Core {
     /// by its size or reads the page's records from its end in each
     /// part, and moves the parts' starts past it. False once `sink` is
     /// full (then in reverse order: the caller's order). A group found
-    /// small is left to the walk. O(groups peeled · parts · log n + page).
+    /// small is left to the walk. O(groups peeled · parts · log n + the
+    /// peeled group's records from its end to the page's last): a page
+    /// deep inside a big group still merges the records after it.
     fn peel_low_groups(
         &self,
         parts: &mut SmallVec<[(u32, std::ops::Range<usize>); 8]>,
@@ -3528,7 +3535,7 @@ impl Core {
         };
         // A late page of a merged order is read from the other end, in the
         // exact reverse of the query's order (see below).
-        let late = merged && offset + limit > count - offset;
+        let late = merged && offset + limit > count.saturating_sub(offset);
         let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
             if sink.skip >= group.len() {
                 sink.skip -= group.len();
@@ -3564,9 +3571,10 @@ impl Core {
             let peel = late && desc && !group_sort && all;
             if peel {
                 // The lowest usages may be big groups (unused components
-                // report zero: at 1M, 100,000 records): the page's part of
-                // a group is its last records in view order, found from
-                // each part's end of the group instead of reading the group.
+                // report zero: at 1M, 100,000 records): a group before the
+                // page is skipped by its size, and the page's part of a
+                // group is read from the group's end in each part, not
+                // from its start.
                 sink.skip = count - offset - limit;
                 if !self.peel_low_groups(&mut parts, &mut sink) {
                     return Some(sink.out);
@@ -3658,7 +3666,8 @@ impl Core {
             let mut end = span.end.min(view.len());
             if matches!(member_of, Member::Span) && !group_sort && offset >= JUMP_MIN {
                 // Every record of the span matches (one type's part of the
-                // usage view): the group holding the offset-th record is
+                // usage view, or a whole view, where `in_view` is
+                // `same_primary`): the group holding the offset-th record is
                 // found by position (the view's own order, `in_view`, is
                 // monotone over the whole view, so the searches stay
                 // within the part), and read in view order from the page's

@@ -39,7 +39,9 @@
 //! read in parallel. The usage view is kept per component
 //! type (usages of different types are different magnitudes): one type by
 //! usage is a contiguous part, and a usage order over all types merges
-//! the parts. A load numbers each customer's records project by project,
+//! the parts, from whichever end of the order is nearer the page (a
+//! group of equal usages, such as the many zeros, is skipped or read from
+//! its end by binary searches). A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
 //! project is still in that order after later writes (records written out
 //! of order since form a tail, sorted by the first query after a write and
@@ -54,7 +56,8 @@
 //! by the queries between writes, and a write forgets or adjusts only
 //! what it changed (the tails of the projects whose records it touched,
 //! the counts by the records it added or took; the day starts go whenever
-//! the default view changes), so under many writers (site agents
+//! the default view changes; a name added or removed updates the
+//! usernames' order and kept matches in place), so under many writers (site agents
 //! reporting every 30 minutes) the rest stays warm.
 //!
 //! Memory is the cost a cache is judged by: a record's own fields take 60

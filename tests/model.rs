@@ -2311,6 +2311,52 @@ mod tests {
         assert!(checked > 600, "only {checked} pages");
     }
 
+    /// A descending order over a whole view whose every record matches a
+    /// filter (a report-date range from 1970 on): deep pages start at
+    /// their group, found by binary search, as in one type's usage part.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn whole_view_descending_deep_pages_match_model() {
+        let (records, store) = demo_store(20_000, 43);
+        let mut checked = 0;
+        for o in ["-username", "-component_usage__billing_period", "-usage"] {
+            let base = format!("date_after=1970-01-01&o={o}");
+            let want = demo_want(&records, &base, None);
+            assert_eq!(want.len(), records.len(), "{base}: every record matches");
+            for size in [1, 7, 10] {
+                let last = want.len().div_ceil(size);
+                // From below the jump's threshold to the last page, and
+                // pages holding the end of a group.
+                let mut pages = vec![1, 2, 13, 14, 20, 40, last / 3, last / 2, last - 1, last];
+                let ends: Vec<usize> = (want.windows(2).enumerate())
+                    .filter(|(_, w)| model_cmp_first(o, w[0], w[1]))
+                    .map(|(i, _)| i)
+                    .collect();
+                for &i in ends.iter().step_by(ends.len() / 16 + 1) {
+                    pages.extend([i / size + 1, i / size + 2]);
+                }
+                pages.retain(|&p| p >= 1 && p <= last);
+                pages.sort_unstable();
+                pages.dedup();
+                for page in pages {
+                    demo_check(&store, &want, &base, None, size, page, "whole view");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} pages");
+    }
+
+    /// Whether two neighbours in an order led by `o` differ in its first key.
+    #[cfg(feature = "demo")]
+    fn model_cmp_first(o: &str, a: &Record, b: &Record) -> bool {
+        match o.trim_start_matches('-') {
+            "username" => a.username != b.username,
+            "usage" => a.usage != b.usage,
+            _ => a.billing_period != b.billing_period,
+        }
+    }
+
     /// [`usage_orders_from_either_end_match_model`]'s pages of one store.
     #[cfg(feature = "demo")]
     fn usage_order_pages(records: &[Record], store: &Store) -> usize {

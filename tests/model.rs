@@ -2373,7 +2373,12 @@ mod tests {
         let (&big, _) = sizes.iter().max_by_key(|(_, n)| **n).expect("records");
         let filters = std::iter::once(String::new())
             .chain(types.iter().map(|t| format!("type={t}")))
-            .chain([format!("customer_uuid={big}"), "username=an".into()]);
+            .chain([
+                format!("customer_uuid={big}"),
+                "username=an".into(),
+                // Every record matches: the whole view as a span.
+                "date_after=1970-01-01".into(),
+            ]);
         let (mut pages_checked, mut ties) = (0, 0);
         for filter in filters {
             for o in ["-usage", "usage", "-usage,username", "usage,-username"] {

@@ -3568,7 +3568,10 @@ impl Core {
             // equal usage is reversed; with later keys, each group sorted
             // by them reversed. Groups as below.
             let mut parts = parts;
-            let peel = late && desc && !group_sort && all;
+            // (Every record matches: no filter, or one that all meet,
+            // `Member::Span` over the whole view. Peeling counts by position.)
+            let every = all || matches!(member_of, Member::Span);
+            let peel = late && desc && !group_sort && every;
             if peel {
                 // The lowest usages may be big groups (unused components
                 // report zero: at 1M, 100,000 records): a group before the

@@ -2328,10 +2328,7 @@ mod tests {
                 // From below the jump's threshold to the last page, and
                 // pages holding the end of a group.
                 let mut pages = vec![1, 2, 13, 14, 20, 40, last / 3, last / 2, last - 1, last];
-                let ends: Vec<usize> = (want.windows(2).enumerate())
-                    .filter(|(_, w)| model_cmp_first(o, w[0], w[1]))
-                    .map(|(i, _)| i)
-                    .collect();
+                let ends = pairs(&want, 0, |a, b| model_cmp_first(o, a, b));
                 for &i in ends.iter().step_by(ends.len() / 16 + 1) {
                     pages.extend([i / size + 1, i / size + 2]);
                 }
@@ -2345,6 +2342,16 @@ mod tests {
             }
         }
         assert!(checked > 100, "only {checked} pages");
+    }
+
+    /// The positions `i` from `from` on where `want[i]` and `want[i + 1]`
+    /// pass `test`: where a page may start or end a group.
+    #[cfg(feature = "demo")]
+    fn pairs(want: &[&Record], from: usize, test: impl Fn(&Record, &Record) -> bool) -> Vec<usize> {
+        (want.windows(2).enumerate().skip(from))
+            .filter(|(_, w)| test(w[0], w[1]))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Whether two neighbours in an order led by `o` differ in its first key.
@@ -2393,20 +2400,14 @@ mod tests {
                     let mut pages =
                         vec![1, 2, last / 3 + 1, last / 2, last / 2 + 1, last - 1, last];
                     // Pages on equal usages (two dozen, spread out).
-                    let equal: Vec<usize> = (want.windows(2).enumerate())
-                        .filter(|(_, w)| w[0].usage == w[1].usage)
-                        .map(|(i, _)| i)
-                        .collect();
+                    let equal = pairs(&want, 0, |a, b| a.usage == b.usage);
                     for &i in equal.iter().step_by(equal.len() / 24 + 1) {
                         pages.push(i / size + 1);
                         ties += 1;
                     }
                     // Late pages on each side of a change of usage (two
                     // dozen, spread over the second half).
-                    let changes: Vec<usize> = (want.windows(2).enumerate().skip(want.len() / 2))
-                        .filter(|(_, w)| w[0].usage != w[1].usage)
-                        .map(|(i, _)| i)
-                        .collect();
+                    let changes = pairs(&want, want.len() / 2, |a, b| a.usage != b.usage);
                     let every = changes.len() / 24 + 1;
                     // (And the last few: the lowest groups' boundaries.)
                     let tail = changes.iter().rev().take(4);

@@ -3659,6 +3659,17 @@ impl Core {
             return Some(sink.out);
         }
 
+        // The first position of the group of key `k` (equal primary key)
+        // and the one past it, by binary search: the view's own order
+        // (`in_view`) is monotone over the whole view, so a search for a
+        // key of one type's usage part stays within the part.
+        let group_start = |k: &SortKey<'_>| {
+            view.partition_point(|s| in_view(kind, &t.key(s), k) == Ordering::Less)
+        };
+        let group_end = |k: &SortKey<'_>| {
+            view.partition_point(|s| in_view(kind, &t.key(s), k) != Ordering::Greater)
+        };
+
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
         if !all {
@@ -3671,14 +3682,10 @@ impl Core {
                 // Every record of the span matches (one type's part of the
                 // usage view, or a whole view, where `in_view` is
                 // `same_primary`): the group holding the offset-th record is
-                // found by position (the view's own order, `in_view`, is
-                // monotone over the whole view, so the searches stay
-                // within the part), and read in view order from the page's
+                // found by position and read in view order from the page's
                 // first record: a big group (zero usages) is not walked.
                 let k = t.key(view.get(end - 1 - offset));
-                let ge =
-                    view.partition_point(|s| in_view(kind, &t.key(s), &k) != Ordering::Greater);
-                let gs = view.partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less);
+                let (gs, ge) = (group_start(&k), group_end(&k));
                 // Desc positions before this group: the span's records after it.
                 let skip = offset - (end - ge);
                 sink.out
@@ -3716,15 +3723,13 @@ impl Core {
         if !group_sort {
             // Jump straight to the group holding the offset-th record.
             let target = view.len() - 1 - offset.min(view.len() - 1);
-            let k = t.key(view.get(target));
-            let ge = view.partition_point(|s| in_view(kind, &t.key(s), &k) != Ordering::Greater);
+            let ge = group_end(&t.key(view.get(target)));
             // Desc positions before this group: the records after it in the view.
             sink.skip = offset - (view.len() - ge);
             end = ge;
         }
         while end > 0 && !sink.full() {
-            let k = t.key(view.get(end - 1));
-            let gs = view.partition_point(|s| in_view(kind, &t.key(s), &k) == Ordering::Less);
+            let gs = group_start(&t.key(view.get(end - 1)));
             if sink.skip >= end - gs {
                 sink.skip -= end - gs;
             } else {

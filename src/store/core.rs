@@ -948,7 +948,10 @@ impl Core {
                 let (res, o, p, c) = self.t.chain(slot);
                 self.t.resources.get_mut(res).rows.insert(slot);
                 self.t.offerings.get_mut(o).rows.insert(slot);
-                self.t.projects.get_mut(p).rows.insert(slot);
+                let pr = self.t.projects.get_mut(p);
+                if pr.rows.insert(slot) {
+                    pr.joined(slot);
+                }
                 self.t.customers.get_mut(c).rows.insert(slot);
                 self.t.note_order(p, slot);
                 self.stale.project(p);
@@ -986,7 +989,10 @@ impl Core {
                 let (res, o, p, c) = self.t.chain(slot);
                 self.t.resources.get_mut(res).rows.remove(slot);
                 self.t.offerings.get_mut(o).rows.remove(slot);
-                self.t.projects.get_mut(p).rows.remove(slot);
+                let pr = self.t.projects.get_mut(p);
+                if pr.rows.remove(slot) {
+                    pr.left(slot);
+                }
                 self.t.customers.get_mut(c).rows.remove(slot);
                 self.stale.project(p);
             }

@@ -213,6 +213,58 @@ pub(crate) struct Project {
     /// instead of reading the type's bitmap within the project's run (16
     /// bytes a project: 0.16 bytes a record at 1M).
     pub(crate) type_rows: [u16; PROJECT_TYPES],
+    /// `(first, end)` when `rows` is exactly the slots `first..end` (a
+    /// project after a load), else `(0, 0)`. Invariant: equal to
+    /// [`run_bounds`] of `rows`; kept by [`Project::joined`],
+    /// [`Project::left`] and [`Project::renew_run`] wherever `rows`
+    /// changes. A merge or a resource's query over a project that is one
+    /// run reads its records by offset (`Core::merge_seq`): reading the
+    /// bitmap's least and greatest slots and its length there was a
+    /// twentieth of a scoped query.
+    pub(crate) run: (u32, u32),
+}
+
+/// `(first, end)` when `rows` is exactly the slots `first..end`, else
+/// `(0, 0)` (empty, or not one run). O(containers).
+pub(crate) fn run_bounds(rows: &RoaringBitmap) -> (u32, u32) {
+    match (rows.min(), rows.max()) {
+        (Some(a), Some(b)) if u64::from(b - a) + 1 == rows.len() => (a, b + 1),
+        _ => (0, 0),
+    }
+}
+
+impl Project {
+    /// Keeps [`Project::run`] after `slot` joined `rows`: O(1) when it
+    /// extends the run (a load's slots come in order), else
+    /// O(containers).
+    pub(crate) fn joined(&mut self, slot: u32) {
+        let (a, b) = self.run;
+        self.run = match () {
+            _ if a < b && slot == b => (a, b + 1),
+            _ if a < b && slot.checked_add(1) == Some(a) => (slot, b),
+            _ => run_bounds(&self.rows),
+        };
+    }
+
+    /// Keeps [`Project::run`] after `slot` left `rows`: O(1) at either
+    /// end of the run, else O(containers).
+    pub(crate) fn left(&mut self, slot: u32) {
+        let (a, b) = self.run;
+        self.run = match () {
+            _ if a < b && slot == a => (a + 1, b),
+            _ if a < b && slot.checked_add(1) == Some(b) => (a, b - 1),
+            _ => run_bounds(&self.rows),
+        };
+        if self.run.0 == self.run.1 {
+            self.run = (0, 0);
+        }
+    }
+
+    /// Recomputes [`Project::run`] after `rows` changed wholesale.
+    /// O(containers).
+    pub(crate) fn renew_run(&mut self) {
+        self.run = run_bounds(&self.rows);
+    }
 }
 
 /// Component type ids whose records each project counts

@@ -448,8 +448,8 @@ fn run_of(p: &super::entities::Project) -> Option<std::ops::Range<u32>> {
     if p.sorted_until != u32::MAX {
         return None;
     }
-    let (min, max) = (p.rows.min()?, p.rows.max()?);
-    (u64::from(max - min) + 1 == p.rows.len()).then_some(min..max + 1)
+    let (a, b) = p.run;
+    (a < b).then_some(a..b)
 }
 
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.

@@ -188,6 +188,12 @@ impl Core {
         }
         same_rows!(resources, res_rows);
         for (id, p) in t.projects.iter() {
+            ensure!(
+                p.run == super::entities::run_bounds(&p.rows),
+                "project {id}: kept run {:?} differs from its slots' {:?}",
+                p.run,
+                super::entities::run_bounds(&p.rows)
+            );
             let date = |s: u32| t.cus.get(t.row(s).cu).date();
             let prefix: Vec<i64> = p
                 .rows

@@ -530,6 +530,7 @@ impl Core {
                         rows: RoaringBitmap::new(),
                         sorted_until: u32::MAX,
                         type_rows: [0; super::entities::PROJECT_TYPES],
+                        run: (0, 0),
                     },
                 );
                 t.customers.get_mut(c).projects.push(id);
@@ -555,9 +556,12 @@ impl Core {
                 }
                 if old_p != p {
                     let old_c = t.projects.get(old_p).customer;
-                    t.projects.get_mut(old_p).rows -= &rows;
+                    let from = t.projects.get_mut(old_p);
+                    from.rows -= &rows;
+                    from.renew_run();
                     let to = t.projects.get_mut(p);
                     to.rows |= &rows;
+                    to.renew_run();
                     // The resource's records join the project wherever
                     // their slots are (rare: a resource changed project):
                     // all of it becomes tail.

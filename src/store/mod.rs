@@ -569,11 +569,15 @@ impl<'t> Page<'t> {
     /// assert_eq!(records, vec![Record::example()]);
     /// ```
     pub fn to_records(&self) -> Vec<Record> {
-        let mut out = Vec::with_capacity(self.slots.len());
-        for r in self.iter() {
-            out.push(r.to_record());
-        }
-        out
+        // Collected from the slots (an exact length, so no capacity check
+        // between building a record and storing it) with `to_record`
+        // inlined: its fields are written where the list keeps them, where
+        // `push` built each 384-byte record aside and called `memcpy`
+        // (4 % of `big_customer_period_page3`'s instructions, callgrind).
+        self.slots
+            .iter()
+            .map(|&s| self.core.record_at(s).to_record())
+            .collect()
     }
 
     /// The records, in order.
@@ -710,6 +714,7 @@ impl<'t> RecordRef<'t> {
 
     /// An owned copy of the record. Its strings are [`CompactString`]s:
     /// only those longer than 24 bytes allocate.
+    #[inline]
     pub fn to_record(&self) -> Record {
         // Each entity and the free text resolved once (the accessors would
         // look the offering, the customer and the text up twice each). The

@@ -2563,13 +2563,17 @@ impl Core {
             // load): counted from its bounds (see `MergeSeq::runs`).
             if unbounded && let Some(run) = run_of(pr) {
                 let len = run.len() as u32;
-                count += match (bm, ty) {
+                // Kept by writes, below the (rare) limit of a u16.
+                let kept = ty.and_then(|ty| pr.type_rows.get(ty as usize).copied());
+                if kept == Some(0) {
+                    // None of the type: no cursor (opening one searched
+                    // the type's bitmap for nothing).
+                    continue;
+                }
+                count += match (bm, kept) {
                     _ if counted => 0,
-                    // Kept by writes, below the (rare) limit of a u16.
-                    (Some(bm), Some(ty)) => match pr.type_rows.get(ty as usize) {
-                        Some(&n) if n != super::entities::UNKEPT => u64::from(n),
-                        _ => range_len(bm, run.clone()),
-                    },
+                    (Some(_), Some(n)) if n != super::entities::UNKEPT => u64::from(n),
+                    (Some(bm), _) => range_len(bm, run.clone()),
                     _ => u64::from(len),
                 };
                 walk += u64::from(len);

@@ -1806,6 +1806,90 @@ impl Sink {
 /// no filter, [`Member::All`], the walk always starts there.)
 const JUMP_MIN: usize = 128;
 
+/// A page of the usage view's merged parts over every record at least
+/// this far from both ends is found by selection
+/// ([`Core::usage_group_at`]), where the merge from the nearer end read
+/// every record up to it: about the selection's view reads in merge
+/// steps.
+const SELECT_MIN: usize = 1024;
+
+/// Whether a page of the usage view's merged parts (every record
+/// matching) is found by selection ([`SELECT_MIN`]).
+fn selects(offset: usize, limit: usize, count: usize) -> bool {
+    offset >= SELECT_MIN && count.saturating_sub(offset + limit) >= SELECT_MIN
+}
+
+/// Per part of the usage view, a range of positions `(first, end)`: a
+/// group of one usage ([`Core::usage_group_at`]).
+type Cuts = SmallVec<[(usize, usize); 8]>;
+
+/// The first position of `r` where `pred` fails, `pred` true then false
+/// over `r` (a binary search of positions).
+fn partition_in(r: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (r.start, r.end);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Each run's first position of the records from the `r`-th (from 0) on
+/// of the merge of `runs` (positions `a..b`, each run ascending by `key`,
+/// a total order), or `None` if they hold at most `r` records.
+///
+/// A selection like [`Core::usage_group_at`]'s: the sought key is kept
+/// between two keys, exclusive, each run's window holding its positions
+/// of keys between them; a round takes the key in the middle of the
+/// longest window, counts the records below it by a binary search per
+/// window, and every window drops the keys on the wrong side.
+/// O(runs² · log² n) keys read at worst.
+fn split_at_rank<K: Ord>(
+    runs: &[(usize, usize)],
+    r: usize,
+    key: impl Fn(usize) -> K,
+) -> Option<SmallVec<[usize; 8]>> {
+    if r == 0 && runs.iter().any(|&(a, b)| a < b) {
+        return Some(runs.iter().map(|&(a, _)| a).collect());
+    }
+    let mut win: SmallVec<[std::ops::Range<usize>; 8]> = runs.iter().map(|&(a, b)| a..b).collect();
+    loop {
+        let (i, w) = win.iter().enumerate().max_by_key(|(_, w)| w.len())?;
+        if w.is_empty() {
+            return None;
+        }
+        let mid = w.start + w.len() / 2;
+        let k = key(mid);
+        let cuts: SmallVec<[usize; 8]> = win
+            .iter()
+            .enumerate()
+            .map(|(j, w)| {
+                if j == i {
+                    mid
+                } else {
+                    partition_in(w.clone(), |p| key(p) < k)
+                }
+            })
+            .collect();
+        let below: usize = runs.iter().zip(&cuts).map(|(&(a, _), &c)| c - a).sum();
+        if below == r {
+            return Some(cuts);
+        }
+        // The sought record is after `k` (and `k` is not it) or before it.
+        for (j, (w, &c)) in win.iter_mut().zip(&cuts).enumerate() {
+            if below < r {
+                w.start = if j == i { c + 1 } else { c };
+            } else {
+                w.end = c;
+            }
+        }
+    }
+}
+
 /// A group of equal usage at least this long in some part is skipped or
 /// read from its end by binary searches ([`Core::peel_low_groups`]):
 /// about what eight binary searches of the view cost in walk steps.
@@ -3019,7 +3103,10 @@ impl Core {
         let merged = keys.first().is_some_and(|k| k.field == SortField::Usage)
             && n == self.t.live.len() as usize;
         let simple = merged || keys.len() <= 1 && !keys.first().is_some_and(|k| k.descending);
-        let reach = if simple {
+        let reach = if merged && keys.len() == 1 && count == n && selects(offset, limit, count) {
+            // Found by selection (`Core::usage_group_at`).
+            limit
+        } else if simple {
             (offset + limit).min(count - offset)
         } else {
             offset + limit
@@ -3391,6 +3478,77 @@ impl Core {
         window.iter().map(|k| k.2).collect()
     }
 
+    /// The group of one usage that holds the `offset`-th record of the
+    /// usage view's `parts` merged by usage (descending if `desc`; ties in
+    /// view order: each part's run of them in turn), every record
+    /// counted: the records before the group, and each part's positions of
+    /// the group. `None` if there is no such record.
+    ///
+    /// A selection across the parts: the sought usage `u*` is kept between
+    /// two usages `(lo, hi)`, exclusive, and each part's window holds its
+    /// positions of usages between them (so outside it the comparison
+    /// with any usage between them is known). A round takes the usage in
+    /// the middle of the longest window and counts, by two binary searches
+    /// per window, the records before its group and through it: the page
+    /// is in the group, or past it, or before it, and every window drops
+    /// the usages on the wrong side; the longest at least halves. O(parts²
+    /// · log² n) view reads at worst, where a merge read every record up
+    /// to the page (`o=-usage&page=90000` at 1M took 40 ms).
+    fn usage_group_at(
+        &self,
+        parts: &[(u32, std::ops::Range<usize>)],
+        desc: bool,
+        offset: usize,
+    ) -> Option<(usize, Cuts)> {
+        let t = &self.t;
+        let view = self.view(ViewKind::Usage);
+        let usage = |pos: usize| t.row(view.get(pos)).usage();
+        let mut win: SmallVec<[std::ops::Range<usize>; 8]> =
+            parts.iter().map(|(_, r)| r.clone()).collect();
+        loop {
+            let w = win.iter().max_by_key(|w| w.len())?;
+            if w.is_empty() {
+                // (Unreachable while `offset` is below the parts' length:
+                // every round keeps the sought usage's positions.)
+                return None;
+            }
+            let u = usage(w.start + w.len() / 2);
+            // Each window's first position of usage `u` and the one past
+            // its last (a window holds usages between `lo` and `hi` only,
+            // and `lo < u < hi`: the rest of its part is on a known side).
+            let group: Cuts = win
+                .iter()
+                .map(|w| {
+                    let a = partition_in(w.clone(), |p| usage(p) < u);
+                    (a, partition_in(a..w.end, |p| usage(p) <= u))
+                })
+                .collect();
+            let (mut before, mut through) = (0, 0);
+            for ((_, r), &(a, b)) in parts.iter().zip(&group) {
+                let (x, y) = if desc {
+                    (r.end - b, r.end - a)
+                } else {
+                    (a - r.start, b - r.start)
+                };
+                before += x;
+                through += y;
+            }
+            if offset >= before && offset < through {
+                return Some((before, group));
+            }
+            // Past `u`'s group in the page's order: usages beyond `u` that
+            // way (lower when ascending); else before it.
+            let past = offset >= through;
+            for (w, &(a, b)) in win.iter_mut().zip(&group) {
+                if past != desc {
+                    w.start = b;
+                } else {
+                    w.end = a;
+                }
+            }
+        }
+    }
+
     /// For a late page of `o=-usage` over every record (its exact
     /// reverse: usage ascending, each group of equal usage in reverse view
     /// order): while the lowest remaining usage is a big group, skips it
@@ -3537,9 +3695,13 @@ impl Core {
                 SortKey::UNUSED
             }
         };
+        // A page of `o=usage` or `o=-usage` over every record, away from
+        // both ends, is found by selection (see below).
+        let every = all || matches!(member_of, Member::Span);
+        let select = merged && every && !group_sort && selects(offset, limit, count);
         // A late page of a merged order is read from the other end, in the
         // exact reverse of the query's order (see below).
-        let late = merged && offset + limit > count.saturating_sub(offset);
+        let late = merged && !select && offset + limit > count.saturating_sub(offset);
         let flush = |group: &mut Vec<(SortKey<'_>, u32)>, sink: &mut Sink| {
             if sink.skip >= group.len() {
                 sink.skip -= group.len();
@@ -3572,9 +3734,44 @@ impl Core {
             // equal usage is reversed; with later keys, each group sorted
             // by them reversed. Groups as below.
             let mut parts = parts;
+            let tie_key = |p: usize| t.tail_key(view.get(p));
+            if select
+                && let Some((before, group)) = self.usage_group_at(&parts, desc, offset)
+                && let Some(cuts) = split_at_rank(&group, offset - before, tie_key)
+            {
+                // The page starts in the group of one usage, whose records
+                // follow the rest of the default order (`-date`, type
+                // rank, uuid) in either direction: each part's run of the
+                // group is split at the page's first record by a second
+                // selection, and the runs from there merged. Past the
+                // group, the merge goes on over the rest of the parts.
+                let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
+                    .zip(&group)
+                    .zip(cuts)
+                    .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
+                    .collect();
+                let all = |_: u32| true;
+                let mut m = Merged::new(t, view, &runs, false, &all, usize::MAX);
+                while !sink.full() {
+                    match m.next() {
+                        Some(Some(s)) => sink.out.push(s),
+                        _ => break,
+                    }
+                }
+                if sink.full() {
+                    return Some(sink.out);
+                }
+                sink.skip = 0;
+                for ((_, r), &(a, b)) in parts.iter_mut().zip(&group) {
+                    if desc {
+                        r.end = a;
+                    } else {
+                        r.start = b;
+                    }
+                }
+            }
             // (Every record matches: no filter, or one that all meet,
             // `Member::Span` over the whole view. Peeling counts by position.)
-            let every = all || matches!(member_of, Member::Span);
             let peel = late && desc && !group_sort && every;
             if peel {
                 // The lowest usages may be big groups (unused components
@@ -3788,6 +3985,63 @@ mod tests {
                 b.optimize();
             }
             assert_eq!(super::values(&b), b.iter().collect::<Vec<u32>>());
+        }
+    }
+
+    /// `split_at_rank` against the merge itself: random runs of distinct
+    /// keys (some empty, some of one key, interleaved or apart), split at
+    /// every rank and one past the end.
+    #[test]
+    fn splits_at_rank_match_the_merge() {
+        // (xorshift: the crate's `rand` is the demo feature's.)
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        for round in 0..400 {
+            // Distinct keys dealt to up to eight runs, each sorted; the
+            // runs sit apart in one position space, as a view's parts do.
+            let parts = 1 + next(8);
+            let spread = if round % 2 == 0 { 50 } else { 5_000 };
+            let n = next(60);
+            let mut keys: Vec<u32> = (0..n).map(|_| next(spread) as u32).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let mut dealt: Vec<Vec<u32>> = vec![Vec::new(); parts];
+            for k in keys {
+                dealt[next(parts)].push(k);
+            }
+            let mut space = Vec::new();
+            let mut runs = Vec::new();
+            for d in &dealt {
+                // A gap before each run, as another part's positions.
+                space.extend(std::iter::repeat_n(u32::MAX, next(3)));
+                let a = space.len();
+                space.extend(d);
+                runs.push((a, space.len()));
+            }
+            let mut merged: Vec<(u32, usize)> = runs
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &(a, b))| space[a..b].iter().map(move |&k| (k, i)))
+                .collect();
+            merged.sort_unstable();
+            for r in 0..=merged.len() {
+                let got = super::split_at_rank(&runs, r, |p| space[p]);
+                if r == merged.len() {
+                    assert_eq!(got, None, "round {round}: rank {r} is past the end");
+                    continue;
+                }
+                let cuts = got.unwrap_or_else(|| panic!("round {round}: rank {r}"));
+                for (i, (&(a, b), &c)) in runs.iter().zip(&cuts).enumerate() {
+                    let want = a + merged[..r].iter().filter(|m| m.1 == i).count();
+                    assert!(c <= b, "round {round}: rank {r}: cut past run {i}");
+                    assert_eq!(c, want, "round {round}: rank {r}, run {i}");
+                }
+            }
         }
     }
 

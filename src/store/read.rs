@@ -3698,7 +3698,7 @@ impl Core {
         // A page of `o=usage` or `o=-usage` over every record, away from
         // both ends, is found by selection (see below).
         let every = all || matches!(member_of, Member::Span);
-        let select = merged && every && !group_sort && selects(offset, limit, count);
+        let select = merged && every && selects(offset, limit, count);
         // A late page of a merged order is read from the other end, in the
         // exact reverse of the query's order (see below).
         let late = merged && !select && offset + limit > count.saturating_sub(offset);
@@ -3734,39 +3734,54 @@ impl Core {
             // equal usage is reversed; with later keys, each group sorted
             // by them reversed. Groups as below.
             let mut parts = parts;
-            let tie_key = |p: usize| t.tail_key(view.get(p));
-            if select
-                && let Some((before, group)) = self.usage_group_at(&parts, desc, offset)
-                && let Some(cuts) = split_at_rank(&group, offset - before, tie_key)
-            {
-                // The page starts in the group of one usage, whose records
-                // follow the rest of the default order (`-date`, type
-                // rank, uuid) in either direction: each part's run of the
-                // group is split at the page's first record by a second
-                // selection, and the runs from there merged. Past the
-                // group, the merge goes on over the rest of the parts.
-                let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
-                    .zip(&group)
-                    .zip(cuts)
-                    .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
-                    .collect();
-                let all = |_: u32| true;
-                let mut m = Merged::new(t, view, &runs, false, &all, usize::MAX);
-                while !sink.full() {
-                    match m.next() {
-                        Some(Some(s)) => sink.out.push(s),
-                        _ => break,
+            if select && let Some((before, bounds)) = self.usage_group_at(&parts, desc, offset) {
+                // The page starts in the group of one usage. With later
+                // keys, the group is gathered from each part and sorted by
+                // them. Else its records follow the rest of the default
+                // order (`-date`, type rank, uuid) in either direction:
+                // each part's run of the group is split at the page's
+                // first record by a second selection, and the runs from
+                // there merged. Past the group, the merge goes on over
+                // the rest of the parts.
+                let tie_key = |p: usize| t.tail_key(view.get(p));
+                let read = if group_sort {
+                    sink.skip = offset - before;
+                    for &(a, b) in &bounds {
+                        group.extend(view.iter_from(a).take(b - a).map(|s| (key(s), s)));
                     }
-                }
-                if sink.full() {
-                    return Some(sink.out);
-                }
-                sink.skip = 0;
-                for ((_, r), &(a, b)) in parts.iter_mut().zip(&group) {
-                    if desc {
-                        r.end = a;
-                    } else {
-                        r.start = b;
+                    flush(&mut group, &mut sink);
+                    true
+                } else if let Some(cuts) = split_at_rank(&bounds, offset - before, tie_key) {
+                    let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
+                        .zip(&bounds)
+                        .zip(cuts)
+                        .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
+                        .collect();
+                    let all = |_: u32| true;
+                    let mut m = Merged::new(t, view, &runs, false, &all, usize::MAX);
+                    while !sink.full() {
+                        match m.next() {
+                            Some(Some(s)) => sink.out.push(s),
+                            _ => break,
+                        }
+                    }
+                    true
+                } else {
+                    // (Unreachable: the group holds the page's first
+                    // record. The merge below reads the page from the start.)
+                    false
+                };
+                if read {
+                    if sink.full() {
+                        return Some(sink.out);
+                    }
+                    sink.skip = 0;
+                    for ((_, r), &(a, b)) in parts.iter_mut().zip(&bounds) {
+                        if desc {
+                            r.end = a;
+                        } else {
+                            r.start = b;
+                        }
                     }
                 }
             }
@@ -3833,12 +3848,33 @@ impl Core {
             return Some(sink.out);
         }
 
+        // The first position of the group of key `k` (equal primary key)
+        // and the one past it, by binary search: the view's own order
+        // (`in_view`) is monotone over the whole view, so a search for a
+        // key of one type's usage part stays within the part.
+        let group_start = |k: &SortKey<'_>| {
+            view.partition_point(|s| in_view(kind, &t.key(s), k) == Ordering::Less)
+        };
+        let group_end = |k: &SortKey<'_>| {
+            view.partition_point(|s| in_view(kind, &t.key(s), k) != Ordering::Greater)
+        };
+
         if !desc {
             // Ascending with further keys: gather each group, sort it, emit.
             // Equal primaries are adjacent in the view, so groups are told
             // apart among the members alone: a non-member's row is never read.
             let mut first: Option<SortKey<'_>> = None;
-            for s in view.iter_from(span.start).take(span.len()) {
+            let mut from = span.start;
+            if every && offset >= JUMP_MIN && offset < span.len() {
+                // Every record of the span matches: the walk starts at the
+                // group holding the offset-th record, found by position
+                // (`o=username,-usage&page=50000` at 1M walked half the
+                // view: 57 ms).
+                let gs = group_start(&t.key(view.get(span.start + offset))).max(span.start);
+                sink.skip = offset - (gs - span.start);
+                from = gs;
+            }
+            for s in view.iter_from(from).take(span.end - from) {
                 steps += 1;
                 if steps > budget {
                     return None;
@@ -3860,17 +3896,6 @@ impl Core {
             return Some(sink.out);
         }
 
-        // The first position of the group of key `k` (equal primary key)
-        // and the one past it, by binary search: the view's own order
-        // (`in_view`) is monotone over the whole view, so a search for a
-        // key of one type's usage part stays within the part.
-        let group_start = |k: &SortKey<'_>| {
-            view.partition_point(|s| in_view(kind, &t.key(s), k) == Ordering::Less)
-        };
-        let group_end = |k: &SortKey<'_>| {
-            view.partition_point(|s| in_view(kind, &t.key(s), k) != Ordering::Greater)
-        };
-
         // Descending: groups from the end of the view, each in view order
         // (the default keys ascending within it) or re-sorted by later keys.
         if !all {
@@ -3879,18 +3904,25 @@ impl Core {
             // a non-member's row need not be read: most steps are one bit test).
             let mut cur: Option<i64> = None;
             let mut end = span.end.min(view.len());
-            if matches!(member_of, Member::Span) && !group_sort && offset >= JUMP_MIN {
+            if matches!(member_of, Member::Span) && offset >= JUMP_MIN {
                 // Every record of the span matches (one type's part of the
                 // usage view, or a whole view, where `in_view` is
                 // `same_primary`): the group holding the offset-th record is
                 // found by position and read in view order from the page's
-                // first record: a big group (zero usages) is not walked.
+                // first record (a big group, zero usages, is not walked), or
+                // sorted by the later keys.
                 let k = t.key(view.get(end - 1 - offset));
                 let (gs, ge) = (group_start(&k), group_end(&k));
                 // Desc positions before this group: the span's records after it.
                 let skip = offset - (end - ge);
-                sink.out
-                    .extend(view.iter_from(gs + skip).take((ge - gs - skip).min(limit)));
+                if group_sort {
+                    sink.skip = skip;
+                    group.extend(view.iter_from(gs).take(ge - gs).map(|s| (key(s), s)));
+                    flush(&mut group, &mut sink);
+                } else {
+                    sink.out
+                        .extend(view.iter_from(gs + skip).take((ge - gs - skip).min(limit)));
+                }
                 sink.skip = 0;
                 if sink.full() {
                     return Some(sink.out);
@@ -3921,8 +3953,10 @@ impl Core {
             return Some(sink.out);
         }
         let mut end = view.len();
-        if !group_sort {
-            // Jump straight to the group holding the offset-th record.
+        if end > 0 {
+            // Jump straight to the group holding the offset-th record,
+            // whatever the order within groups (`o=-username,usage&page=50000`
+            // at 1M read 8,500 groups' bounds: 17 ms).
             let target = view.len() - 1 - offset.min(view.len() - 1);
             let ge = group_end(&t.key(view.get(target)));
             // Desc positions before this group: the records after it in the view.
@@ -3933,6 +3967,15 @@ impl Core {
             let gs = group_start(&t.key(view.get(end - 1)));
             if sink.skip >= end - gs {
                 sink.skip -= end - gs;
+            } else if !group_sort {
+                // In view order: the page's part of the group by position
+                // (`o=-component_usage__billing_period&page=50000` gathered
+                // its period's 28,000 records).
+                let from = gs + sink.skip;
+                let room = sink.limit - sink.out.len();
+                sink.out
+                    .extend(view.iter_from(from).take((end - from).min(room)));
+                sink.skip = 0;
             } else {
                 group.extend(view.iter_from(gs).take(end - gs).map(|s| (key(s), s)));
                 flush(&mut group, &mut sink);

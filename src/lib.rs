@@ -41,7 +41,12 @@
 //! usage is a contiguous part, and a usage order over all types merges
 //! the parts, from whichever end of the order is nearer the page (a
 //! group of equal usages, such as the many zeros, is skipped or read from
-//! its end by binary searches). A load numbers each customer's records project by project,
+//! its end by binary searches). A page far from both ends of that order,
+//! over every record, is found by selection: binary searches across the
+//! parts find the usage the page starts in, and a second selection its
+//! first record among that usage's records. A deep page of any order over
+//! every record starts at the group of equal keys that holds it, found by
+//! position. A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
 //! project is still in that order after later writes (records written out
 //! of order since form a tail, sorted by the first query after a write and

@@ -112,6 +112,19 @@ mod record;
 mod store;
 pub(crate) mod wire;
 
+/// A deterministic xorshift generator for the unit tests: `next(n)` is
+/// below `n` (the crate's `rand` belongs to the `demo` feature).
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    }
+}
+
 #[cfg(feature = "demo")]
 pub mod demo;
 

@@ -575,13 +575,7 @@ mod tests {
         ];
         let mut u = Usernames::default();
         let mut live: Vec<u32> = Vec::new();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d);
         for step in 0..2_000 {
             if live.is_empty() || next(3) > 0 {
                 let id = u.intern(pool[next(pool.len())]);

@@ -4066,14 +4066,7 @@ mod tests {
     /// every rank and one past the end.
     #[test]
     fn splits_at_rank_match_the_merge() {
-        // (xorshift: the crate's `rand` is the demo feature's.)
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |below: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % below as u64) as usize
-        };
+        let mut next = crate::test_rng(0x9e37_79b9_7f4a_7c15);
         for round in 0..400 {
             // Distinct keys dealt to up to eight runs, each sorted; the
             // runs sit apart in one position space, as a view's parts do.

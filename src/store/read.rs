@@ -876,8 +876,8 @@ const MERGE_PROJECTS_TYPED_MAX: usize = 72;
 /// With a report-date range.
 const MERGE_PROJECTS_DATED_MAX: usize = 192;
 
-/// Groups of one report date up to this long are sorted by insertion in
-/// [`Core::merge_page`], their keys read as compared.
+/// Groups of one report date up to this long are sorted by insertion
+/// ([`Core::sort_tied`]), their keys read as compared.
 const GROUP_INSERT_MAX: usize = 4;
 
 /// Projects of a merge whose sequences and cursors are kept on the stack.
@@ -2917,34 +2917,8 @@ impl Core {
         let mut i = 0;
         while i < got.len() {
             let j = i + got[i..].iter().take_while(|g| g.0 == got[i].0).count();
-            match j - i {
-                0 | 1 => {}
-                // Small groups (a component usage's two to four records)
-                // by insertion, each key read when compared: the keyed
-                // sort's buffer and the date it compares were a tenth of
-                // a scoped query (`perf`).
-                2..=GROUP_INSERT_MAX => {
-                    let typed = m.ty.is_some();
-                    let key = |s: u32| {
-                        let r = t.row(s);
-                        // (With a type filter every record has its rank.)
-                        let rank = if typed {
-                            0
-                        } else {
-                            t.type_rank[t.kind_of(t.cus.get(r.cu)).ctype as usize]
-                        };
-                        (rank, r.uuid.as_u128())
-                    };
-                    let g = &mut out[i..j];
-                    for a in 1..g.len() {
-                        let mut b = a;
-                        while b > 0 && key(g[b - 1]) > key(g[b]) {
-                            g.swap(b - 1, b);
-                            b -= 1;
-                        }
-                    }
-                }
-                _ => self.sort_default(&mut out[i..j]),
+            if j - i > 1 {
+                self.sort_tied(&mut out[i..j], m.ty.is_some());
             }
             i = j;
         }
@@ -3298,9 +3272,52 @@ impl Core {
         Some(out)
     }
 
+    /// Sorts records of one report date into the default order (type
+    /// rank, uuid); `typed` when they all have one type (a type filter),
+    /// so that only uuids are compared. Small groups (a component usage's
+    /// two to four records) by insertion, each key read when compared:
+    /// a keyed sort's buffer, and the date it compares, were a tenth of a
+    /// scoped query (`perf`), and a sort keyed by the whole default key
+    /// half of a small customer's.
+    fn sort_tied(&self, g: &mut [u32], typed: bool) {
+        let t = &self.t;
+        let key = |s: u32| {
+            let r = t.row(s);
+            // (With a type filter every record has its rank.)
+            let rank = if typed {
+                0
+            } else {
+                t.type_rank[t.kind_of(t.cus.get(r.cu)).ctype as usize]
+            };
+            (rank, r.uuid.as_u128())
+        };
+        if g.len() > SORT_STACK {
+            return g.sort_by_cached_key(|&s| key(s));
+        }
+        if g.len() > GROUP_INSERT_MAX {
+            // Keyed on the stack, as [`Core::sort_default`]: no allocation.
+            let mut keyed = [((0, 0), 0); SORT_STACK];
+            let keyed = &mut keyed[..g.len()];
+            for (k, &s) in keyed.iter_mut().zip(g.iter()) {
+                *k = (key(s), s);
+            }
+            keyed.sort_unstable();
+            for (s, k) in g.iter_mut().zip(keyed.iter()) {
+                *s = k.1;
+            }
+            return;
+        }
+        for a in 1..g.len() {
+            let mut b = a;
+            while b > 0 && key(g[b - 1]) > key(g[b]) {
+                g.swap(b - 1, b);
+                b -= 1;
+            }
+        }
+    }
+
     /// Sorts slots into the default order (`-date`, type, uuid).
     fn sort_default(&self, slots: &mut [u32]) {
-        type Keyed = ((std::cmp::Reverse<Micros>, u32, u128), u32);
         // A page's group (a few records) is keyed on the stack: the cached
         // sort's key buffer was an allocation and a free per query (of a
         // resource's period read's 3,200 instructions, about 200).
@@ -3308,14 +3325,32 @@ impl Core {
         if slots.len() > STACK {
             return slots.sort_by_cached_key(|&s| self.t.tail_key(s));
         }
-        let mut keyed: [Keyed; STACK] = [((std::cmp::Reverse(0), 0, 0), 0); STACK];
+        // Keyed by date alone (16-byte entries, one comparison): report
+        // dates rarely tie within a page's few records, and the ties'
+        // groups are then ordered by the rest of the key. The whole key
+        // (40-byte entries, three comparisons) made the sort half of a
+        // small customer's query.
+        let t = &self.t;
+        let mut keyed: [(std::cmp::Reverse<Micros>, u32); STACK] =
+            [(std::cmp::Reverse(0), 0); STACK];
         let keyed = &mut keyed[..slots.len()];
-        for (k, &s) in keyed.iter_mut().zip(slots.iter()) {
-            *k = (self.t.tail_key(s), s);
+        // Read backwards: a project's slots ascend by date (after a load),
+        // so a few records listed by slot are then mostly in order, where
+        // an insertion sort takes a step each.
+        for (k, &s) in keyed.iter_mut().zip(slots.iter().rev()) {
+            *k = (std::cmp::Reverse(t.cus.get(t.row(s).cu).date()), s);
         }
-        keyed.sort_unstable();
+        keyed.sort_unstable_by_key(|k| k.0);
         for (s, k) in slots.iter_mut().zip(keyed.iter()) {
             *s = k.1;
+        }
+        let mut i = 0;
+        while i < keyed.len() {
+            let j = i + keyed[i..].iter().take_while(|k| k.0 == keyed[i].0).count();
+            if j - i > 1 {
+                self.sort_tied(&mut slots[i..j], false);
+            }
+            i = j;
         }
     }
 

@@ -2599,6 +2599,15 @@ mod tests {
             bases.push((q.clone(), Some(&cut)));
             bases.push((q, None));
         }
+        // Deep pages of one customer or one type in the default order:
+        // whole report days skipped by their counts (`Core::skip_days`),
+        // from the front or, for a late page, from the back.
+        for &c in &top {
+            bases.push((format!("customer_uuid={}", c.simple()), None));
+        }
+        for ty in &types {
+            bases.push((format!("type={ty}"), None));
+        }
         for &c in &top {
             for days in [3, 45, 400] {
                 let after = last_day - chrono::Days::new(days);
@@ -2633,7 +2642,17 @@ mod tests {
                 let base = format!("{base}{o}");
                 for size in [10, 100] {
                     let pages = want.len().div_ceil(size).max(1);
-                    for page in [1, 2, 7, pages.div_ceil(2), pages] {
+                    let (quarter, near_last) = (pages.div_ceil(4), pages.saturating_sub(1).max(1));
+                    for page in [
+                        1,
+                        2,
+                        7,
+                        quarter,
+                        pages.div_ceil(2),
+                        pages - quarter + 1,
+                        near_last,
+                        pages,
+                    ] {
                         if page <= pages {
                             let want = if o.is_empty() {
                                 want.clone()

@@ -1534,6 +1534,15 @@ fn runs_of(b: &RoaringBitmap, len: u64) -> Option<Vec<RangeInclusive<u32>>> {
     Some(runs)
 }
 
+/// Expected view steps of a walk to a default-order page over a set from
+/// which [`Core::skip_days`] skips whole report days by their counts: at
+/// 1M records a day holds about 900 records, whose count is a
+/// container-wise intersection where the walk tests each.
+const DAY_SKIP_WALK: usize = 16_384;
+
+/// Days [`Core::skip_days`] may read beyond four times an even spread's.
+const DAY_SKIP_SLACK: usize = 16;
+
 /// Up to this many slots, [`Core::sort_default`] keys them on the stack.
 const SORT_STACK: usize = 16;
 
@@ -3157,6 +3166,17 @@ impl Core {
         } else {
             (4, sort / 2)
         };
+        // A deep page of the default order over a set: whole report days
+        // between it and the nearer end are skipped by their counts, where
+        // the walk would test each of their records (an export paging
+        // through a customer or a component type).
+        if keys.is_empty()
+            && let Cand::Set(b, _) = cand
+            && walk >= DAY_SKIP_WALK
+            && let Some(v) = self.skip_days(b, &member, span.clone(), count, offset, limit)
+        {
+            return v;
+        }
         if walk.saturating_mul(ratio) <= sort
             && let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, budget)
         {
@@ -3270,6 +3290,92 @@ impl Core {
             }
         }
         Some(out)
+    }
+
+    /// A page in the default order of `b`'s records in the default view's
+    /// `span`, `count` of them, found by skipping whole report days: from
+    /// the end of the span nearer the page, each day's matches are
+    /// counted (`|day ∩ b|`: a range's cardinality for one run, else
+    /// container by container) until the day that holds the page's
+    /// nearest record, and the view is walked from that day's edge
+    /// ([`Core::day_pos`]). `None` (nothing read but counts) when the
+    /// days needed are many more than an even spread of the matches over
+    /// them would take. O(days skipped × a day's containers + the walk
+    /// of the page's days).
+    #[allow(clippy::too_many_arguments)] // one call site, which passes its plan's parts
+    fn skip_days(
+        &self,
+        b: &RoaringBitmap,
+        member: &Member<'_>,
+        span: std::ops::Range<usize>,
+        count: usize,
+        offset: usize,
+        limit: usize,
+    ) -> Option<Vec<u32>> {
+        let t = &self.t;
+        let view = self.view(ViewKind::Default);
+        let day_of = |pos: usize| {
+            let s = view.iter_from(pos).next()?;
+            Some(crate::wire::time::micros_to_day(
+                t.cus.get(t.row(s).cu).date(),
+            ))
+        };
+        // A late page is found from the span's earliest day forwards.
+        let rev = offset + limit > count - offset;
+        let mut skip = if rev { count - offset - limit } else { offset };
+        // Days to read were the matches spread evenly over the store's
+        // days, with room for clustering.
+        let even = skip.saturating_mul(t.days.len()) / count.max(1);
+        let budget = even.saturating_mul(4).saturating_add(DAY_SKIP_SLACK);
+        let matches = |day: &RoaringBitmap| match member {
+            Member::Run(r) => day.range_cardinality(r.clone()),
+            _ => day.intersection_len(b),
+        };
+        let (mut later, mut earlier);
+        let days: &mut dyn Iterator<Item = (&i32, &RoaringBitmap)> = if rev {
+            later = t.days.range(day_of(span.end.checked_sub(1)?)?..);
+            &mut later
+        } else {
+            earlier = t.days.range(..=day_of(span.start)?).rev();
+            &mut earlier
+        };
+        let mut edge = None;
+        for (i, (&d, day)) in days.enumerate() {
+            if i >= budget {
+                return None;
+            }
+            let n = usize::try_from(matches(day)).unwrap_or(usize::MAX);
+            if skip < n {
+                // Day `d`'s records follow every later day's, and precede
+                // every earlier day's.
+                edge = Some(if rev {
+                    self.day_pos(d)
+                } else {
+                    self.day_pos(d.saturating_add(1))
+                });
+                break;
+            }
+            skip -= n;
+        }
+        let edge = edge?;
+        let skipped = (if rev { count - offset - limit } else { offset }) - skip;
+        let left = count - skipped;
+        if rev {
+            // The page ends `skip` matches before the new end.
+            let end = edge.min(span.end);
+            self.walk_page(
+                member,
+                span.start..end,
+                left,
+                &[],
+                left - skip - limit,
+                limit,
+                usize::MAX,
+            )
+        } else {
+            let start = edge.max(span.start);
+            self.walk_page(member, start..span.end, left, &[], skip, limit, usize::MAX)
+        }
     }
 
     /// Sorts records of one report date into the default order (type

@@ -2602,11 +2602,24 @@ mod tests {
         // Deep pages of one customer or one type in the default order:
         // whole report days skipped by their counts (`Core::skip_days`),
         // from the front or, for a late page, from the back.
+        // (With billing periods too: the days only their records were
+        // reported on are counted as the set's, the others tested. The
+        // last report day may be in the year after the last period's.)
+        let year = records
+            .iter()
+            .map(|r| r.billing_period.year())
+            .max()
+            .expect("records");
         for &c in &top {
             bases.push((format!("customer_uuid={}", c.simple()), None));
+            bases.push((
+                format!("customer_uuid={}&billing_period_year={year}", c.simple()),
+                None,
+            ));
         }
         for ty in &types {
             bases.push((format!("type={ty}"), None));
+            bases.push((format!("type={ty}&billing_period_year={year}"), None));
         }
         for &c in &top {
             for days in [3, 45, 400] {

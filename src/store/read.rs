@@ -3170,12 +3170,29 @@ impl Core {
         // between it and the nearer end are skipped by their counts, where
         // the walk would test each of their records (an export paging
         // through a customer or a component type).
-        if keys.is_empty()
-            && let Cand::Set(b, _) = cand
-            && walk >= DAY_SKIP_WALK
-            && let Some(v) = self.skip_days(b, &member, span.clone(), count, offset, limit)
-        {
-            return v;
+        if keys.is_empty() && walk >= DAY_SKIP_WALK {
+            let found = match cand {
+                Cand::Set(b, _) => {
+                    self.skip_days(b, None, &member, span.clone(), count, offset, limit)
+                }
+                Cand::Filtered {
+                    base,
+                    check: check @ Check::Periods(..),
+                    ..
+                } => self.skip_days(
+                    base,
+                    Some(check),
+                    &member,
+                    span.clone(),
+                    count,
+                    offset,
+                    limit,
+                ),
+                _ => None,
+            };
+            if let Some(v) = found {
+                return v;
+            }
         }
         if walk.saturating_mul(ratio) <= sort
             && let Some(v) = self.walk_page(&member, span, count, &keys, offset, limit, budget)
@@ -3293,7 +3310,9 @@ impl Core {
     }
 
     /// A page in the default order of `b`'s records in the default view's
-    /// `span`, `count` of them, found by skipping whole report days: from
+    /// `span` (those of the billing `periods` too, when given: a
+    /// [`Check::Periods`]), `count` of them, found by skipping whole
+    /// report days: from
     /// the end of the span nearer the page, each day's matches are
     /// counted (`|day ∩ b|`: a range's cardinality for one run, else
     /// container by container) until the day that holds the page's
@@ -3306,6 +3325,7 @@ impl Core {
     fn skip_days(
         &self,
         b: &RoaringBitmap,
+        periods: Option<&Check>,
         member: &Member<'_>,
         span: std::ops::Range<usize>,
         count: usize,
@@ -3327,9 +3347,42 @@ impl Core {
         // days, with room for clustering.
         let even = skip.saturating_mul(t.days.len()) / count.max(1);
         let budget = even.saturating_mul(4).saturating_add(DAY_SKIP_SLACK);
-        let matches = |day: &RoaringBitmap| match member {
-            Member::Run(r) => day.range_cardinality(r.clone()),
-            _ => day.intersection_len(b),
+        let run = match member {
+            Member::Run(r) | Member::RunFiltered(r, ..) => Some(r.clone()),
+            _ => None,
+        };
+        // With billing periods: the days on which only their records were
+        // reported ([`pure_days`]) count as the set's; the days outside
+        // their report days count nothing; the others (a few at each end)
+        // are the set's records of the day, tested.
+        let (bounds, pure) = match periods {
+            Some(Check::Periods(keys, _)) => (
+                period_days(t, keys.iter().copied()).unwrap_or((i32::MAX, i32::MIN)),
+                pure_days(t, keys),
+            ),
+            _ => ((i32::MIN, i32::MAX), None),
+        };
+        let matches = |d: i32, day: &RoaringBitmap| -> u64 {
+            let Some(check) = periods else {
+                return match &run {
+                    Some(r) => day.range_cardinality(r.clone()),
+                    None => day.intersection_len(b),
+                };
+            };
+            if d < bounds.0 || d > bounds.1 {
+                0
+            } else if pure.is_some_and(|(x, y)| (x..=y).contains(&d)) {
+                match &run {
+                    Some(r) => day.range_cardinality(r.clone()),
+                    None => day.intersection_len(b),
+                }
+            } else {
+                let test = |&s: &u32| check.test(t, s);
+                match &run {
+                    Some(r) => day.range(r.clone()).filter(test).count() as u64,
+                    None => (day & b).iter().filter(test).count() as u64,
+                }
+            }
         };
         let (mut later, mut earlier);
         let days: &mut dyn Iterator<Item = (&i32, &RoaringBitmap)> = if rev {
@@ -3344,7 +3397,7 @@ impl Core {
             if i >= budget {
                 return None;
             }
-            let n = usize::try_from(matches(day)).unwrap_or(usize::MAX);
+            let n = usize::try_from(matches(d, day)).unwrap_or(usize::MAX);
             if skip < n {
                 // Day `d`'s records follow every later day's, and precede
                 // every earlier day's.

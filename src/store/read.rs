@@ -3173,14 +3173,27 @@ impl Core {
         if keys.is_empty() && walk >= DAY_SKIP_WALK {
             let found = match cand {
                 Cand::Set(b, _) => {
-                    self.skip_days(b, None, &member, span.clone(), count, offset, limit)
+                    self.skip_days(Some(b), None, &member, span.clone(), count, offset, limit)
                 }
                 Cand::Filtered {
                     base,
                     check: check @ Check::Periods(..),
                     ..
                 } => self.skip_days(
-                    base,
+                    Some(base),
+                    Some(check),
+                    &member,
+                    span.clone(),
+                    count,
+                    offset,
+                    limit,
+                ),
+                // (Billing periods alone: every live record is the set.)
+                Cand::Lazy {
+                    check: check @ Check::Periods(..),
+                    ..
+                } => self.skip_days(
+                    None,
                     Some(check),
                     &member,
                     span.clone(),
@@ -3309,9 +3322,9 @@ impl Core {
         Some(out)
     }
 
-    /// A page in the default order of `b`'s records in the default view's
-    /// `span` (those of the billing `periods` too, when given: a
-    /// [`Check::Periods`]), `count` of them, found by skipping whole
+    /// A page in the default order of `b`'s records (every record's
+    /// without it) in the default view's `span` (those of the billing
+    /// `periods` too, when given: a [`Check::Periods`]), `count` of them, found by skipping whole
     /// report days: from
     /// the end of the span nearer the page, each day's matches are
     /// counted (`|day ∩ b|`: a range's cardinality for one run, else
@@ -3324,7 +3337,7 @@ impl Core {
     #[allow(clippy::too_many_arguments)] // one call site, which passes its plan's parts
     fn skip_days(
         &self,
-        b: &RoaringBitmap,
+        b: Option<&RoaringBitmap>,
         periods: Option<&Check>,
         member: &Member<'_>,
         span: std::ops::Range<usize>,
@@ -3362,25 +3375,25 @@ impl Core {
             ),
             _ => ((i32::MIN, i32::MAX), None),
         };
+        let within = |day: &RoaringBitmap| match (&run, b) {
+            (Some(r), _) => day.range_cardinality(r.clone()),
+            (None, Some(b)) => day.intersection_len(b),
+            (None, None) => day.len(),
+        };
         let matches = |d: i32, day: &RoaringBitmap| -> u64 {
             let Some(check) = periods else {
-                return match &run {
-                    Some(r) => day.range_cardinality(r.clone()),
-                    None => day.intersection_len(b),
-                };
+                return within(day);
             };
             if d < bounds.0 || d > bounds.1 {
                 0
             } else if pure.is_some_and(|(x, y)| (x..=y).contains(&d)) {
-                match &run {
-                    Some(r) => day.range_cardinality(r.clone()),
-                    None => day.intersection_len(b),
-                }
+                within(day)
             } else {
                 let test = |&s: &u32| check.test(t, s);
-                match &run {
-                    Some(r) => day.range(r.clone()).filter(test).count() as u64,
-                    None => (day & b).iter().filter(test).count() as u64,
+                match (&run, b) {
+                    (Some(r), _) => day.range(r.clone()).filter(test).count() as u64,
+                    (None, Some(b)) => (day & b).iter().filter(test).count() as u64,
+                    (None, None) => day.iter().filter(test).count() as u64,
                 }
             }
         };

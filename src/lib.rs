@@ -46,7 +46,12 @@
 //! parts find the usage the page starts in, and a second selection its
 //! first record among that usage's records. A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
-//! position. A load numbers each customer's records project by project,
+//! position. A deep page of the default order over a filter (a customer,
+//! a component type, billing periods, or those together) skips whole
+//! report days by their counts (the day's bitmap intersected with the
+//! filter's, or counted whole on days only the billing periods' records
+//! were reported on), from whichever end is nearer, and walks only the
+//! day that holds it. A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
 //! project is still in that order after later writes (records written out
 //! of order since form a tail, sorted by the first query after a write and

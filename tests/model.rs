@@ -2622,7 +2622,10 @@ mod tests {
             bases.push((format!("type={ty}&billing_period_year={year}"), None));
         }
         bases.push((format!("billing_period_year={year}"), None));
-        bases.push((format!("billing_period_year={year}&billing_period_month=6"), None));
+        bases.push((
+            format!("billing_period_year={year}&billing_period_month=6"),
+            None,
+        ));
         for &c in &top {
             for days in [3, 45, 400] {
                 let after = last_day - chrono::Days::new(days);

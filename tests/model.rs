@@ -2621,6 +2621,9 @@ mod tests {
             bases.push((format!("type={ty}"), None));
             bases.push((format!("type={ty}&billing_period_year={year}"), None));
         }
+        // (And a username search's union, built for it when the walk
+        // would cost as much.)
+        bases.push(("username=ann".to_string(), None));
         bases.push((format!("billing_period_year={year}"), None));
         bases.push((
             format!("billing_period_year={year}&billing_period_month=6"),

@@ -47,7 +47,8 @@
 //! first record among that usage's records. A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A deep page of the default order over a filter (a customer,
-//! a component type, billing periods, or those together) skips whole
+//! a component type, billing periods, or those together; a username
+//! search's names, once their union costs less than the walk) skips whole
 //! report days by their counts (the day's bitmap intersected with the
 //! filter's, or counted whole on days only the billing periods' records
 //! were reported on), from whichever end is nearer, and walks only the

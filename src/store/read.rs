@@ -1553,10 +1553,10 @@ fn runs_of(b: &RoaringBitmap, len: u64) -> Option<Vec<RangeInclusive<u32>>> {
 const DAY_SKIP_WALK_NS: usize = 32_768;
 
 /// A username union's estimated cost for [`Core::skip_days`], in
-/// nanoseconds per value and per name's bitmap (measured at 1M: `ann`'s
-/// 1,365 names and 82,215 records, about 750 µs). It is built when the
-/// walk's estimate (about a third of what such walks measured) is at
-/// least that.
+/// nanoseconds per value and per name's bitmap (at 1M, `ann`'s 1,365
+/// names and 82,215 records: page 2,000, union, day counts and walk
+/// together, took 677 µs). It is built when the walk's estimate (about a
+/// third of what such walks measured) is at least that.
 const UNION_VALUE_NS: usize = 10;
 /// See [`UNION_VALUE_NS`].
 const UNION_PART_NS: usize = 500;
@@ -2944,14 +2944,7 @@ impl Core {
         // sort of the whole list read every record's keys again (a
         // fourteenth of a scoped query's instructions).
         let mut out: Vec<u32> = got.iter().map(|g| g.1).collect();
-        let mut i = 0;
-        while i < got.len() {
-            let j = i + got[i..].iter().take_while(|g| g.0 == got[i].0).count();
-            if j - i > 1 {
-                self.sort_tied(&mut out[i..j], m.ty.is_some());
-            }
-            i = j;
-        }
+        self.sort_date_groups(&got, &mut out, m.ty.is_some());
         out.drain(..offset.min(out.len()));
         out.truncate(limit);
         out
@@ -3191,77 +3184,48 @@ impl Core {
         // between it and the nearer end are skipped by their counts, where
         // the walk would test each of their records (an export paging
         // through a customer or a component type).
-        if keys.is_empty() && walk.saturating_mul(member.step_ns(set)) >= DAY_SKIP_WALK_NS {
-            let found = match cand {
-                // The set may be one billing period's own bitmap (the filter
-                // names one period, or a year and month, and nothing else):
-                // then it is counted as the period, a day it alone has
-                // whole, where intersecting each day with the period's
-                // large containers cost 130,000 instructions a day.
-                Cand::Set(b, _) => match own_period(t, f, b) {
-                    Some(check) => self.skip_days(
-                        Some(b),
-                        Some((&check, true)),
-                        &member,
-                        span.clone(),
-                        count,
-                        offset,
-                        limit,
-                    ),
-                    None => {
-                        self.skip_days(Some(b), None, &member, span.clone(), count, offset, limit)
-                    }
-                },
+        let walk_ns = walk.saturating_mul(member.step_ns(set));
+        if keys.is_empty() && walk_ns >= DAY_SKIP_WALK_NS {
+            // What to count by day: the set (`None`: every record), and
+            // the billing periods with whether the set is exactly theirs.
+            // The set may be one billing period's own bitmap (the filter
+            // names one period, or a year and month, and nothing else):
+            // then it is counted as the period, a day it alone has whole,
+            // where intersecting each day with the period's large
+            // containers cost 130,000 instructions a day.
+            let own = match cand {
+                Cand::Set(b, _) => own_period(t, f, b),
+                _ => None,
+            };
+            let union;
+            let counted = match cand {
+                Cand::Set(b, _) => Some((Some(&**b), own.as_ref().map(|c| (c, true)))),
                 Cand::Filtered {
                     base,
                     check: check @ Check::Periods(..),
                     ..
-                } => self.skip_days(
-                    Some(base),
-                    Some((check, false)),
-                    &member,
-                    span.clone(),
-                    count,
-                    offset,
-                    limit,
-                ),
-                // (Billing periods alone: every live record is the set.)
+                } => Some((Some(&**base), Some((check, false)))),
                 Cand::Lazy {
                     check: check @ Check::Periods(..),
                     ..
-                } => self.skip_days(
-                    None,
-                    Some((check, false)),
-                    &member,
-                    span.clone(),
-                    count,
-                    offset,
-                    limit,
-                ),
+                } => Some((None, Some((check, false)))),
                 // A username search's names: their union built once, when
-                // the walk would cost several times as much, then counted
-                // by day as a set (the walk still tests the names).
+                // the walk's estimate reaches its cost, then counted by day
+                // as a set (the walk still tests the names).
                 Cand::Lazy {
                     check: Check::Usernames(_),
                     parts,
                     ..
-                } if walk.saturating_mul(member.step_ns(set))
-                    >= count * UNION_VALUE_NS + parts.len() * UNION_PART_NS =>
-                {
-                    let union = parts.iter().copied().union();
-                    self.skip_days(
-                        Some(&union),
-                        None,
-                        &member,
-                        span.clone(),
-                        count,
-                        offset,
-                        limit,
-                    )
+                } if walk_ns >= count * UNION_VALUE_NS + parts.len() * UNION_PART_NS => {
+                    union = parts.iter().copied().union();
+                    Some((Some(&union), None))
                 }
                 _ => None,
             };
-            if let Some(v) = found {
+            if let Some((b, periods)) = counted
+                && let Some(v) =
+                    self.skip_days(b, periods, &member, span.clone(), count, offset, limit)
+            {
                 return v;
             }
         }
@@ -3578,13 +3542,20 @@ impl Core {
         for (s, k) in slots.iter_mut().zip(keyed.iter()) {
             *s = k.1;
         }
+        self.sort_date_groups(keyed, slots, false);
+    }
+
+    /// Sorts each group of `slots` whose entries of `dated` (the same
+    /// records, in the same order, keyed by report date) share a date by
+    /// the rest of the default order ([`Core::sort_tied`]). O(n + the
+    /// groups' sorts).
+    fn sort_date_groups<D: PartialEq>(&self, dated: &[(D, u32)], slots: &mut [u32], typed: bool) {
         let mut i = 0;
-        while i < keyed.len() {
-            let j = i + keyed[i..].iter().take_while(|k| k.0 == keyed[i].0).count();
-            if j - i > 1 {
-                self.sort_tied(&mut slots[i..j], false);
+        for g in dated.chunk_by(|a, b| a.0 == b.0) {
+            if g.len() > 1 {
+                self.sort_tied(&mut slots[i..i + g.len()], typed);
             }
-            i = j;
+            i += g.len();
         }
     }
 

@@ -3453,14 +3453,16 @@ impl Core {
         let skipped = (if rev { count - offset - limit } else { offset }) - skip;
         let left = count - skipped;
         if rev {
-            // The page ends `skip` matches before the new end.
+            // The page ends `skip` matches before the new end: it starts
+            // `left - skip - limit` = `offset` matches after the span's
+            // start, as before (only matches after it were dropped).
             let end = edge.min(span.end);
             self.walk_page(
                 member,
                 span.start..end,
                 left,
                 &[],
-                left - skip - limit,
+                offset,
                 limit,
                 usize::MAX,
             )

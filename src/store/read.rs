@@ -1553,13 +1553,17 @@ fn runs_of(b: &RoaringBitmap, len: u64) -> Option<Vec<RangeInclusive<u32>>> {
 const DAY_SKIP_WALK_NS: usize = 32_768;
 
 /// A username union's estimated cost for [`Core::skip_days`], in
-/// nanoseconds per value and per name's bitmap (at 1M, `ann`'s 1,365
-/// names and 82,215 records: page 2,000, union, day counts and walk
-/// together, took 677 µs). It is built when the walk's estimate (about a
-/// third of what such walks measured) is at least that.
-const UNION_VALUE_NS: usize = 10;
+/// nanoseconds per value and per name's bitmap. Measured at 1M with the
+/// union taken on every deep page (union, day counts and the walk within
+/// a day together): `ann` (1,365 names, 82,215 records) 360 µs at page
+/// 100, `an` (4,424 names, 256,123 records) 1.15 ms, `a` (13,630 names,
+/// 777,801 records) 4.6 ms: 4.4 to 6 ns a record, names and records in
+/// about the same proportion. It is built when the walk's estimate is at
+/// least that (walks of 100,000 steps measured 15 to 18 ns a step, a
+/// little over [`Member::step_ns`]'s 12).
+const UNION_VALUE_NS: usize = 5;
 /// See [`UNION_VALUE_NS`].
-const UNION_PART_NS: usize = 500;
+const UNION_PART_NS: usize = 50;
 
 /// Days [`Core::skip_days`] may read beyond four times an even spread's.
 const DAY_SKIP_SLACK: usize = 16;

@@ -3201,18 +3201,24 @@ impl Core {
                 Cand::Set(b, _) => own_period(t, f, b),
                 _ => None,
             };
+            // The set may be one component type's own bitmap (the filter
+            // names a type, perhaps with billing periods): its days are
+            // counted from the kept counts (`Core::day_types`).
+            let own_type = |b: &RoaringBitmap| {
+                type_id(t, f).filter(|&ty| std::ptr::eq(b, t.types.payload(ty)))
+            };
             let union;
             let counted = match cand {
-                Cand::Set(b, _) => Some((Some(&**b), own.as_ref().map(|c| (c, true)))),
+                Cand::Set(b, _) => Some((Some(&**b), own.as_ref().map(|c| (c, true)), own_type(b))),
                 Cand::Filtered {
                     base,
                     check: check @ Check::Periods(..),
                     ..
-                } => Some((Some(&**base), Some((check, false)))),
+                } => Some((Some(&**base), Some((check, false)), own_type(base))),
                 Cand::Lazy {
                     check: check @ Check::Periods(..),
                     ..
-                } => Some((None, Some((check, false)))),
+                } => Some((None, Some((check, false)), None)),
                 // A username search's names: their union built once, when
                 // the walk's estimate reaches its cost, then counted by day
                 // as a set (the walk still tests the names).
@@ -3222,13 +3228,13 @@ impl Core {
                     ..
                 } if walk_ns >= count * UNION_VALUE_NS + parts.len() * UNION_PART_NS => {
                     union = parts.iter().copied().union();
-                    Some((Some(&union), None))
+                    Some((Some(&union), None, None))
                 }
                 _ => None,
             };
-            if let Some((b, periods)) = counted
+            if let Some((b, periods, ty)) = counted
                 && let Some(v) =
-                    self.skip_days(b, periods, &member, span.clone(), count, offset, limit)
+                    self.skip_days(b, periods, ty, &member, span.clone(), count, offset, limit)
             {
                 return v;
             }
@@ -3354,8 +3360,9 @@ impl Core {
     /// is exactly their records), `count` of them, found by skipping whole
     /// report days: from
     /// the end of the span nearer the page, each day's matches are
-    /// counted (`|day ∩ b|`: a range's cardinality for one run, else
-    /// container by container) until the day that holds the page's
+    /// counted (`|day ∩ b|`: a range's cardinality for one run, a kept
+    /// count when `b` is component type `ty`'s bitmap ([`DayTypeCache`](super::cache::DayTypeCache)),
+    /// else container by container) until the day that holds the page's
     /// nearest record, and the view is walked from that day's edge
     /// ([`Core::day_pos`]). `None` (nothing read but counts) when the
     /// days needed are many more than an even spread of the matches over
@@ -3366,6 +3373,7 @@ impl Core {
         &self,
         b: Option<&RoaringBitmap>,
         periods: Option<(&Check, bool)>,
+        ty: Option<u32>,
         member: &Member<'_>,
         span: std::ops::Range<usize>,
         count: usize,
@@ -3402,22 +3410,35 @@ impl Core {
             ),
             _ => ((i32::MIN, i32::MAX), None),
         };
-        let within = |day: &RoaringBitmap| match (&run, b) {
-            (Some(r), _) => day.range_cardinality(r.clone()),
-            (None, Some(b)) => day.intersection_len(b),
-            (None, None) => day.len(),
+        // `b` a component type's bitmap: its kept counts by day.
+        let typed = ty.map(|ty| {
+            self.day_types.get_or_make(ty, || {
+                let bm = t.types.payload(ty);
+                (t.days.iter())
+                    .map(|(&d, day)| (d, day.intersection_len(bm) as u32))
+                    .filter(|e| e.1 > 0)
+                    .collect()
+            })
+        });
+        let within = |d: i32, day: &RoaringBitmap| match (&run, b, typed.as_deref()) {
+            (Some(r), _, _) => day.range_cardinality(r.clone()),
+            (None, _, Some(v)) => v
+                .binary_search_by_key(&d, |e| e.0)
+                .map_or(0, |i| u64::from(v[i].1)),
+            (None, Some(b), None) => day.intersection_len(b),
+            (None, None, _) => day.len(),
         };
         let matches = |d: i32, day: &RoaringBitmap| -> u64 {
             let Some((check, exact)) = periods else {
-                return within(day);
+                return within(d, day);
             };
             if d < bounds.0 || d > bounds.1 {
                 0
             } else if pure.is_some_and(|(x, y)| (x..=y).contains(&d)) {
                 // (`b` the periods' own records: the whole day.)
-                if exact { day.len() } else { within(day) }
+                if exact { day.len() } else { within(d, day) }
             } else if exact {
-                within(day)
+                within(d, day)
             } else {
                 let test = |&s: &u32| check.test(t, s);
                 match (&run, b) {
@@ -3453,6 +3474,8 @@ impl Core {
             }
             skip -= n;
         }
+        // The kept counts' read lock is not held through the walk.
+        drop(typed);
         let edge = edge?;
         let skipped = (if rev { count - offset - limit } else { offset }) - skip;
         let left = count - skipped;

@@ -256,6 +256,26 @@ impl Core {
                 "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
             );
         }
+        // Cached records per (type, report day): the type's records of
+        // each day, zeros aside.
+        for (ty, days) in self.day_types.entries() {
+            ensure!(
+                days.windows(2).all(|w| w[0].0 < w[1].0),
+                "day type cache: type {ty}'s days do not ascend"
+            );
+            let want: Vec<(i32, u32)> = match t.types.is_live(ty) {
+                true => (t.days.iter())
+                    .map(|(&d, b)| (d, b.intersection_len(t.types.payload(ty)) as u32))
+                    .filter(|e| e.1 > 0)
+                    .collect(),
+                false => Vec::new(),
+            };
+            let have: Vec<(i32, u32)> = days.into_iter().filter(|e| e.1 > 0).collect();
+            ensure!(
+                have == want,
+                "day type cache: type {ty}'s counts by day differ from its records'"
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

@@ -128,6 +128,7 @@ impl Core {
             self.tails.clear();
             self.day_starts.clear();
             self.period_counts.clear();
+            self.day_types.clear();
         } else {
             if stale.view {
                 self.day_starts.clear();
@@ -139,6 +140,7 @@ impl Core {
             // component usage) change no count at all.
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
+            self.day_types.adjust(&stale.day_types);
         }
         stale.reset();
     }
@@ -1027,6 +1029,63 @@ mod tests {
             (vec![], vec![moved.project_uuid]),
             "after a project moved"
         );
+        store.validate().expect("invariants");
+    }
+
+    /// A type's kept counts by report day, if kept.
+    fn kept_days(store: &Store, ty: &str) -> Option<Vec<(i32, u32)>> {
+        let core = store.core.read();
+        let id = core.t.types.id(ty)?;
+        (core.day_types.entries().into_iter()).find_map(|(k, v)| (k == id).then_some(v))
+    }
+
+    /// The count kept for `r`'s type on `r`'s report day (zero when the
+    /// entry has no such day), if the type's counts are kept.
+    fn kept_on_day(store: &Store, r: &Record) -> Option<u32> {
+        let day = crate::wire::time::micros_to_day(crate::wire::time::to_micros(r.date));
+        let days = kept_days(store, &r.component_type)?;
+        Some(days.iter().find(|e| e.0 == day).map_or(0, |e| e.1))
+    }
+
+    /// A deep page of a type keeps the type's records per report day
+    /// (`DayTypeCache`); writes adjust them, a new day included, and a new
+    /// component type forgets them. `validate` compares every kept count
+    /// with the day's bitmap after each write.
+    #[test]
+    fn day_type_counts_follow_writes() {
+        let (store, [a, b, _]) = fixture();
+        let deep = |r: &Record| {
+            let q = format!("type={}&page=300", r.component_type);
+            store
+                .query(&Query::parse(&q).expect("valid query"))
+                .expect("query");
+        };
+        assert_eq!(kept_days(&store, &a.component_type), None, "cold");
+        deep(&a);
+        let before = kept_on_day(&store, &a).expect("kept by the deep page");
+        assert!(before > 0, "the record's own day counts it");
+        store.validate().expect("invariants");
+
+        // Re-dated to a day no record had: one fewer on the old day, a new
+        // day with one.
+        let moved = later(&a);
+        assert_eq!(kept_on_day(&store, &moved), Some(0));
+        store.upsert(&moved).expect("valid");
+        assert_eq!(kept_on_day(&store, &a), Some(before - 1));
+        assert_eq!(kept_on_day(&store, &moved), Some(1));
+        store.validate().expect("invariants");
+
+        // Removed: the new day's count drops to zero.
+        store.remove(moved.uuid).expect("stored");
+        assert_eq!(kept_on_day(&store, &moved), Some(0));
+        store.validate().expect("invariants");
+
+        // A new component type: every cache goes.
+        deep(&b);
+        let mut typed = b.clone();
+        typed.component_type = "a-new-type".into();
+        store.upsert(&typed).expect("valid");
+        assert_eq!(kept_days(&store, &b.component_type), None);
         store.validate().expect("invariants");
     }
 }

@@ -20,24 +20,35 @@ pub(crate) fn to_micros(t: DateTime<Utc>) -> Micros {
 /// `civil_from_days` gives the year, month and day, but building a
 /// `NaiveDate` from them through `from_ymd_opt` measured slower than
 /// chrono's own conversion.)
+#[inline]
 pub(crate) fn from_micros(m: Micros) -> DateTime<Utc> {
-    let dates = DATES.get_or_init(|| (0..TABLE_DAYS).map(day_to_date).collect());
     // Within the table the value is non-negative: unsigned division by
     // constants, no euclidean sign fix-ups (half the instructions).
-    match u64::try_from(m)
-        .ok()
-        .map(|m| (m / MICROS_PER_DAY_U64, m % MICROS_PER_DAY_U64))
+    if let Ok(u) = u64::try_from(m)
+        && let Some(&date) = dates().get((u / MICROS_PER_DAY_U64) as usize)
     {
-        Some((day, rem)) if day < TABLE_DAYS as u64 => {
-            let date = dates[day as usize];
-            // `rem` is below a day's microseconds: both parts are in range.
-            let (secs, micros) = ((rem / 1_000_000) as u32, (rem % 1_000_000) as u32);
-            let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, micros * 1000)
-                .expect("within a day");
-            date.and_time(time).and_utc()
-        }
-        _ => DateTime::from_timestamp_micros(m).expect("micros come from a valid DateTime"),
+        // The remainder is below a day's microseconds: both parts are
+        // in range.
+        let rem = u % MICROS_PER_DAY_U64;
+        let (secs, micros) = ((rem / 1_000_000) as u32, (rem % 1_000_000) as u32);
+        let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(secs, micros * 1000)
+            .expect("within a day");
+        return date.and_time(time).and_utc();
     }
+    from_micros_outside(m)
+}
+
+/// [`from_micros`] outside the table's days, by chrono.
+#[cold]
+#[inline(never)]
+fn from_micros_outside(m: Micros) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(m).expect("micros come from a valid DateTime")
+}
+
+/// The table of [`DATES`], built on first use.
+#[inline]
+fn dates() -> &'static [NaiveDate] {
+    DATES.get_or_init(|| (0..TABLE_DAYS).map(day_to_date).collect())
 }
 
 /// [`MICROS_PER_DAY`] for unsigned arithmetic.

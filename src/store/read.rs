@@ -2879,15 +2879,18 @@ impl Core {
         let mut cursors: SmallVec<[MergeCursor<'_>; MERGE_INLINE]> = SmallVec::new();
         // (Sequence i of `m.seqs`, then `m.runs`.)
         let n = m.seqs.len();
-        let mut opened: SmallVec<[u32; MERGE_INLINE]> =
+        let mut opened_buf: SmallVec<[u32; MERGE_INLINE]> =
             smallvec::smallvec![u32::MAX; n + m.runs.len()];
+        // Slices from here on: every access to a `SmallVec` tests whether
+        // it spilled (a twentieth of a scoped query's instructions).
+        let opened = &mut opened_buf[..];
         // (date, sequence, slot) of each sequence's next match; before its
         // cursor is opened, of its window's latest record (no match is
         // later). Kept sorted by date, latest last: the next is popped
         // from the end, and a cursor's next match is moved into place from
         // the end (it is rarely far: the cursor's last was the latest),
         // where a heap was allocated and sifted through its levels.
-        let mut heads: SmallVec<[(Micros, u32, u32); MERGE_INLINE]> = m
+        let mut heads_buf: SmallVec<[(Micros, u32, u32); MERGE_INLINE]> = m
             .seqs
             .iter()
             .map(|s| s.at(s.window().1 - 1))
@@ -2895,14 +2898,20 @@ impl Core {
             .enumerate()
             .map(|(i, last)| (date(last), i as u32, last))
             .collect();
-        heads.sort_unstable_by_key(|h| h.0);
+        heads_buf.sort_unstable_by_key(|h| h.0);
+        // `heads[..live]`: a head is popped before its cursor's next is
+        // put back, so the list never outgrows its start.
+        let heads = &mut heads_buf[..];
+        let mut live = heads.len();
         // (date, slot) of the matches read, latest first: the merge pops
         // dates in descending order, so only records of one date (rare
         // but for re-reports) need the rest of the default order.
         let mut got: SmallVec<[(Micros, u32); 2 * MERGE_INLINE]> = SmallVec::new();
         // Once the page's last match is read, the rest of its date's.
         let mut bound = Micros::MIN;
-        while let Some((d, i, slot)) = heads.pop() {
+        while live > 0 {
+            live -= 1;
+            let (d, i, slot) = heads[live];
             if d < bound {
                 break;
             }
@@ -2933,9 +2942,9 @@ impl Core {
                 // (their order is the groups' sort's): after a re-report
                 // many share the latest.
                 let d = date(s);
-                heads.push((d, i, s));
-                let h = &mut heads[..];
-                let mut j = h.len() - 1;
+                let h = &mut heads[..=live];
+                let mut j = live;
+                live += 1;
                 while j > 0 && h[j - 1].0 > d {
                     h[j] = h[j - 1];
                     j -= 1;

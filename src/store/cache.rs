@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use hashbrown::HashMap;
 use parking_lot::{MappedRwLockReadGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use smallvec::SmallVec;
 
 /// Values derived from the indexes, by entity id (or another key `K`),
 /// shared by every reader: filled by reads, forgotten by the writes that
@@ -137,6 +138,96 @@ impl PeriodCountCache {
     pub(crate) fn heap_bytes(&self) -> usize {
         let map = self.0.read();
         map.allocation_size() + map.values().map(|m| m.allocation_size()).sum::<usize>()
+    }
+}
+
+/// A project's records of one component type, ascending by slot, by
+/// project and then type: what a scoped merge's cursor over a whole
+/// project reads (`Core::merge_page`). The project is one run of slots in
+/// date order when its entry is made (`Project::run`), so its records of
+/// the type ascend by date too, and a cursor steps back through a slice,
+/// where it opened an iterator over the type's bitmap and searched it
+/// for the run's end (a fifth of a scoped query's instructions at 1M,
+/// with its steps). A write forgets the entries of the projects whose
+/// records it changed ([`Stale::projects`]), a bulk write every entry.
+///
+/// Invariant (checked by `Core::validate`): an entry is its live
+/// project's records of its live type, ascending.
+#[derive(Debug, Default)]
+pub(crate) struct TypedRunCache(RwLock<HashMap<u32, TypedRuns>>);
+
+/// One project's entries in a [`TypedRunCache`], by type id.
+type TypedRuns = SmallVec<[(u32, Box<[u32]>); 1]>;
+
+/// A clone starts empty, as a [`Derived`]'s.
+impl Clone for TypedRunCache {
+    fn clone(&self) -> TypedRunCache {
+        TypedRunCache::default()
+    }
+}
+
+/// A read of a [`TypedRunCache`] held through a merge: one lock for every
+/// cursor. Created by [`TypedRunCache::read`].
+pub(crate) struct TypedRunRead<'a>(RwLockReadGuard<'a, HashMap<u32, TypedRuns>>);
+
+impl TypedRunRead<'_> {
+    /// Project `p`'s records of type `ty`, if kept. O(1).
+    pub(crate) fn get(&self, p: u32, ty: u32) -> Option<&[u32]> {
+        let runs = self.0.get(&p)?;
+        runs.iter().find(|e| e.0 == ty).map(|e| &*e.1)
+    }
+}
+
+impl TypedRunCache {
+    /// Holds the cache for reading (see [`TypedRunRead`]).
+    pub(crate) fn read(&self) -> TypedRunRead<'_> {
+        TypedRunRead(self.0.read())
+    }
+
+    /// Keeps entries made by a read, `(project, type, records)`; an entry
+    /// another reader made first stays.
+    pub(crate) fn keep(&self, made: impl IntoIterator<Item = (u32, u32, Box<[u32]>)>) {
+        let mut map = self.0.write();
+        for (p, ty, v) in made {
+            let runs = map.entry(p).or_default();
+            if !runs.iter().any(|e| e.0 == ty) {
+                runs.push((ty, v));
+            }
+        }
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        clear_map(self.0.get_mut());
+    }
+
+    /// Forgets the entries of these projects. O(projects).
+    pub(crate) fn forget(&mut self, projects: &[u32]) {
+        forget_keys(self.0.get_mut(), projects);
+    }
+
+    /// The kept entries, `(project, type, records)`, for `Core::validate`.
+    pub(crate) fn entries(&self) -> Vec<(u32, u32, Vec<u32>)> {
+        let map = self.0.read();
+        (map.iter())
+            .flat_map(|(&p, runs)| runs.iter().map(move |(ty, v)| (p, *ty, v.to_vec())))
+            .collect()
+    }
+
+    /// Heap bytes held: the map, spilled lists and the records.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let map = self.0.read();
+        map.allocation_size()
+            + (map.values())
+                .map(|runs| {
+                    let spilled = if runs.spilled() {
+                        runs.capacity() * 24
+                    } else {
+                        0
+                    };
+                    spilled + runs.iter().map(|e| 4 * e.1.len()).sum::<usize>()
+                })
+                .sum::<usize>()
     }
 }
 

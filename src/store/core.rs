@@ -840,6 +840,9 @@ pub(crate) struct Core {
     pub(crate) period_counts: super::cache::PeriodCountCache,
     /// Component types' records per report day, adjusted by writes.
     pub(crate) day_types: super::cache::DayTypeCache,
+    /// Whole projects' records of a type, kept until a write changes the
+    /// project's records.
+    pub(crate) typed_runs: super::cache::TypedRunCache,
     /// What the write in progress made stale in the caches above.
     pub(crate) stale: super::cache::Stale,
 }
@@ -1206,11 +1209,12 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, username ranks)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes()
+                    + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes(),
             ),
         ]

@@ -9,6 +9,8 @@ use std::ops::RangeInclusive;
 use roaring::{MultiOps, RoaringBitmap};
 use smallvec::SmallVec;
 
+use super::cache::TypedRunRead;
+
 use super::PageInfo;
 use super::core::{Core, SortKey, Tables, ViewKind};
 use crate::error::QueryError;
@@ -908,7 +910,8 @@ struct MergeSeq<'a, 'b> {
     /// is built for them (most of a scope's projects end before its
     /// page: their sequences were a fifth of a scoped query's
     /// instructions).
-    runs: SmallVec<[(u32, u32); MERGE_INLINE]>,
+    /// (And each run's project.)
+    runs: SmallVec<[(u32, u32, u32); MERGE_INLINE]>,
     /// The component type the windows' records must have (tested while
     /// merging), `None` without a type filter.
     ty: Option<u32>,
@@ -957,6 +960,17 @@ struct MergeCursor<'a> {
     /// skips the other types' records without reading them.
     run: Option<roaring::bitmap::Iter<'a>>,
     first: u32,
+    /// Or, for one of [`MergeSeq::runs`] with a type, the run's records
+    /// of the type ascending, `pos` indexing them (see
+    /// [`TypedRunCache`](super::cache::TypedRunCache)).
+    typed: Option<Typed<'a>>,
+}
+
+/// A whole project's records of a type, for a [`MergeCursor`]: kept by an
+/// earlier query, or made by this one (with the project, to keep).
+enum Typed<'a> {
+    Kept(&'a [u32]),
+    Made(u32, Box<[u32]>),
 }
 
 impl<'a> MergeCursor<'a> {
@@ -972,6 +986,7 @@ impl<'a> MergeCursor<'a> {
                 ty: Some(ty),
                 run: Some(it),
                 first: seq.slot(lo),
+                typed: None,
             };
         }
         MergeCursor {
@@ -980,18 +995,32 @@ impl<'a> MergeCursor<'a> {
             ty,
             run: None,
             first: 0,
+            typed: None,
         }
     }
 
-    /// A cursor over `len` slots from `first` in date order (one of
-    /// [`MergeSeq::runs`]): with a type, the type's bitmap read back from
-    /// the run's end, as [`MergeCursor::new`] reads a run prefix.
-    fn of_run(t: &'a Tables, first: u32, len: u32, ty: Option<u32>) -> MergeCursor<'a> {
-        let (pos, run) = match ty {
+    /// A cursor over `len` slots from `first` in date order, project
+    /// `p`'s (one of [`MergeSeq::runs`]): with a type, the project's
+    /// records of the type, kept or made here from the type's bitmap.
+    fn of_run(
+        t: &'a Tables,
+        (first, len, p): (u32, u32, u32),
+        ty: Option<u32>,
+        kept: Option<&'a TypedRunRead<'_>>,
+    ) -> MergeCursor<'a> {
+        let (pos, typed) = match ty {
             Some(ty) => {
-                let mut it = t.types.payload(ty).iter();
-                it.advance_back_to(first + (len - 1));
-                (0..0, Some(it))
+                let typed = match kept.and_then(|k| k.get(p, ty)) {
+                    Some(v) => Typed::Kept(v),
+                    None => Typed::Made(
+                        p,
+                        t.types
+                            .payload(ty)
+                            .range(first..=first + (len - 1))
+                            .collect(),
+                    ),
+                };
+                (0..typed.slots().len() as u32, Some(typed))
             }
             None => (0..len, None),
         };
@@ -999,13 +1028,17 @@ impl<'a> MergeCursor<'a> {
             seq: None,
             pos,
             ty,
-            run,
+            run: None,
             first,
+            typed,
         }
     }
 
     /// The next match (the latest not yet read), if any.
     fn next(&mut self, t: &Tables) -> Option<u32> {
+        if let Some(typed) = &self.typed {
+            return Some(typed.slots()[self.pos.next_back()? as usize]);
+        }
         while let Some(p) = self.pos.next_back() {
             let s = self.seq.map_or(self.first + p, |seq| seq.at(p));
             if self
@@ -1020,6 +1053,15 @@ impl<'a> MergeCursor<'a> {
             self.run = None;
         }
         s
+    }
+}
+
+impl Typed<'_> {
+    fn slots(&self) -> &[u32] {
+        match self {
+            Typed::Kept(v) => v,
+            Typed::Made(_, v) => v,
+        }
     }
 }
 
@@ -2722,7 +2764,7 @@ impl Core {
                     _ => u64::from(len),
                 };
                 walk += u64::from(len);
-                runs.push((run.start, len));
+                runs.push((run.start, len, p));
                 continue;
             }
             let mut seq = self.entity_seq(&pr.rows, pr.sorted_until, Some(p))?;
@@ -2876,6 +2918,9 @@ impl Core {
         // Only the opened cursors are made: a list of every sequence's
         // optional cursor was written whole (160 bytes each) to say none
         // was open. `opened[i]` is sequence i's place in `cursors`.
+        // Whole projects' records of the type kept by earlier queries: one
+        // read of the cache for every cursor.
+        let kept = m.ty.map(|_| self.typed_runs.read());
         let mut cursors: SmallVec<[MergeCursor<'_>; MERGE_INLINE]> = SmallVec::new();
         // (Sequence i of `m.seqs`, then `m.runs`.)
         let n = m.seqs.len();
@@ -2894,7 +2939,7 @@ impl Core {
             .seqs
             .iter()
             .map(|s| s.at(s.window().1 - 1))
-            .chain(m.runs.iter().map(|&(first, len)| first + (len - 1)))
+            .chain(m.runs.iter().map(|&(first, len, _)| first + (len - 1)))
             .enumerate()
             .map(|(i, last)| (date(last), i as u32, last))
             .collect();
@@ -2920,10 +2965,7 @@ impl Core {
                     opened[i as usize] = cursors.len() as u32;
                     cursors.push(match m.seqs.get(i as usize) {
                         Some(seq) => MergeCursor::new(t, seq, m.ty),
-                        None => {
-                            let (first, len) = m.runs[i as usize - n];
-                            MergeCursor::of_run(t, first, len, m.ty)
-                        }
+                        None => MergeCursor::of_run(t, m.runs[i as usize - n], m.ty, kept.as_ref()),
                     });
                     cursors.last_mut().expect("just pushed")
                 }
@@ -2956,6 +2998,21 @@ impl Core {
         // (type rank, uuid); where every date differs there is none: the
         // sort of the whole list read every record's keys again (a
         // fourteenth of a scoped query's instructions).
+        // The projects' records this merge made are kept for the next.
+        // (Taken from the cursors in place: moving the list moved its
+        // whole inline buffer.)
+        let mut made = (cursors.iter_mut())
+            .filter_map(|c| match (c.typed.take(), m.ty) {
+                (Some(Typed::Made(p, v)), Some(ty)) => Some((p, ty, v)),
+                _ => None,
+            })
+            .peekable();
+        if made.peek().is_some() {
+            let made: Vec<_> = made.collect();
+            drop(cursors);
+            drop(kept);
+            self.typed_runs.keep(made);
+        }
         let mut out: Vec<u32> = got.iter().map(|g| g.1).collect();
         self.sort_date_groups(&got, &mut out, m.ty.is_some());
         out.drain(..offset.min(out.len()));

@@ -256,6 +256,20 @@ impl Core {
                 "customer {c}: cached count {n} of type {ty} in period {p}, not {want}"
             );
         }
+        // Kept whole projects' records of a type: the project's, ascending.
+        for (p, ty, slots) in self.typed_runs.entries() {
+            ensure!(
+                !t.projects.is_free(p) && t.types.is_live(ty),
+                "typed run cache: project {p} or type {ty} is dead"
+            );
+            let want: Vec<u32> = (&t.projects.get(p).rows & t.types.payload(ty))
+                .iter()
+                .collect();
+            ensure!(
+                slots == want,
+                "typed run cache: project {p}'s records of type {ty} differ"
+            );
+        }
         // Cached records per (type, report day): the type's records of
         // each day, zeros aside.
         for (ty, days) in self.day_types.entries() {

@@ -129,6 +129,7 @@ impl Core {
             self.day_starts.clear();
             self.period_counts.clear();
             self.day_types.clear();
+            self.typed_runs.clear();
         } else {
             if stale.view {
                 self.day_starts.clear();
@@ -136,6 +137,7 @@ impl Core {
             // By key, not by a scan of the entries: a write touches a few
             // entities, a cache may hold thousands.
             self.tails.forget(&stale.projects);
+            self.typed_runs.forget(&stale.projects);
             // Adjusted, not recounted: most writes (a report re-dating its
             // component usage) change no count at all.
             self.period_counts.adjust(&stale.counts);
@@ -1086,6 +1088,75 @@ mod tests {
         typed.component_type = "a-new-type".into();
         store.upsert(&typed).expect("valid");
         assert_eq!(kept_days(&store, &b.component_type), None);
+        store.validate().expect("invariants");
+    }
+
+    /// The projects with kept records of a type (`TypedRunCache`), by uuid, sorted.
+    fn typed_projects(store: &Store) -> Vec<Uuid> {
+        let core = store.core.read();
+        let t = &core.t;
+        let mut v: Vec<Uuid> = (core.typed_runs.entries().iter())
+            .map(|(p, _, _)| t.projects.get(*p).uuid)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// A scoped query keeps the records of the type of each whole project
+    /// its merge reads; a write forgets only the entries of the projects
+    /// whose records it moved, a usage alone none. `validate` compares
+    /// every entry with the project's bitmap.
+    #[test]
+    fn typed_runs_follow_writes() {
+        let demo = Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 3,
+        });
+        let records: Vec<Record> = demo.records().collect();
+        let store = Store::new();
+        store
+            .upsert_batch(&records)
+            .expect("demo records are valid");
+        let p = demo.picks();
+        let mut scope = crate::Scope::nothing();
+        for &c in &p.scope_customers {
+            scope = scope.with_customer(c);
+        }
+        for &pr in &p.scope_projects {
+            scope = scope.with_project(pr);
+        }
+        let q = Query::parse(&format!("type={}", p.component_type))
+            .expect("valid query")
+            .with_scope(scope);
+        let first = store.query(&q).expect("query");
+        let kept = typed_projects(&store);
+        assert!(!kept.is_empty(), "the merge keeps its projects' records");
+        store.validate().expect("invariants");
+        // Answered from the kept records: the same page.
+        assert_eq!(store.query(&q).expect("query"), first);
+
+        // One of them: a record of the type, its usage changed, then
+        // re-dated.
+        let r = (records.iter())
+            .find(|r| kept.contains(&r.project_uuid) && r.component_type == p.component_type)
+            .expect("a record of a kept project")
+            .clone();
+        let mut more = r.clone();
+        more.usage = Usage::from_cents(more.usage.cents() + 1);
+        store.upsert(&more).expect("valid");
+        assert_eq!(typed_projects(&store), kept, "after a usage change");
+        store.upsert(&later(&more)).expect("valid");
+        let left: Vec<Uuid> = kept
+            .iter()
+            .copied()
+            .filter(|&u| u != r.project_uuid)
+            .collect();
+        assert_eq!(typed_projects(&store), left, "after a re-date");
+        store.validate().expect("invariants");
+        let (count, page) = store.query(&q).expect("query");
+        assert_eq!(count, first.0);
+        assert_eq!(page[0].uuid, r.uuid, "the re-dated record leads");
         store.validate().expect("invariants");
     }
 }

@@ -2942,7 +2942,7 @@ impl Core {
         // was open. `opened[i]` is sequence i's place in `cursors`.
         // Whole projects' records of the type kept by earlier queries: one
         // read of the cache for every cursor.
-        let kept = m.ty.map(|_| self.typed_runs.read());
+        let kept = (m.ty.is_some() && !m.runs.is_empty()).then(|| self.typed_runs.read());
         let mut cursors: SmallVec<[MergeCursor<'_>; MERGE_INLINE]> = SmallVec::new();
         // (Sequence i of `m.seqs`, then `m.runs`.)
         let n = m.seqs.len();
@@ -3016,10 +3016,6 @@ impl Core {
                 h[j] = (d, i, s);
             }
         }
-        // Each group of one date sorted by the rest of the default order
-        // (type rank, uuid); where every date differs there is none: the
-        // sort of the whole list read every record's keys again (a
-        // fourteenth of a scoped query's instructions).
         // The projects' records this merge made are kept for the next.
         // (Taken from the cursors in place: moving the list moved its
         // whole inline buffer.)
@@ -3035,6 +3031,10 @@ impl Core {
             drop(kept);
             self.typed_runs.keep(made);
         }
+        // Each group of one date sorted by the rest of the default order
+        // (type rank, uuid); where every date differs there is none: the
+        // sort of the whole list read every record's keys again (a
+        // fourteenth of a scoped query's instructions).
         let mut out: Vec<u32> = got.iter().map(|g| g.1).collect();
         self.sort_date_groups(&got, &mut out, m.ty.is_some());
         out.drain(..offset.min(out.len()));

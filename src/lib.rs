@@ -50,9 +50,9 @@
 //! a component type, billing periods, or those together; a username
 //! search's names, once their union costs less than the walk) skips whole
 //! report days by their counts (the day's bitmap intersected with the
-//! filter's, or, for a component type or billing periods, the day's kept
-//! counts by billing period), from whichever end is nearer, and walks
-//! only the day that holds it. A load numbers each customer's records project by project,
+//! filter's, a component type's kept count of the day, or counted whole
+//! on days only the billing periods' records were reported on), from
+//! whichever end is nearer, and walks only the day that holds it. A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
 //! project is still in that order after later writes (records written out
 //! of order since form a tail, sorted by the first query after a write and
@@ -63,7 +63,7 @@
 //! a merge of those projects' orders from their ends. What queries derive
 //! from the indexes (a project's sorted tail, a whole project's records
 //! of a component type for a merge, a big customer's counts per type and
-//! billing period, records per report day and billing period, where report days
+//! billing period, a type's records per report day, where report days
 //! start in the default view, the usernames' order and their substring
 //! matches) is kept and shared by the queries between writes, and a write
 //! forgets or adjusts only what it changed (the tails and typed records

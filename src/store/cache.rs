@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use hashbrown::HashMap;
-use parking_lot::{MappedRwLockReadGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{RwLock, RwLockReadGuard};
 use smallvec::SmallVec;
 
 /// Values derived from the indexes, by entity id (or another key `K`),
@@ -231,110 +231,47 @@ impl TypedRunCache {
     }
 }
 
-/// Records per report day and billing period, of one component type (by
-/// type id) or of every record ([`ANY_TYPE`]): a deep default-order page
-/// of a type, of billing periods, or of both, skips whole report days by
-/// these counts (`Core::skip_days`), where it intersected each day's
-/// bitmap with the type's (about a microsecond a day:
-/// `type=storage&page=5000` read 250 days, 222 µs of its page at 1M
-/// records) and tested each record of the days two periods share. Made
-/// on a key's first such page from the days' bitmaps (about 1 ms at 1M),
-/// adjusted by writes ([`Stale::day_counts`]), forgotten by a bulk write.
-/// An entry holds its `(day, period, records)` ascending, 12 bytes each:
-/// a day has one period, or two where a period's late reports meet the
-/// next one's (about 15 KB a key at 1M).
+/// Records of one component type per report day, by type id: a deep
+/// default-order page of a type filter skips whole report days by these
+/// counts (`Core::skip_days`), where it intersected each day's bitmap
+/// with the type's (`type=storage&page=5000` took 211 µs at 1M records,
+/// 5 µs with the counts kept). Made on a type's first such page from the
+/// days' bitmaps: every day's intersection, about 10 million instructions
+/// (4 ms) at 1M, so that first page costs more than it did without the
+/// counts. Adjusted by writes ([`Stale::day_types`]), forgotten by a bulk
+/// write. Each entry holds a type's days ascending, 8 bytes a day (1,101
+/// days, 8.8 KB, at 1M).
 ///
-/// Invariant (checked by `Core::validate`): an entry's triples ascend,
-/// and its nonzero counts are exactly its key's live records on each
-/// report day by billing period (a triple whose records left keeps a
-/// zero).
-#[derive(Debug, Default)]
-pub(crate) struct DayCountCache(RwLock<HashMap<u32, Vec<DayCount>>>);
+/// Invariant (checked by `Core::validate`): an entry's days ascend, and
+/// its nonzero counts are exactly the type's live records on each report
+/// day (a day whose records left keeps a zero).
+pub(crate) type DayTypeCache = Derived<Vec<(i32, u32)>>;
 
-/// `(report day, billing period, records)`, both as days since the epoch.
-pub(crate) type DayCount = (i32, i32, u32);
-
-/// The [`DayCountCache`] key of every record, whatever its type.
-pub(crate) const ANY_TYPE: u32 = u32::MAX;
-
-/// A clone starts empty, as a [`Derived`]'s.
-impl Clone for DayCountCache {
-    fn clone(&self) -> DayCountCache {
-        DayCountCache::default()
-    }
-}
-
-impl DayCountCache {
-    /// Key `ty`'s counts, ascending: cached, or made by `make` and
-    /// cached. The read lock is held while the slice is: another key's
-    /// first page waits for it (a few microseconds).
-    pub(crate) fn get_or_make(
-        &self,
-        ty: u32,
-        make: impl FnOnce() -> Vec<DayCount>,
-    ) -> MappedRwLockReadGuard<'_, [DayCount]> {
-        match RwLockReadGuard::try_map(self.0.read(), |m| m.get(&ty).map(Vec::as_slice)) {
-            Ok(v) => v,
-            Err(guard) => {
-                drop(guard);
-                let made = make();
-                let mut map = self.0.write();
-                map.entry(ty).or_insert(made);
-                RwLockReadGuard::map(RwLockWriteGuard::downgrade(map), |m| m[&ty].as_slice())
-            }
-        }
-    }
-
-    /// Forgets every entry.
-    pub(crate) fn clear(&mut self) {
-        clear_map(self.0.get_mut());
-    }
-
-    /// Adjusts the kept counts by a write's changes ([`Stale::day_counts`]),
-    /// each under its type's key and [`ANY_TYPE`]: a triple new to an
-    /// entry is inserted in its place. O(changes × log entries), plus a
-    /// shift of the entry's later triples per new one.
-    pub(crate) fn adjust(&mut self, changes: &[((u32, i32, i32), i64)]) {
-        let map = self.0.get_mut();
-        if map.is_empty() {
+impl DayTypeCache {
+    /// Adjusts the kept counts by a write's changes ([`Stale::day_types`]):
+    /// a day new to an entry is inserted in its place. O(changes × log
+    /// days), plus a shift of the entry's later days per new day.
+    pub(crate) fn adjust(&mut self, changes: &[((u32, i32), i64)]) {
+        if self.0.get_mut().is_empty() {
             return;
         }
-        for &((ty, day, period), n) in changes {
-            for key in [ty, ANY_TYPE] {
-                let Some(v) = map.get_mut(&key) else { continue };
-                match v.binary_search_by_key(&(day, period), |e| (e.0, e.1)) {
-                    Ok(i) => {
-                        let c = &mut v[i].2;
-                        *c = c
-                            .checked_add_signed(i32::try_from(n).expect("a record at a time"))
-                            .expect("a kept count covers the records it loses");
-                    }
-                    Err(i) => v.insert(
-                        i,
-                        (
-                            day,
-                            period,
-                            u32::try_from(n).expect("a triple's first records are added"),
-                        ),
-                    ),
+        for &((ty, day), n) in changes {
+            self.update(ty, |v| match v.binary_search_by_key(&day, |e| e.0) {
+                Ok(i) => {
+                    let c = &mut v[i].1;
+                    *c = c
+                        .checked_add_signed(i32::try_from(n).expect("a record at a time"))
+                        .expect("a kept count covers the records it loses");
                 }
-            }
+                Err(i) => v.insert(
+                    i,
+                    (
+                        day,
+                        u32::try_from(n).expect("a day's first records are added"),
+                    ),
+                ),
+            });
         }
-    }
-
-    /// The cached counts by key, for `Core::validate`.
-    pub(crate) fn entries(&self) -> Vec<(u32, Vec<DayCount>)> {
-        let map = self.0.read();
-        map.iter().map(|(&ty, v)| (ty, v.clone())).collect()
-    }
-
-    /// Heap bytes held: the map and its lists.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        let map = self.0.read();
-        map.allocation_size()
-            + (map.values())
-                .map(|v| std::mem::size_of::<DayCount>() * v.capacity())
-                .sum::<usize>()
     }
 }
 
@@ -370,6 +307,17 @@ impl<V: ?Sized, K: Copy + Eq + std::hash::Hash> Derived<V, K> {
     /// Forgets the entries of these keys. O(keys).
     pub(crate) fn forget(&mut self, keys: &[K]) {
         forget_keys(self.0.get_mut(), keys);
+    }
+
+    /// Changes the entry of `id` in place, if kept: a write's adjustment
+    /// (no reader holds the value then, so it is not copied).
+    pub(crate) fn update(&mut self, id: K, f: impl FnOnce(&mut V))
+    where
+        V: Clone,
+    {
+        if let Some(v) = self.0.get_mut().get_mut(&id) {
+            f(Arc::make_mut(v));
+        }
     }
 
     /// The cached entries, for `Core::validate`.
@@ -429,11 +377,11 @@ pub(crate) struct Stale {
     /// component usage's move to another customer, which moves only its
     /// records' links.
     pub(crate) counts: Vec<((u32, u32, i32), i64)>,
-    /// Changes to the number of records of `(type, report day, billing
-    /// period)`, by which [`DayCountCache`] entries are adjusted: noted
-    /// where a record's keys are attached and detached, the only places
-    /// its day, period and type enter or leave the indexes.
-    pub(crate) day_counts: Vec<((u32, i32, i32), i64)>,
+    /// Changes to the number of records of `(type, report day)`, by which
+    /// a [`DayTypeCache`] entry is adjusted: noted where a record's keys
+    /// are attached and detached, the only places its day and type enter
+    /// or leave the indexes.
+    pub(crate) day_types: Vec<((u32, i32), i64)>,
 }
 
 impl Stale {
@@ -448,8 +396,8 @@ impl Stale {
         }
         self.counts.clear();
         self.counts.shrink_to(1024);
-        self.day_counts.clear();
-        self.day_counts.shrink_to(1024);
+        self.day_types.clear();
+        self.day_types.shrink_to(1024);
     }
 
     // A bulk write forgets everything: a note per record would only grow
@@ -470,12 +418,11 @@ impl Stale {
         }
     }
 
-    /// Notes `n` records more (or fewer) of type `ty` reported on `day`
-    /// in billing period `period`.
+    /// Notes `n` records more (or fewer) of type `ty` reported on `day`.
     #[inline]
-    pub(crate) fn day_count(&mut self, ty: u32, day: i32, period: i32, n: i64) {
+    pub(crate) fn day_type(&mut self, ty: u32, day: i32, n: i64) {
         if !self.all {
-            self.day_counts.push(((ty, day, period), n));
+            self.day_types.push(((ty, day), n));
         }
     }
 

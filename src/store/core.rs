@@ -838,9 +838,8 @@ pub(crate) struct Core {
     /// Big customers' records of a type per billing period, adjusted by
     /// writes (forgotten when a project or resource moves).
     pub(crate) period_counts: super::cache::PeriodCountCache,
-    /// Records per report day and billing period, by component type and
-    /// of every record, adjusted by writes.
-    pub(crate) day_counts: super::cache::DayCountCache,
+    /// Component types' records per report day, adjusted by writes.
+    pub(crate) day_types: super::cache::DayTypeCache,
     /// Whole projects' records of a type, kept until a write changes the
     /// project's records.
     pub(crate) typed_runs: super::cache::TypedRunCache,
@@ -981,7 +980,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, true);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, 1);
-                self.stale.day_count(ctype, day, period, 1);
+                self.stale.day_type(ctype, day, 1);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -1032,7 +1031,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, false);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, -1);
-                self.stale.day_count(ctype, day, period, -1);
+                self.stale.day_type(ctype, day, -1);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {
@@ -1210,11 +1209,11 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day counts, typed runs, username ranks)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
-                    + self.day_counts.heap_bytes()
+                    + self.day_types.heap_bytes(|v| 8 * v.capacity())
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes(),
             ),

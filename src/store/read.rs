@@ -9,7 +9,7 @@ use std::ops::RangeInclusive;
 use roaring::{MultiOps, RoaringBitmap};
 use smallvec::SmallVec;
 
-use super::cache::{ANY_TYPE, DayCount, TypedRunRead};
+use super::cache::TypedRunRead;
 
 use super::PageInfo;
 use super::core::{Core, SortKey, Tables, ViewKind};
@@ -379,45 +379,6 @@ fn period_days(t: &Tables, periods: impl Iterator<Item = i32>) -> Option<(i32, i
     periods
         .map(|p| t.period_days[&p])
         .reduce(|(a, b), (l, h)| (a.min(l), b.max(h)))
-}
-
-/// The records per report day and billing period of component type
-/// `key`, or of every record for [`ANY_TYPE`], ascending (a
-/// `DayCountCache` entry): a day within one period's report days
-/// (`Tables::period_days`) is counted whole (or its type's part), and a
-/// day within several is intersected with each one's records. O(days ×
-/// periods + a day's containers each).
-fn day_counts(t: &Tables, key: u32) -> Vec<DayCount> {
-    let ty = (key != ANY_TYPE).then(|| t.types.payload(key));
-    let mut out = Vec::new();
-    for (&d, day) in &t.days {
-        let mut holding = (t.period_days.iter())
-            .filter(|&(_, &(lo, hi))| lo <= d && d <= hi)
-            .map(|(&p, _)| p);
-        let (first, second) = (holding.next(), holding.next());
-        if let (Some(p), None) = (first, second) {
-            // Every record of the day has the one period whose report days
-            // hold it (the bounds are never too narrow).
-            let n = ty.map_or_else(|| day.len(), |bm| day.intersection_len(bm));
-            out.push((d, p, n as u32));
-            continue;
-        }
-        let both;
-        let set = match ty {
-            Some(bm) => {
-                both = day & bm;
-                &both
-            }
-            None => day,
-        };
-        for (&p, &(lo, hi)) in &t.period_days {
-            if lo <= d && d <= hi {
-                out.push((d, p, set.intersection_len(&t.periods[&p]) as u32));
-            }
-        }
-    }
-    out.retain(|e| e.2 > 0);
-    out
 }
 
 /// [`Check::Periods`] of the one billing period the filter selects, when
@@ -3330,7 +3291,7 @@ impl Core {
             };
             // The set may be one component type's own bitmap (the filter
             // names a type, perhaps with billing periods): its days are
-            // counted from the kept counts (`Core::day_counts`).
+            // counted from the kept counts (`Core::day_types`).
             let own_type = |b: &RoaringBitmap| {
                 type_id(t, f).filter(|&ty| std::ptr::eq(b, t.types.payload(ty)))
             };
@@ -3487,11 +3448,9 @@ impl Core {
     /// is exactly their records), `count` of them, found by skipping whole
     /// report days: from
     /// the end of the span nearer the page, each day's matches are
-    /// counted (`|day ∩ b|`: a range's cardinality for one run, kept
-    /// counts by day and billing period when `b` is component type `ty`'s
-    /// bitmap or the billing periods' records
-    /// ([`DayCountCache`](super::cache::DayCountCache)), else
-    /// container by container) until the day that holds the page's
+    /// counted (`|day ∩ b|`: a range's cardinality for one run, a kept
+    /// count when `b` is component type `ty`'s bitmap ([`DayTypeCache`](super::cache::DayTypeCache)),
+    /// else container by container) until the day that holds the page's
     /// nearest record, and the view is walked from that day's edge
     /// ([`Core::day_pos`]). `None` (nothing read but counts) when the
     /// days needed are many more than an even spread of the matches over
@@ -3539,51 +3498,37 @@ impl Core {
             ),
             _ => ((i32::MIN, i32::MAX), None),
         };
-        // Kept counts by day and billing period (`DayCountCache`) when
-        // the set is a component type's bitmap (`ty`; with or without
-        // billing periods), or there is no set but billing periods, or the
-        // set is their own records: of the type, or of every record. A
-        // day's count is then its periods' counts, where the day was
-        // intersected with the type (about a microsecond) and the days
-        // two periods share were tested record by record.
-        let key = match (&run, ty, b, periods) {
-            (Some(_), ..) => None,
-            (None, Some(ty), ..) => Some(ty),
-            (None, None, None, Some(_)) | (None, None, Some(_), Some((_, true))) => Some(ANY_TYPE),
-            _ => None,
-        };
-        let kept = key.map(|key| self.day_counts.get_or_make(key, || day_counts(t, key)));
-        let selected = match periods {
-            Some((Check::Periods(keys, _), _)) => Some(&keys[..]),
-            _ => None,
-        };
-        let kept_count = |d: i32, v: &[DayCount]| -> u64 {
-            let i = v.partition_point(|e| e.0 < d);
-            (v[i..].iter())
-                .take_while(|e| e.0 == d)
-                .filter(|e| selected.is_none_or(|k| k.binary_search(&e.1).is_ok()))
-                .map(|e| u64::from(e.2))
-                .sum()
-        };
-        let within = |day: &RoaringBitmap| match (&run, b) {
-            (Some(r), _) => day.range_cardinality(r.clone()),
-            (None, Some(b)) => day.intersection_len(b),
-            (None, None) => day.len(),
+        // `b` a component type's bitmap: its kept counts by day.
+        let typed = ty.map(|ty| {
+            self.day_types.get_or_make(ty, || {
+                let bm = t.types.payload(ty);
+                let mut v: Vec<(i32, u32)> = (t.days.iter())
+                    .map(|(&d, day)| (d, day.intersection_len(bm) as u32))
+                    .filter(|e| e.1 > 0)
+                    .collect();
+                v.shrink_to_fit();
+                std::sync::Arc::new(v)
+            })
+        });
+        let within = |d: i32, day: &RoaringBitmap| match (&run, b, typed.as_deref()) {
+            (Some(r), _, _) => day.range_cardinality(r.clone()),
+            (None, _, Some(v)) => v
+                .binary_search_by_key(&d, |e| e.0)
+                .map_or(0, |i| u64::from(v[i].1)),
+            (None, Some(b), None) => day.intersection_len(b),
+            (None, None, _) => day.len(),
         };
         let matches = |d: i32, day: &RoaringBitmap| -> u64 {
-            if let Some(v) = kept.as_deref() {
-                return kept_count(d, v);
-            }
             let Some((check, exact)) = periods else {
-                return within(day);
+                return within(d, day);
             };
             if d < bounds.0 || d > bounds.1 {
                 0
             } else if pure.is_some_and(|(x, y)| (x..=y).contains(&d)) {
                 // (`b` the periods' own records: the whole day.)
-                if exact { day.len() } else { within(day) }
+                if exact { day.len() } else { within(d, day) }
             } else if exact {
-                within(day)
+                within(d, day)
             } else {
                 let test = |&s: &u32| check.test(t, s);
                 match (&run, b) {
@@ -3619,8 +3564,6 @@ impl Core {
             }
             skip -= n;
         }
-        // The kept counts' read lock is not held through the walk.
-        drop(kept);
         let edge = edge?;
         let skipped = (if rev { count - offset - limit } else { offset }) - skip;
         let left = count - skipped;

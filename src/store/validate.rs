@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
-use super::cache::{ANY_TYPE, DayCount};
 use super::core::{Core, NO_SLOT, NO_TEXT, VIEW_KINDS};
 use super::entities::{PROJECT_TYPES, UNKEPT};
 use crate::wire::time::micros_to_day;
@@ -271,33 +270,25 @@ impl Core {
                 "typed run cache: project {p}'s records of type {ty} differ"
             );
         }
-        // Cached records per (report day, billing period), of a type or of
-        // every record: the live records', zeros aside.
-        let cached = self.day_counts.entries();
-        if !cached.is_empty() {
-            let mut counts: BTreeMap<(u32, i32, i32), u32> = BTreeMap::new();
-            for slot in &t.live {
-                let cu = t.cus.get(t.row(slot).cu);
-                let (k, day) = (t.kind_of(cu), micros_to_day(cu.date()));
-                for key in [k.ctype, ANY_TYPE] {
-                    *counts.entry((key, day, k.period)).or_default() += 1;
-                }
-            }
-            for (key, days) in cached {
-                ensure!(
-                    days.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)),
-                    "day count cache: key {key}'s days and periods do not ascend"
-                );
-                let want: Vec<DayCount> = (counts
-                    .range((key, i32::MIN, i32::MIN)..=(key, i32::MAX, i32::MAX)))
-                .map(|(&(_, d, p), &n)| (d, p, n))
-                .collect();
-                let have: Vec<DayCount> = days.into_iter().filter(|e| e.2 > 0).collect();
-                ensure!(
-                    have == want,
-                    "day count cache: key {key}'s counts differ from its records'"
-                );
-            }
+        // Cached records per (type, report day): the type's records of
+        // each day, zeros aside.
+        for (ty, days) in self.day_types.entries() {
+            ensure!(
+                days.windows(2).all(|w| w[0].0 < w[1].0),
+                "day type cache: type {ty}'s days do not ascend"
+            );
+            let want: Vec<(i32, u32)> = match t.types.is_live(ty) {
+                true => (t.days.iter())
+                    .map(|(&d, b)| (d, b.intersection_len(t.types.payload(ty)) as u32))
+                    .filter(|e| e.1 > 0)
+                    .collect(),
+                false => Vec::new(),
+            };
+            let have: Vec<(i32, u32)> = days.iter().copied().filter(|e| e.1 > 0).collect();
+            ensure!(
+                have == want,
+                "day type cache: type {ty}'s counts by day differ from its records'"
+            );
         }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));

@@ -128,7 +128,7 @@ impl Core {
             self.tails.clear();
             self.day_starts.clear();
             self.period_counts.clear();
-            self.day_counts.clear();
+            self.day_types.clear();
             self.typed_runs.clear();
         } else {
             if stale.view {
@@ -142,7 +142,7 @@ impl Core {
             // component usage) change no count at all.
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
-            self.day_counts.adjust(&stale.day_counts);
+            self.day_types.adjust(&stale.day_types);
         }
         stale.reset();
     }
@@ -1034,80 +1034,60 @@ mod tests {
         store.validate().expect("invariants");
     }
 
-    /// The counts kept for a type (or, `None`, every record), if kept.
-    fn kept_days(store: &Store, ty: Option<&str>) -> Option<Vec<crate::store::cache::DayCount>> {
+    /// A type's kept counts by report day, if kept.
+    fn kept_days(store: &Store, ty: &str) -> Option<Vec<(i32, u32)>> {
         let core = store.core.read();
-        let id = match ty {
-            Some(ty) => core.t.types.id(ty)?,
-            None => crate::store::cache::ANY_TYPE,
-        };
-        (core.day_counts.entries().into_iter()).find_map(|(k, v)| (k == id).then_some(v))
+        let id = core.t.types.id(ty)?;
+        (core.day_types.entries().into_iter()).find_map(|(k, v)| (k == id).then(|| v.to_vec()))
     }
 
-    /// The count kept for `r`'s report day and billing period, of its type
-    /// (`typed`) or of every record (zero when the entry has no such
-    /// pair), if kept.
-    fn kept_on_day(store: &Store, r: &Record, typed: bool) -> Option<u32> {
-        use crate::wire::time::{date_to_day, micros_to_day, to_micros};
-        let key = (
-            micros_to_day(to_micros(r.date)),
-            date_to_day(r.billing_period),
-        );
-        let days = kept_days(store, typed.then_some(&*r.component_type))?;
-        Some(days.iter().find(|e| (e.0, e.1) == key).map_or(0, |e| e.2))
+    /// The count kept for `r`'s type on `r`'s report day (zero when the
+    /// entry has no such day), if the type's counts are kept.
+    fn kept_on_day(store: &Store, r: &Record) -> Option<u32> {
+        let day = crate::wire::time::micros_to_day(crate::wire::time::to_micros(r.date));
+        let days = kept_days(store, &r.component_type)?;
+        Some(days.iter().find(|e| e.0 == day).map_or(0, |e| e.1))
     }
 
-    /// A deep page of a type keeps the type's records per report day and
-    /// billing period, and one of a year every record's (`DayCountCache`);
-    /// writes adjust both, a new day included, and a new component type
-    /// forgets them. `validate` compares every kept count with the
-    /// records after each write.
+    /// A deep page of a type keeps the type's records per report day
+    /// (`DayTypeCache`); writes adjust them, a new day included, and a new
+    /// component type forgets them. `validate` compares every kept count
+    /// with the day's bitmap after each write.
     #[test]
-    fn day_counts_follow_writes() {
+    fn day_type_counts_follow_writes() {
         let (store, [a, b, _]) = fixture();
-        let deep = |q: String| {
+        let deep = |r: &Record| {
+            let q = format!("type={}&page=300", r.component_type);
             store
-                .query(&Query::parse(&format!("{q}&page=300")).expect("valid query"))
+                .query(&Query::parse(&q).expect("valid query"))
                 .expect("query");
         };
-        assert_eq!(kept_days(&store, Some(&a.component_type)), None, "cold");
-        assert_eq!(kept_days(&store, None), None, "cold");
-        deep(format!("type={}", a.component_type));
-        deep(format!("billing_period_year={}", a.billing_period.year()));
-        let before = [true, false].map(|typed| kept_on_day(&store, &a, typed).expect("kept"));
-        assert!(
-            before.iter().all(|&n| n > 0),
-            "the record's own day counts it"
-        );
+        assert_eq!(kept_days(&store, &a.component_type), None, "cold");
+        deep(&a);
+        let before = kept_on_day(&store, &a).expect("kept by the deep page");
+        assert!(before > 0, "the record's own day counts it");
         store.validate().expect("invariants");
 
         // Re-dated to a day no record had: one fewer on the old day, a new
-        // day with one, in the type's counts and every record's.
+        // day with one.
         let moved = later(&a);
-        for typed in [true, false] {
-            assert_eq!(kept_on_day(&store, &moved, typed), Some(0));
-        }
+        assert_eq!(kept_on_day(&store, &moved), Some(0));
         store.upsert(&moved).expect("valid");
-        for (typed, n) in [true, false].into_iter().zip(before) {
-            assert_eq!(kept_on_day(&store, &a, typed), Some(n - 1));
-            assert_eq!(kept_on_day(&store, &moved, typed), Some(1));
-        }
+        assert_eq!(kept_on_day(&store, &a), Some(before - 1));
+        assert_eq!(kept_on_day(&store, &moved), Some(1));
         store.validate().expect("invariants");
 
-        // Removed: the new day's counts drop to zero.
+        // Removed: the new day's count drops to zero.
         store.remove(moved.uuid).expect("stored");
-        for typed in [true, false] {
-            assert_eq!(kept_on_day(&store, &moved, typed), Some(0));
-        }
+        assert_eq!(kept_on_day(&store, &moved), Some(0));
         store.validate().expect("invariants");
 
         // A new component type: every cache goes.
-        deep(format!("type={}", b.component_type));
+        deep(&b);
         let mut typed = b.clone();
         typed.component_type = "a-new-type".into();
         store.upsert(&typed).expect("valid");
-        assert_eq!(kept_days(&store, Some(&b.component_type)), None);
-        assert_eq!(kept_days(&store, None), None);
+        assert_eq!(kept_days(&store, &b.component_type), None);
         store.validate().expect("invariants");
     }
 

@@ -843,6 +843,8 @@ pub(crate) struct Core {
     /// Whole projects' records of a type, kept until a write changes the
     /// project's records.
     pub(crate) typed_runs: super::cache::TypedRunCache,
+    /// Username searches' records, adjusted by writes.
+    pub(crate) needle_rows: super::cache::NeedleRowsCache,
     /// What the write in progress made stale in the caches above.
     pub(crate) stale: super::cache::Stale,
 }
@@ -1069,6 +1071,7 @@ impl Core {
     fn attach_indexes(&mut self, slot: u32) {
         let uname = self.t.row(slot).username;
         self.t.usernames.dict.payload_mut(uname).insert(slot);
+        self.stale.name(slot, uname, true);
         self.attach(slot, Part::Links);
         self.attach(slot, Part::CuKeys);
     }
@@ -1084,6 +1087,7 @@ impl Core {
             self.detach(slot, Part::Links);
             let uname = self.t.row(slot).username;
             self.t.usernames.dict.payload_mut(uname).remove(slot);
+            self.stale.name(slot, uname, false);
         }
         let r = self.t.row(slot);
         let (uuid, cu, next) = (r.uuid, r.cu, r.next);
@@ -1209,13 +1213,14 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes(|v| 8 * v.capacity())
                     + self.typed_runs.heap_bytes()
-                    + t.usernames.ranks_heap_bytes(),
+                    + t.usernames.ranks_heap_bytes()
+                    + self.needle_rows.heap_bytes(bitmap_bytes),
             ),
         ]
     }

@@ -290,6 +290,19 @@ impl Core {
                 "day type cache: type {ty}'s counts by day differ from its records'"
             );
         }
+        // Kept username searches' records: the union of the matching
+        // names' bitmaps, the names found by a fresh scan.
+        for (needle, rows) in self.needle_rows.entries() {
+            let lower = needle.to_lowercase();
+            let want: RoaringBitmap = (t.usernames.dict.iter())
+                .filter(|(_, name, _)| name.to_lowercase().contains(&lower))
+                .map(|(_, _, b)| b.clone())
+                .fold(RoaringBitmap::new(), |acc, b| acc | b);
+            ensure!(
+                *rows == want,
+                "username search cache: the records of {needle:?} differ from its names'"
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

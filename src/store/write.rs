@@ -130,6 +130,7 @@ impl Core {
             self.period_counts.clear();
             self.day_types.clear();
             self.typed_runs.clear();
+            self.needle_rows.clear();
         } else {
             if stale.view {
                 self.day_starts.clear();
@@ -143,6 +144,8 @@ impl Core {
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
             self.day_types.adjust(&stale.day_types);
+            let names = &self.t.usernames;
+            self.needle_rows.adjust(&stale.names, |n| names.search(n));
         }
         stale.reset();
     }
@@ -1088,6 +1091,88 @@ mod tests {
         typed.component_type = "a-new-type".into();
         store.upsert(&typed).expect("valid");
         assert_eq!(kept_days(&store, &b.component_type), None);
+        store.validate().expect("invariants");
+    }
+
+    /// The kept records of a username search (`NeedleRowsCache`), by uuid, sorted.
+    fn needle_uuids(store: &Store, needle: &str) -> Option<Vec<Uuid>> {
+        let core = store.core.read();
+        let rows = core.needle_rows.get(needle)?;
+        let mut v: Vec<Uuid> = rows.iter().map(|s| core.row(s).uuid).collect();
+        v.sort_unstable();
+        Some(v)
+    }
+
+    /// A username search with a type keeps its records; writes adjust
+    /// them (a new matching name joins, a renamed or removed record
+    /// leaves), an entity filter uses them but makes none, and a write
+    /// that moves every record forgets them. `validate` compares every entry with its
+    /// names' bitmaps after each write.
+    #[test]
+    fn needle_rows_follow_writes() {
+        let (store, [a, b, c]) = fixture();
+        let search = |needle: &str, extra: String| {
+            let q = format!("username={needle}&{extra}");
+            (store.query(&Query::parse(&q).expect("valid query")))
+                .expect("query")
+                .0
+                .count
+        };
+        let needle = "zq-needle";
+        // An entity filter makes no entry.
+        assert_eq!(
+            search(
+                needle,
+                format!("customer_uuid={}", a.customer_uuid.simple())
+            ),
+            0
+        );
+        assert_eq!(needle_uuids(&store, needle), None, "made for an entity");
+        // A type does, empty: no name matches yet.
+        assert_eq!(search(needle, format!("type={}", a.component_type)), 0);
+        assert_eq!(needle_uuids(&store, needle), Some(vec![]));
+
+        // Two records move to a new name matching the needle, one to a
+        // name that does not.
+        let named = |r: &Record, name: &str| {
+            let mut r = r.clone();
+            r.username = name.into();
+            store.upsert(&r).expect("valid");
+            store.validate().expect("invariants");
+            r
+        };
+        let a2 = named(&a, "Ann-ZQ-Needle-1");
+        let b2 = named(&b, "zq-needle-2");
+        named(&c, "zq-other");
+        let mut want = vec![a2.uuid, b2.uuid];
+        want.sort_unstable();
+        assert_eq!(needle_uuids(&store, needle), Some(want));
+        let typed = format!("type={}", a.component_type);
+        let same_type = usize::from(b.component_type == a.component_type);
+        assert_eq!(search(needle, typed.clone()), 1 + same_type as u64);
+
+        // Renamed away, then removed: each leaves the kept records.
+        named(&a2, "plain");
+        assert_eq!(needle_uuids(&store, needle), Some(vec![b2.uuid]));
+        store.remove(b2.uuid).expect("stored");
+        store.validate().expect("invariants");
+        assert_eq!(needle_uuids(&store, needle), Some(vec![]));
+        assert_eq!(search(needle, typed), 0);
+
+        // Kept, the entry serves an entity filter too. A write that moves
+        // everything (a new component type reorders the types) forgets it.
+        let b3 = named(&b, "zq-needle-3");
+        let customer = format!("customer_uuid={}", b3.customer_uuid.simple());
+        assert_eq!(search(needle, customer), 1);
+        assert_eq!(needle_uuids(&store, needle), Some(vec![b3.uuid]));
+        let mut typed = a.clone();
+        typed.component_type = "a-new-type".into();
+        store.upsert(&typed).expect("valid");
+        assert_eq!(
+            needle_uuids(&store, needle),
+            None,
+            "kept after every slot moved"
+        );
         store.validate().expect("invariants");
     }
 

@@ -982,7 +982,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, true);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, 1);
-                self.stale.day_type(ctype, day, 1);
+                self.stale.day_type(slot, ctype, day, 1);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -1033,7 +1033,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, false);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, -1);
-                self.stale.day_type(ctype, day, -1);
+                self.stale.day_type(slot, ctype, day, -1);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {

@@ -292,7 +292,8 @@ impl Core {
         }
         // Kept username searches' records: the union of the matching
         // names' bitmaps, the names found by a fresh scan.
-        for (needle, rows) in self.needle_rows.entries() {
+        for e in self.needle_rows.entries() {
+            let (needle, rows) = (&e.needle, &*e.rows);
             let lower = needle.to_lowercase();
             let want: RoaringBitmap = (t.usernames.dict.iter())
                 .filter(|(_, name, _)| name.to_lowercase().contains(&lower))
@@ -302,6 +303,16 @@ impl Core {
                 *rows == want,
                 "username search cache: the records of {needle:?} differ from its names'"
             );
+            if let Some(days) = &e.days {
+                let want: Vec<(i32, u32)> = (t.days.iter())
+                    .map(|(&d, b)| (d, b.intersection_len(rows) as u32))
+                    .filter(|e| e.1 > 0)
+                    .collect();
+                ensure!(
+                    **days == want,
+                    "username search cache: the day counts of {needle:?} differ from its records'"
+                );
+            }
         }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));

@@ -145,7 +145,7 @@ impl Core {
             self.period_counts.forget(&stale.customers);
             self.day_types.adjust(&stale.day_types);
             let names = &self.t.usernames;
-            self.needle_rows.adjust(&stale.names, |n| names.search(n));
+            (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n));
         }
         stale.reset();
     }
@@ -1173,6 +1173,67 @@ mod tests {
             None,
             "kept after every slot moved"
         );
+        store.validate().expect("invariants");
+    }
+
+    /// Whether a username search's day counts are kept.
+    fn needle_days(store: &Store, needle: &str) -> bool {
+        let core = store.core.read();
+        (core.needle_rows.entries().iter()).any(|e| &*e.needle == needle && e.days.is_some())
+    }
+
+    /// A deep default-order page of a username search alone keeps its
+    /// records and their counts by report day; a write that re-dates or
+    /// removes one of its records drops the counts (the next deep page
+    /// makes them again), one that touches none keeps them. `validate`
+    /// compares kept counts with the days' bitmaps.
+    #[test]
+    fn needle_day_counts_follow_writes() {
+        let (store, [a, ..]) = fixture();
+        let records: Vec<Record> = Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 3,
+        })
+        .records()
+        .collect();
+        let needle = "an";
+        let deep = || {
+            let q = |page: u64| Query::parse(&format!("username={needle}&page={page}"));
+            let n = store
+                .query(&q(1).expect("valid"))
+                .expect("query")
+                .0
+                .num_pages;
+            store.query(&q(n / 2).expect("valid")).expect("query");
+        };
+        deep();
+        assert!(
+            needle_days(&store, needle),
+            "a deep page keeps the day counts"
+        );
+        store.validate().expect("invariants");
+
+        let matching = |yes: bool| {
+            (records.iter())
+                .find(|r| r.username.to_lowercase().contains(needle) == yes && r.uuid != a.uuid)
+                .expect("the demo has both")
+                .clone()
+        };
+        // A record outside the search re-dated: the counts stay.
+        store.upsert(&later(&matching(false))).expect("valid");
+        assert!(needle_days(&store, needle), "dropped by an unrelated write");
+        store.validate().expect("invariants");
+        // One of its records re-dated: dropped, then made again.
+        let r = matching(true);
+        store.upsert(&later(&r)).expect("valid");
+        assert!(!needle_days(&store, needle), "kept after a re-date");
+        deep();
+        assert!(needle_days(&store, needle));
+        store.validate().expect("invariants");
+        // Removed: dropped.
+        store.remove(r.uuid).expect("stored");
+        assert!(!needle_days(&store, needle), "kept after a removal");
+        deep();
         store.validate().expect("invariants");
     }
 

@@ -3407,6 +3407,7 @@ impl Core {
                     count,
                     offset,
                     limit,
+                    sort,
                 )
             {
                 return v;
@@ -3541,8 +3542,11 @@ impl Core {
     /// nearest record, and the view is walked from that day's edge
     /// ([`Core::day_pos`]). `None` (nothing read but counts) when the
     /// days needed are many more than an even spread of the matches over
-    /// them would take. O(days skipped × a day's containers + the walk
-    /// of the page's days).
+    /// them would take, or when that walk takes more than `walk_budget`
+    /// steps (a sparse set's first page: a small offering ∧ a type, 217
+    /// matches at 1M records, walked 46,000 records from its first
+    /// match's day, 380 µs, where sorting them takes 20). O(days skipped
+    /// × a day's containers + the walk of the page's days).
     #[allow(clippy::too_many_arguments)] // one call site, which passes its plan's parts
     fn skip_days(
         &self,
@@ -3554,6 +3558,7 @@ impl Core {
         count: usize,
         offset: usize,
         limit: usize,
+        walk_budget: usize,
     ) -> Option<Vec<u32>> {
         let t = &self.t;
         let view = self.view(ViewKind::Default);
@@ -3664,11 +3669,11 @@ impl Core {
                 &[],
                 offset,
                 limit,
-                usize::MAX,
+                walk_budget,
             )
         } else {
             let start = edge.max(span.start);
-            self.walk_page(member, start..span.end, left, &[], skip, limit, usize::MAX)
+            self.walk_page(member, start..span.end, left, &[], skip, limit, walk_budget)
         }
     }
 

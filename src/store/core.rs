@@ -845,6 +845,9 @@ pub(crate) struct Core {
     pub(crate) typed_runs: super::cache::TypedRunCache,
     /// Username searches' records, adjusted by writes.
     pub(crate) needle_rows: super::cache::NeedleRowsCache,
+    /// Offerings' records with many-run containers expanded, kept until
+    /// a write changes the offering's records.
+    pub(crate) flat_offerings: super::cache::FlatCache,
     /// What the write in progress made stale in the caches above.
     pub(crate) stale: super::cache::Stale,
 }
@@ -955,6 +958,7 @@ impl Core {
                 let (res, o, p, c) = self.t.chain(slot);
                 self.t.resources.get_mut(res).rows.insert(slot);
                 self.t.offerings.get_mut(o).rows.insert(slot);
+                self.stale.offering(o);
                 let pr = self.t.projects.get_mut(p);
                 if pr.rows.insert(slot) {
                     pr.joined(slot);
@@ -997,6 +1001,7 @@ impl Core {
                 let (res, o, p, c) = self.t.chain(slot);
                 self.t.resources.get_mut(res).rows.remove(slot);
                 self.t.offerings.get_mut(o).rows.remove(slot);
+                self.stale.offering(o);
                 let pr = self.t.projects.get_mut(p);
                 if pr.rows.remove(slot) {
                     pr.left(slot);
@@ -1213,14 +1218,15 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes(|v| 8 * v.capacity())
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes()
-                    + self.needle_rows.heap_bytes(bitmap_bytes),
+                    + self.needle_rows.heap_bytes(bitmap_bytes)
+                    + (self.flat_offerings).heap_bytes(|b| b.as_ref().map_or(0, bitmap_bytes)),
             ),
         ]
     }

@@ -290,6 +290,16 @@ impl Core {
                 "day type cache: type {ty}'s counts by day differ from its records'"
             );
         }
+        // Kept expanded offerings: the offering's records.
+        for (o, flat) in self.flat_offerings.entries() {
+            ensure!(!t.offerings.is_free(o), "flat cache: offering {o} is dead");
+            if let Some(b) = &*flat {
+                ensure!(
+                    *b == t.offerings.get(o).rows,
+                    "flat cache: offering {o}'s records differ"
+                );
+            }
+        }
         // Kept username searches' records: the union of the matching
         // names' bitmaps, the names found by a fresh scan.
         for e in self.needle_rows.entries() {

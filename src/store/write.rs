@@ -131,6 +131,7 @@ impl Core {
             self.day_types.clear();
             self.typed_runs.clear();
             self.needle_rows.clear();
+            self.flat_offerings.clear();
         } else {
             if stale.view {
                 self.day_starts.clear();
@@ -139,6 +140,7 @@ impl Core {
             // entities, a cache may hold thousands.
             self.tails.forget(&stale.projects);
             self.typed_runs.forget(&stale.projects);
+            self.flat_offerings.forget(&stale.offerings);
             // Adjusted, not recounted: most writes (a report re-dating its
             // component usage) change no count at all.
             self.period_counts.adjust(&stale.counts);
@@ -560,6 +562,8 @@ impl Core {
                     t.offerings.get_mut(old_o).rows -= &rows;
                     t.offerings.get_mut(o).rows |= &rows;
                     g.offerings.push(old_o);
+                    self.stale.offering(old_o);
+                    self.stale.offering(o);
                 }
                 if old_p != p {
                     let old_c = t.projects.get(old_p).customer;
@@ -1234,6 +1238,102 @@ mod tests {
         store.remove(r.uuid).expect("stored");
         assert!(!needle_days(&store, needle), "kept after a removal");
         deep();
+        store.validate().expect("invariants");
+    }
+
+    /// The offerings with a kept expanded bitmap (`FlatCache`), by uuid,
+    /// and whether each was worth expanding, sorted.
+    fn flat_offerings(store: &Store) -> Vec<(Uuid, bool)> {
+        let core = store.core.read();
+        let mut v: Vec<(Uuid, bool)> = (core.flat_offerings.entries().iter())
+            .map(|(o, b)| (core.t.offerings.get(*o).uuid, b.is_some()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// An offering met with another filter keeps its expanded bitmap
+    /// (or that it is not worth expanding, as at this size); a write
+    /// that removes one of its records forgets it, one elsewhere or a
+    /// re-date keeps it, and a resource moving to another offering
+    /// forgets both. `validate`
+    /// compares every entry with the offering's bitmap.
+    #[test]
+    fn flat_offerings_follow_writes() {
+        let (store, [a, ..]) = fixture();
+        let records: Vec<Record> = Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 3,
+        })
+        .records()
+        .collect();
+        let mut sizes: hashbrown::HashMap<Uuid, usize> = hashbrown::HashMap::new();
+        for r in &records {
+            *sizes.entry(r.offering_uuid).or_default() += 1;
+        }
+        let big = (sizes.iter())
+            .max_by_key(|e| *e.1)
+            .map(|e| *e.0)
+            .expect("offerings");
+        let meet = |o: Uuid| {
+            let q = format!("offering_uuid={}&type={}", o.simple(), a.component_type);
+            store
+                .query(&Query::parse(&q).expect("valid"))
+                .expect("query");
+        };
+        // Alone, an offering keeps nothing.
+        let alone = format!("offering_uuid={}", big.simple());
+        store
+            .query(&Query::parse(&alone).expect("valid"))
+            .expect("query");
+        assert_eq!(flat_offerings(&store), vec![]);
+        meet(big);
+        let heavy = {
+            let core = store.core.read();
+            let id = core.t.offerings.id(&big).expect("stored");
+            crate::store::read::flat(&core.t.offerings.get(id).rows).is_some()
+        };
+        assert_eq!(flat_offerings(&store), vec![(big, heavy)]);
+        store.validate().expect("invariants");
+
+        // A write elsewhere keeps it; one to its records forgets it.
+        let other = (records.iter())
+            .find(|r| r.offering_uuid != big)
+            .expect("another");
+        store.upsert(&later(other)).expect("valid");
+        assert_eq!(
+            flat_offerings(&store),
+            vec![(big, heavy)],
+            "forgotten by an unrelated write"
+        );
+        // Re-dated, its records stay the offering's: kept. Removed: forgotten.
+        let mut per_resource: hashbrown::HashMap<Uuid, usize> = hashbrown::HashMap::new();
+        for r in &records {
+            *per_resource.entry(r.resource_uuid).or_default() += 1;
+        }
+        let mine = (records.iter())
+            .find(|r| r.offering_uuid == big && per_resource[&r.resource_uuid] > 1)
+            .expect("a record of a resource with others");
+        store.upsert(&later(mine)).expect("valid");
+        assert_eq!(flat_offerings(&store), vec![(big, heavy)], "a re-date");
+        store.remove(mine.uuid).expect("stored");
+        assert_eq!(flat_offerings(&store), vec![]);
+        store.validate().expect("invariants");
+
+        // A resource moves to another offering: both are forgotten.
+        meet(big);
+        meet(other.offering_uuid);
+        assert_eq!(flat_offerings(&store).len(), 2);
+        let sibling = (records.iter())
+            .find(|r| r.resource_uuid == mine.resource_uuid && r.uuid != mine.uuid)
+            .expect("the resource has other records");
+        let mut moved = later(sibling);
+        moved.offering_uuid = other.offering_uuid;
+        moved.offering_name = other.offering_name.clone();
+        store.upsert(&moved).expect("valid");
+        assert_eq!(flat_offerings(&store), vec![]);
+        meet(big);
+        meet(other.offering_uuid);
         store.validate().expect("invariants");
     }
 

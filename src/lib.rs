@@ -65,13 +65,16 @@
 //! of a component type for a merge, a big customer's counts per type and
 //! billing period, a type's records per report day, where report days
 //! start in the default view, the usernames' order and their substring
-//! matches, and the records of a username search combined with a type,
-//! billing periods or dates, a union of its names' bitmaps that makes
-//! such a page one intersection) is kept and shared by the queries
+//! matches, the records of a username search combined with a type,
+//! billing periods, dates or an offering, a union of its names' bitmaps
+//! that makes such a page one intersection, and a big offering's
+//! records with their thousands of runs expanded for intersections) is
+//! kept and shared by the queries
 //! between writes, and a write forgets or adjusts only what it changed
 //! (the tails and typed records of the projects whose records it
 //! touched, the counts by the records it added or took, the search
-//! records by the records that joined or left a name; the day starts go whenever
+//! records by the records that joined or left a name, an offering's
+//! expanded records when its records change; the day starts go whenever
 //! the default view changes; a name added or removed updates the
 //! usernames' order and kept matches in place), so under many writers (site agents
 //! reporting every 30 minutes) the rest stays warm.

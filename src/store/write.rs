@@ -810,17 +810,22 @@ mod tests {
         v
     }
 
+    /// The records [`fixture`] loads: the demo's 40,000 of seed 3.
+    fn fixture_records() -> Vec<Record> {
+        Demo::new(DemoConfig {
+            records: 40_000,
+            seed: 3,
+        })
+        .records()
+        .collect()
+    }
+
     /// A demo store, and a record of each of its three largest customers
     /// (each with over 1,024 records, so that their counts are cached) in
     /// a different project, re-dated past every other report so that the
     /// project has a tail.
     fn fixture() -> (Store, [Record; 3]) {
-        let records: Vec<Record> = Demo::new(DemoConfig {
-            records: 40_000,
-            seed: 3,
-        })
-        .records()
-        .collect();
+        let records = fixture_records();
         let store = Store::new();
         store
             .upsert_batch(&records)
@@ -1194,12 +1199,7 @@ mod tests {
     #[test]
     fn needle_day_counts_follow_writes() {
         let (store, [a, ..]) = fixture();
-        let records: Vec<Record> = Demo::new(DemoConfig {
-            records: 40_000,
-            seed: 3,
-        })
-        .records()
-        .collect();
+        let records = fixture_records();
         let needle = "an";
         let deep = || {
             let q = |page: u64| Query::parse(&format!("username={needle}&page={page}"));
@@ -1256,17 +1256,12 @@ mod tests {
     /// (or that it is not worth expanding, as at this size); a write
     /// that removes one of its records forgets it, one elsewhere or a
     /// re-date keeps it, and a resource moving to another offering
-    /// forgets both. `validate`
-    /// compares every entry with the offering's bitmap.
+    /// forgets both. `validate` compares every entry with the offering's
+    /// bitmap.
     #[test]
     fn flat_offerings_follow_writes() {
         let (store, [a, ..]) = fixture();
-        let records: Vec<Record> = Demo::new(DemoConfig {
-            records: 40_000,
-            seed: 3,
-        })
-        .records()
-        .collect();
+        let records = fixture_records();
         let mut sizes: hashbrown::HashMap<Uuid, usize> = hashbrown::HashMap::new();
         for r in &records {
             *sizes.entry(r.offering_uuid).or_default() += 1;

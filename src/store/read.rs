@@ -4239,6 +4239,40 @@ impl Core {
         }
     }
 
+    /// Pushes the records of a group of equal usage (`bounds`: its
+    /// positions in each of the usage view's `parts`) to `sink`, in view
+    /// order from its `rank`-th on (ignoring `sink`'s skip), until `sink`
+    /// is full: that record found by a selection across the parts
+    /// ([`split_at_rank`]), then their runs from there merged. False,
+    /// nothing pushed, if the group holds at most `rank` records.
+    /// O(parts² · log² n + the records pushed · parts).
+    fn read_group_from(
+        &self,
+        parts: &[(u32, std::ops::Range<usize>)],
+        bounds: &Cuts,
+        rank: usize,
+        sink: &mut Sink,
+    ) -> bool {
+        let (t, view) = (&self.t, self.view(ViewKind::Usage));
+        let Some(cuts) = split_at_rank(bounds, rank, |p| t.tail_key(view.get(p))) else {
+            return false;
+        };
+        let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
+            .zip(bounds)
+            .zip(cuts)
+            .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
+            .collect();
+        let all = |_: u32| true;
+        let mut m = Merged::new(t, view, &runs, false, &all, usize::MAX);
+        while !sink.full() {
+            match m.next() {
+                Some(Some(s)) => sink.out.push(s),
+                _ => break,
+            }
+        }
+        true
+    }
+
     /// Pushes the records of usage `u` to `sink` in the order of
     /// `username` (descending if `desc`), then the default keys: the
     /// username view, whose names' records each lie in the default order
@@ -4401,7 +4435,6 @@ impl Core {
                 // first record by a second selection, and the runs from
                 // there merged. Past the group, the merge goes on over
                 // the rest of the parts.
-                let tie_key = |p: usize| t.tail_key(view.get(p));
                 let read = if group_sort {
                     sink.skip = offset - before;
                     for &(a, b) in &bounds {
@@ -4409,20 +4442,7 @@ impl Core {
                     }
                     flush(&mut group, &mut sink);
                     true
-                } else if let Some(cuts) = split_at_rank(&bounds, offset - before, tie_key) {
-                    let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
-                        .zip(&bounds)
-                        .zip(cuts)
-                        .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
-                        .collect();
-                    let all = |_: u32| true;
-                    let mut m = Merged::new(t, view, &runs, false, &all, usize::MAX);
-                    while !sink.full() {
-                        match m.next() {
-                            Some(Some(s)) => sink.out.push(s),
-                            _ => break,
-                        }
-                    }
+                } else if self.read_group_from(&parts, &bounds, offset - before, &mut sink) {
                     true
                 } else {
                     // (Unreachable: the group holds the page's first
@@ -4543,22 +4563,8 @@ impl Core {
                     }
                     flush(&mut group, &mut sink);
                 } else {
-                    let tie_key = |p: usize| t.tail_key(view.get(p));
-                    let cuts = split_at_rank(&bounds, sink.skip, tie_key)
-                        .expect("the group holds more than the records skipped");
-                    let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
-                        .zip(&bounds)
-                        .zip(cuts)
-                        .map(|(((ty, _), &(_, b)), c)| (*ty, c..b))
-                        .collect();
-                    let all = |_: u32| true;
-                    let mut g = Merged::new(t, view, &runs, false, &all, usize::MAX);
-                    while !sink.full() {
-                        match g.next() {
-                            Some(Some(s)) => sink.out.push(s),
-                            _ => break,
-                        }
-                    }
+                    let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
+                    debug_assert!(read, "the group holds more than the records skipped");
                     sink.skip = 0;
                 }
                 if sink.full() {

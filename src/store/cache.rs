@@ -331,6 +331,11 @@ pub(crate) struct NeedleRows {
     pub(crate) days: Option<Arc<Vec<(i32, u32)>>>,
 }
 
+/// Where `needle`'s entry is among a [`NeedleRowsCache`]'s. O(entries).
+fn position(v: &[NeedleRows], needle: &str) -> Option<usize> {
+    v.iter().position(|e| *e.needle == *needle)
+}
+
 /// Needles a [`NeedleRowsCache`] keeps: a bitmap is at most an eighth of a
 /// byte per record of the store (125 KB at 1M records), and a UI pages
 /// through one search at a time.
@@ -357,8 +362,8 @@ impl NeedleRowsCache {
         }
         let made = Arc::new(make());
         let mut v = self.0.write();
-        if let Some(e) = v.iter().find(|e| *e.needle == *needle) {
-            return Arc::clone(&e.rows);
+        if let Some(i) = position(&v, needle) {
+            return Arc::clone(&v[i].rows);
         }
         if v.len() >= NEEDLE_ROWS_MAX {
             v.remove(0);
@@ -374,7 +379,7 @@ impl NeedleRowsCache {
     /// The kept records of `needle`, if any. O(needles kept).
     pub(crate) fn get(&self, needle: &str) -> Option<Arc<RoaringBitmap>> {
         let v = self.0.read();
-        (v.iter()).find_map(|e| (*e.needle == *needle).then(|| Arc::clone(&e.rows)))
+        position(&v, needle).map(|i| Arc::clone(&v[i].rows))
     }
 
     /// The day counts of `needle`'s records: kept, or made by `make` from
@@ -386,7 +391,7 @@ impl NeedleRowsCache {
     ) -> Option<Arc<Vec<(i32, u32)>>> {
         let rows = {
             let v = self.0.read();
-            let e = v.iter().find(|e| *e.needle == *needle)?;
+            let e = &v[position(&v, needle)?];
             if let Some(days) = &e.days {
                 return Some(Arc::clone(days));
             }
@@ -396,10 +401,10 @@ impl NeedleRowsCache {
         let mut v = self.0.write();
         // Kept only if the records it was made from still are (a write
         // may have adjusted them since).
-        if let Some(e) = v.iter_mut().find(|e| *e.needle == *needle)
-            && Arc::ptr_eq(&e.rows, &rows)
+        if let Some(i) = position(&v, needle)
+            && Arc::ptr_eq(&v[i].rows, &rows)
         {
-            return Some(Arc::clone(e.days.get_or_insert(made)));
+            return Some(Arc::clone(v[i].days.get_or_insert(made)));
         }
         Some(made)
     }

@@ -218,6 +218,29 @@ struct Held<'a> {
     offering: Option<&'a RoaringBitmap>,
 }
 
+/// The kept bitmaps of a query, owned for the plan that borrows them as
+/// [`Held`]: made by [`Core::held_rows`].
+struct HeldRows {
+    needle_rows: Option<Arc<RoaringBitmap>>,
+    offering: Option<Arc<Option<RoaringBitmap>>>,
+}
+
+impl HeldRows {
+    fn held(&self) -> Held<'_> {
+        Held {
+            needle_rows: self.needle_rows.as_deref(),
+            offering: self.offering.as_deref().and_then(Option::as_ref),
+        }
+    }
+}
+
+/// Whether the filter names a customer, project or resource: a few runs
+/// of slots after a load (an offering's records are spread over every
+/// customer), within which other bitmaps are cheap to count.
+fn run_entity(f: &Filter) -> bool {
+    f.customer.is_some() || f.project.is_some() || f.resource_uuid.is_some() || f.resource.is_some()
+}
+
 /// The predicates of a filter and scope, and the component type's id
 /// when the filter names one; `None` when they can match nothing.
 ///
@@ -2220,12 +2243,8 @@ fn scan(
 impl Core {
     /// The slots a query's filter and scope match, materialised (for `replace`).
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
-        let (rows, flat) = (self.needle_rows(q), self.flat_offering(q));
-        let held = Held {
-            needle_rows: rows.as_deref(),
-            offering: flat.as_deref().and_then(Option::as_ref),
-        };
-        match candidates(&self.t, &q.filter, &q.scope, false, None, held) {
+        let rows = self.held_rows(q);
+        match candidates(&self.t, &q.filter, &q.scope, false, None, rows.held()) {
             Cand::All => self.t.live.clone(),
             Cand::Set(b, _) => b.into_owned(),
             Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
@@ -2246,11 +2265,8 @@ impl Core {
         // One project's matches in the default order are its date order,
         // and a few projects' matches are their merge.
         let mut seqs = SeqBuf::new();
-        let (rows, flat) = (self.needle_rows(q), self.flat_offering(q));
-        let held = Held {
-            needle_rows: rows.as_deref(),
-            offering: flat.as_deref().and_then(Option::as_ref),
-        };
+        let rows = self.held_rows(q);
+        let held = rows.held();
         let plan = if let Some(seq) = q.order.is_empty().then(|| self.date_seq(q)).flatten() {
             Plan::Seq(seq)
         } else if let Some(groups) = self.period_groups(q) {
@@ -2349,6 +2365,15 @@ impl Core {
         Some(groups)
     }
 
+    /// The query's kept bitmaps ([`Core::needle_rows`],
+    /// [`Core::flat_offering`]), for its plan to borrow.
+    fn held_rows(&self, q: &Query) -> HeldRows {
+        HeldRows {
+            needle_rows: self.needle_rows(q),
+            offering: self.flat_offering(q),
+        }
+    }
+
     /// The records of the query's username search, when kept or worth
     /// keeping ([`NeedleRowsCache`](super::cache::NeedleRowsCache)): with
     /// a component type, billing periods or a report date range and no
@@ -2370,13 +2395,8 @@ impl Core {
         if alone || f.nothing {
             return None;
         }
-        // (An offering's records are spread over every customer: its
-        // bitmap is no few runs, and its names' parts cost as a type's.)
-        let runs = f.customer.is_some()
-            || f.project.is_some()
-            || f.resource_uuid.is_some()
-            || f.resource.is_some();
-        if runs || !q.scope.everything {
+        // (An offering's names' parts cost as a type's.)
+        if run_entity(f) || !q.scope.everything {
             return self.needle_rows.get(needle);
         }
         Some(self.needle_rows.get_or_make(needle, || {
@@ -2397,17 +2417,13 @@ impl Core {
     fn flat_offering(&self, q: &Query) -> Option<Arc<Option<RoaringBitmap>>> {
         let (t, f) = (&self.t, &q.filter);
         let o = f.offering.as_ref()?;
-        let runs = f.customer.is_some()
-            || f.project.is_some()
-            || f.resource_uuid.is_some()
-            || f.resource.is_some();
         // Alone in the default order its records are paged by days or
         // sorted; in another order a view is walked, testing each record
         // against the offering (a binary search of its runs, where the
         // expanded containers test a bit: `offering_uuid=…&o=-usage` for
         // the biggest offering, 13.4 million instructions a query).
         let alone = f.kinds() == Filter::ENTITIES && q.scope.everything;
-        if runs || (alone && q.order.is_empty()) {
+        if run_entity(f) || (alone && q.order.is_empty()) {
             return None;
         }
         let id = t.offerings.id(o)?;
@@ -3657,8 +3673,9 @@ impl Core {
     /// days needed are many more than an even spread of the matches over
     /// them would take, or when that walk takes more than `walk_budget`
     /// steps (a sparse set's first page: a small offering ∧ a type, 217
-    /// matches at 1M records, walked 46,000 records from its first
-    /// match's day, 380 µs, where sorting them takes 20). O(days skipped
+    /// matches at 1M records, walked an estimated 46,000 records from its
+    /// first match's day, 379 µs, where the page by sorting takes 34).
+    /// O(days skipped
     /// × a day's containers + the walk of the page's days).
     #[allow(clippy::too_many_arguments)] // one call site, which passes its plan's parts
     fn skip_days(
@@ -4468,7 +4485,7 @@ impl Core {
             let peel = late && desc && !group_sort && every;
             if peel {
                 // The lowest usages may be big groups (unused components
-                // report zero: at 1M, 100,000 records): a group before the
+                // report zero: at 1M, 19,864 records): a group before the
                 // page is skipped by its size, and the page's part of a
                 // group is read from the group's end in each part, not
                 // from its start.
@@ -4504,16 +4521,17 @@ impl Core {
                 sink.skip = count - offset - limit;
             }
             let mut cur: Option<i64> = None;
-            // A big group of equal usage met on the way (the zero usages:
-            // 100,000 records at 1M) is not gathered through the merge,
+            // A big group of equal usage met on the way (at 1M the usage
+            // 1.00 has 51,860 records, the zeros 19,864) is not gathered
+            // through the merge,
             // record by record, to be reversed or sorted: its positions in
             // each part are found by binary searches, then it is skipped
             // by its size, or the page's part of it read as the first
             // group is (see above): by a selection of its first record in
             // view order and a merge from there, or, with later keys, by
             // sorting the group's records taken straight from the parts.
-            // The page of `o=-usage` whose end entered the zeros took 18
-            // ms (page 3,086 of 300); `o=usage,username` 4 to 5 ms.
+            // The page of `o=-usage` whose end entered the usage 1.00
+            // took 18 ms (page 3,086 of 300); `o=usage,username` 4 to 5 ms.
             // (Every record matching: positions are ranks. Not for a
             // late page, read in reverse.)
             let jump = every && !late;

@@ -2158,6 +2158,124 @@ mod tests {
         );
     }
 
+    /// Billing periods with a report-date range that keeps some periods
+    /// whole, cuts through others (their first days, their late reports'
+    /// days, their middle) and misses the rest, alone and with a type, an
+    /// offering, a customer and a username search, in three orders: the
+    /// planner drops the range from the whole periods and makes the cut
+    /// ones' records in the range (`PeriodsInRange`, `cut_records`). Again
+    /// after a late report widens a period's report days, and after its
+    /// removal (which leaves them wide).
+    #[test]
+    fn period_date_cuts_match_model() {
+        let mut records = prefill_records(3000, 23);
+        for (i, r) in records.iter_mut().enumerate() {
+            // Periods from 2024-01 to 2026-02, each reported from its first
+            // day to 35 days later (the demo's shape: a month's late
+            // reports share the next month's first days).
+            let h = splitmix(0xc07 ^ i as u64);
+            let m = (h % 26) as u32;
+            let (y, mo) = (2024 + (m / 12) as i32, m % 12 + 1);
+            r.billing_period = ymd(y, mo, 1);
+            let day = i64::try_from((h >> 8) % 36).expect("small");
+            let micros = [0, 1, 43_200_000_000, 86_399_999_999][((h >> 16) % 4) as usize];
+            // June 2024 reported a year early: a range from 2024 leaves it
+            // out between whole periods.
+            let y0 = if (y, mo) == (2024, 6) { 2023 } else { y };
+            r.date = ts(&format!("{y0}-{mo:02}-01T00:00:00Z"))
+                + chrono::Duration::days(day)
+                + chrono::Duration::microseconds(micros);
+            r.component_usage =
+                Uuid::from_u128(0xe100_0000_0000_4000_8000_0000_0000_0000 + i as u128);
+            // A few records of a small offering: against them, the cut
+            // periods' records are tested rather than made.
+            if i % 150 == 7 {
+                r.resource_uuid = Uuid::from_u128(0xe5e6_0000_0000_4000_8000_0000_0000_0000);
+                r.offering_uuid = uuid(&OFFERING_UUIDS, 2);
+                r.project_uuid = uuid(&PROJECT_UUIDS, 0);
+                r.customer_uuid = uuid(&CUSTOMER_UUIDS, 0);
+            }
+        }
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("invariants after the load");
+        let check = |store: &Store, ctx: &str| {
+            let stored = store_content(store);
+            let mut checked = 0;
+            let filters = [
+                String::new(),
+                "type=cpu&".to_owned(),
+                format!(
+                    "offering_uuid={}&",
+                    Uuid::from_u128(OFFERING_UUIDS[0]).simple()
+                ),
+                format!(
+                    "offering_uuid={}&",
+                    Uuid::from_u128(OFFERING_UUIDS[2]).simple()
+                ),
+                format!(
+                    "customer_uuid={}&",
+                    Uuid::from_u128(CUSTOMER_UUIDS[0]).simple()
+                ),
+                "username=ann&".to_owned(),
+            ];
+            let periods = [
+                "billing_period_year=2025",
+                "billing_period_year=2024",
+                "billing_period_year=2024&billing_period_month=12",
+                "component_usage__billing_period=2025-02-01",
+                "billing_period_month=2",
+            ];
+            let ranges = [
+                // Whole from March, February cut by its late reports.
+                "&date_after=2025-03-01",
+                // January whole, February cut at its start, December 2024's
+                // late reports cut.
+                "&date_before=2025-01-31",
+                "&date_after=2024-12-01&date_before=2025-01-31",
+                // February cut to its first day.
+                "&date_before=2025-02-01",
+                // Cuts inside a month's own days.
+                "&date_after=2025-01-20",
+                "&date_after=2025-02-03&date_before=2025-02-10",
+                // Every period whole; all but June 2024; none.
+                "&date_after=2023-01-01",
+                "&date_after=2024-01-01",
+                "&date_before=2023-12-31",
+            ];
+            for filter in &filters {
+                for period in periods {
+                    for range in ranges {
+                        for order in ["", "&o=-usage", "&o=username"] {
+                            let base = format!("{filter}{period}{range}{order}");
+                            let want = demo_want(&stored, &base, None);
+                            for size in [7, 100] {
+                                let pages = want.len().div_ceil(size).max(1);
+                                for page in [1, 2, pages.div_ceil(2), pages] {
+                                    demo_check(store, &want, &base, None, size, page, ctx);
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            checked
+        };
+        assert!(check(&store, "after the load") > 3000);
+        let mut late = records[0].clone();
+        late.uuid = Uuid::from_u128(0xe1a8_0000_0000_4000_8000_0000_0000_0000);
+        late.component_usage = Uuid::from_u128(0xe1a8_0000_0000_4000_8000_0000_0000_0001);
+        late.billing_period = ymd(2025, 2, 1);
+        late.date = ts("2025-06-15T08:00:00Z");
+        store.upsert(&late).expect("valid record");
+        store.validate().expect("invariants after a late report");
+        check(&store, "a late report of February");
+        store.remove(late.uuid).expect("stored");
+        store.validate().expect("invariants after its removal");
+        check(&store, "the late report removed");
+    }
+
     /// The demo's records and a store holding them, its invariants checked.
     /// The demo's entities are consistent, so its records are what the
     /// store holds (the model resolves nothing on this side).

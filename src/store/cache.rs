@@ -5,8 +5,9 @@
 //! ([`PeriodCountCache`]), a type's records per report day
 //! ([`DayTypeCache`]), whole projects' records of a type
 //! ([`TypedRunCache`]), a username search's records
-//! ([`NeedleRowsCache`]) and big offerings' records expanded
-//! ([`FlatCache`]). A write forgets the entries it may have
+//! ([`NeedleRowsCache`]), big offerings' records expanded
+//! ([`FlatCache`]) and queries' matches per report day
+//! ([`SetDaysCache`]). A write forgets the entries it may have
 //! changed, those of the projects whose records it touched, and adjusts
 //! the counts and sets by its changes ([`Stale`], `Core::settle_derived`):
 //! under many writers (site agents, federation) the rest stays warm.
@@ -467,6 +468,100 @@ impl NeedleRowsCache {
     }
 }
 
+/// The number of a query's matches per report day, by the query's filter
+/// and scope: made by the first deep default-order page of a set that no
+/// other kept counts describe (`Core::skip_days`), where each page
+/// intersected every report day before it with the set (an export of the
+/// biggest offering at 1M records, in pages of 300: 4.5 ms a page). At
+/// most [`SET_DAYS_MAX`] queries, the oldest dropped first: a UI exports
+/// one table at a time.
+///
+/// Any write that changes an index forgets every entry ([`Stale::any`]):
+/// a query's matches and their days may depend on each of them.
+///
+/// Invariant (checked by `Core::validate`): an entry's counts are its
+/// query's matches' number on each report day, days ascending, days
+/// without matches left out.
+#[derive(Debug, Default)]
+pub(crate) struct SetDaysCache(RwLock<Vec<SetDays>>);
+
+/// A [`SetDaysCache`] entry.
+#[derive(Clone, Debug)]
+pub(crate) struct SetDays {
+    pub(crate) filter: crate::query::Filter,
+    pub(crate) scope: crate::query::Scope,
+    /// `(report day, matches)`, days ascending.
+    pub(crate) days: Arc<Vec<(i32, u32)>>,
+}
+
+/// Queries a [`SetDaysCache`] keeps (about 8 KB each at 1,000 report days).
+pub(crate) const SET_DAYS_MAX: usize = 8;
+
+/// A clone starts empty, as a [`Derived`]'s.
+impl Clone for SetDaysCache {
+    fn clone(&self) -> SetDaysCache {
+        SetDaysCache::default()
+    }
+}
+
+impl SetDaysCache {
+    /// The day counts of the matches of `filter` under `scope`: kept, or
+    /// made by `make` and kept (an entry another reader made first
+    /// wins). O(entries) when kept.
+    pub(crate) fn get_or_make(
+        &self,
+        filter: &crate::query::Filter,
+        scope: &crate::query::Scope,
+        make: impl FnOnce() -> Vec<(i32, u32)>,
+    ) -> Arc<Vec<(i32, u32)>> {
+        let find = |v: &[SetDays]| {
+            v.iter()
+                .position(|e| e.filter == *filter && e.scope == *scope)
+        };
+        {
+            let v = self.0.read();
+            if let Some(i) = find(&v) {
+                return Arc::clone(&v[i].days);
+            }
+        }
+        let made = Arc::new(make());
+        let mut v = self.0.write();
+        if let Some(i) = find(&v) {
+            return Arc::clone(&v[i].days);
+        }
+        if v.len() >= SET_DAYS_MAX {
+            v.remove(0);
+        }
+        v.push(SetDays {
+            filter: filter.clone(),
+            scope: scope.clone(),
+            days: Arc::clone(&made),
+        });
+        made
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        let v = self.0.get_mut();
+        if !v.is_empty() {
+            *v = Vec::new();
+        }
+    }
+
+    /// The kept entries, for `Core::validate`.
+    pub(crate) fn entries(&self) -> Vec<SetDays> {
+        self.0.read().clone()
+    }
+
+    /// Heap bytes held (the filters' and scopes' own heap left out: a few
+    /// strings and uuids each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let v = self.0.read();
+        v.capacity() * std::mem::size_of::<SetDays>()
+            + v.iter().map(|e| 16 + 8 * e.days.capacity()).sum::<usize>()
+    }
+}
+
 impl<V: ?Sized, K> Default for Derived<V, K> {
     fn default() -> Derived<V, K> {
         Derived(RwLock::new(HashMap::new()))
@@ -589,6 +684,20 @@ pub(crate) struct Stale {
 }
 
 impl Stale {
+    /// Whether the write changed any index: every change to a record's
+    /// links, keys or name is noted in one of the lists (or sets `all`).
+    pub(crate) fn any(&self) -> bool {
+        self.all
+            || self.view
+            || !self.projects.is_empty()
+            || !self.customers.is_empty()
+            || !self.counts.is_empty()
+            || !self.day_types.is_empty()
+            || !self.names.is_empty()
+            || !self.offerings.is_empty()
+            || !self.dated.is_empty()
+    }
+
     /// Ready for the next write: the lists keep their memory (a write per
     /// report would otherwise allocate them anew), up to a bound.
     pub(crate) fn reset(&mut self) {

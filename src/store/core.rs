@@ -848,6 +848,8 @@ pub(crate) struct Core {
     /// Offerings' records with many-run containers expanded, kept until
     /// a write changes the offering's records.
     pub(crate) flat_offerings: super::cache::FlatCache,
+    /// Queries' matches per report day, kept until a write changes an index.
+    pub(crate) set_days: super::cache::SetDaysCache,
     /// What the write in progress made stale in the caches above.
     pub(crate) stale: super::cache::Stale,
 }
@@ -1218,7 +1220,7 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
@@ -1226,7 +1228,8 @@ impl Core {
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes()
                     + self.needle_rows.heap_bytes(bitmap_bytes)
-                    + (self.flat_offerings).heap_bytes(|b| b.as_ref().map_or(0, bitmap_bytes)),
+                    + (self.flat_offerings).heap_bytes(|b| b.as_ref().map_or(0, bitmap_bytes))
+                    + self.set_days.heap_bytes(),
             ),
         ]
     }

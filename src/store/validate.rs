@@ -324,6 +324,25 @@ impl Core {
                 );
             }
         }
+        // Kept queries' day counts: their matches planned afresh, each
+        // day intersected with them (not read record by record, as made).
+        for e in self.set_days.entries() {
+            let q = crate::query::Query {
+                filter: e.filter.clone(),
+                scope: e.scope.clone(),
+                ..crate::query::Query::default()
+            };
+            let matches = self.matching(&q);
+            let want: Vec<(i32, u32)> = (t.days.iter())
+                .map(|(&d, b)| (d, b.intersection_len(&matches) as u32))
+                .filter(|e| e.1 > 0)
+                .collect();
+            ensure!(
+                *e.days == want,
+                "query day counts: those of {:?} differ from its matches'",
+                e.filter
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

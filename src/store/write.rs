@@ -132,7 +132,11 @@ impl Core {
             self.typed_runs.clear();
             self.needle_rows.clear();
             self.flat_offerings.clear();
+            self.set_days.clear();
         } else {
+            if stale.any() {
+                self.set_days.clear();
+            }
             if stale.view {
                 self.day_starts.clear();
             }

@@ -48,11 +48,17 @@
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A deep page of the default order over a filter (a customer,
 //! a component type, billing periods, or those together; a username
-//! search's names, once their union costs less than the walk) skips whole
+//! search's names, once their union costs less than the walk; any other
+//! set, such as an offering or a search with a type) skips whole
 //! report days by their counts (the day's bitmap intersected with the
-//! filter's, a component type's kept count of the day, or counted whole
-//! on days only the billing periods' records were reported on), from
-//! whichever end is nearer, and walks only the day that holds it. A load numbers each customer's records project by project,
+//! filter's, a component type's kept count of the day, counted whole
+//! on days only the billing periods' records were reported on, or the
+//! query's own counts per day, made once and kept), from
+//! whichever end is nearer, and walks only the day that holds it.
+//! Billing periods met with a report-date range are sorted out by their
+//! report days: a period whose days lie inside the range needs no date
+//! test, one outside it is dropped, and only the few the range cuts
+//! through are intersected with the range's days. A load numbers each customer's records project by project,
 //! and a project's by report date, and the store tracks how much of each
 //! project is still in that order after later writes (records written out
 //! of order since form a tail, sorted by the first query after a write and
@@ -68,14 +74,16 @@
 //! matches, the records of a username search combined with a type,
 //! billing periods, dates or an offering, a union of its names' bitmaps
 //! that makes such a page one intersection, and a big offering's
-//! records with their thousands of runs expanded for intersections) is
+//! records with their thousands of runs expanded for intersections, and
+//! a few queries' matches per report day for their deep pages) is
 //! kept and shared by the queries
 //! between writes, and a write forgets or adjusts only what it changed
 //! (the tails and typed records of the projects whose records it
 //! touched, the counts by the records it added or took, the search
 //! records by the records that joined or left a name, an offering's
 //! expanded records when its records change; the day starts go whenever
-//! the default view changes; a name added or removed updates the
+//! the default view changes, the queries' day counts whenever an index
+//! does; a name added or removed updates the
 //! usernames' order and kept matches in place), so under many writers (site agents
 //! reporting every 30 minutes) the rest stays warm.
 //!

@@ -1094,6 +1094,32 @@ fn matches_of<'c>(cand: &'c Cand<'_>) -> Cow<'c, RoaringBitmap> {
     }
 }
 
+/// `b`'s records per report day, days ascending, empty days left out: by
+/// [`set_day_counts`] or [`day_counts`], whichever reads less. A day
+/// intersected with a set of array containers merges the set's values in
+/// every container the day spans (all of them: a day's records are spread
+/// over the store's slots), so each day reads the whole set; with bitmap
+/// containers it tests a bit per record of the day, and the days together
+/// read the store's records once, where reading a record's day is a few
+/// random reads. At 1M records, first deep page (the counts made): a year's
+/// periods from its third month, 377,843 matches, 8.2 ms read record by
+/// record, 4.2 ms day by day.
+fn day_counts_of(t: &Tables, b: &RoaringBitmap) -> Vec<(i32, u32)> {
+    let n = b.len();
+    if arrays(Extent::of(b, n)) || n.saturating_mul(DAY_READ_COST) < t.live.len() {
+        set_day_counts(t, b)
+    } else {
+        // Many-run containers expanded first: a day's value is looked up
+        // in runs by a binary search (the biggest offering: 113 million
+        // instructions).
+        day_counts(t, flat(b).as_ref().unwrap_or(b))
+    }
+}
+
+/// What reading a record's report day costs, in tests of a bit of a
+/// bitmap container ([`day_counts_of`]).
+const DAY_READ_COST: u64 = 16;
+
 /// `b`'s records per report day, days ascending, empty days left out, as
 /// [`day_counts`], by reading each record's report day: O(|b| + days),
 /// where intersecting every day with `b` reads every day's containers
@@ -4036,7 +4062,7 @@ impl Core {
             Some(DayCounts::Query(f, scope, cand)) => Some(self.set_days.get_or_make(
                 f,
                 scope,
-                || set_day_counts(t, &matches_of(cand)),
+                || day_counts_of(t, &matches_of(cand)),
             )),
             None => None,
         };

@@ -1107,6 +1107,53 @@ mod tests {
         store.validate().expect("invariants");
     }
 
+    /// The filters whose day counts are kept (`SetDaysCache`).
+    fn set_days_kept(store: &Store) -> Vec<crate::query::Filter> {
+        let core = store.core.read();
+        (core.set_days.entries().into_iter())
+            .map(|e| e.filter)
+            .collect()
+    }
+
+    /// A deep default-order page of an offering with a type keeps the
+    /// query's counts by report day; the next page reads them; a write
+    /// that changes nothing keeps them, and one that re-dates a record
+    /// (of another offering, even) forgets them. `validate` compares an
+    /// entry with its query's matches after each step.
+    #[test]
+    fn set_days_follow_writes() {
+        let (store, [a, b, _]) = fixture();
+        let base = format!(
+            "offering_uuid={}&type={}",
+            a.offering_uuid.simple(),
+            a.component_type
+        );
+        let page = |n: u64| {
+            let q = Query::parse(&format!("{base}&page={n}")).expect("valid query");
+            store.query(&q).expect("query").0
+        };
+        let pages = page(1).num_pages;
+        assert!(pages >= 20, "deep enough to skip days: {pages} pages");
+        assert!(set_days_kept(&store).is_empty(), "a first page keeps none");
+        page(pages / 2);
+        let filter = Query::parse(&base).expect("valid query").filter;
+        assert_eq!(set_days_kept(&store), vec![filter.clone()]);
+        store.validate().expect("invariants");
+        page(pages / 2 + 1);
+        assert_eq!(set_days_kept(&store).len(), 1, "read, not made again");
+
+        // Unchanged: kept.
+        store.upsert(&b).expect("valid");
+        assert_eq!(set_days_kept(&store), vec![filter]);
+        store.validate().expect("invariants");
+        // Re-dated: forgotten, and made again by the next deep page.
+        store.upsert(&later(&b)).expect("valid");
+        assert!(set_days_kept(&store).is_empty(), "kept after a re-report");
+        page(pages / 2);
+        assert_eq!(set_days_kept(&store).len(), 1);
+        store.validate().expect("invariants");
+    }
+
     /// The kept records of a username search (`NeedleRowsCache`), by uuid, sorted.
     fn needle_uuids(store: &Store, needle: &str) -> Option<Vec<Uuid>> {
         let core = store.core.read();

@@ -3818,11 +3818,14 @@ impl Core {
                     own.as_ref().map(|c| (c, true)),
                     own_type(b).map(DayCounts::Type).or(by_query),
                 )),
+                // A type's kept counts, tested on the periods' shared
+                // days; any other base's by query (`base` ∩ each day was
+                // its whole set read per day: an offering's year).
                 Cand::Filtered {
                     base,
                     check: check @ Check::Periods(..),
                     ..
-                } => Some((
+                } if own_type(base).is_some() || by_query.is_none() => Some((
                     Some(&**base),
                     Some((check, false)),
                     own_type(base).map(DayCounts::Type),

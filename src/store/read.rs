@@ -1116,6 +1116,11 @@ fn day_counts_of(t: &Tables, b: &RoaringBitmap) -> Vec<(i32, u32)> {
     }
 }
 
+/// A deep default-order page whose set holds fewer than one record in
+/// this many of the walked span's is read from its days' bitmaps
+/// ([`Core::day_read_page`]), not walked.
+const DAY_READ_SPARSE: usize = 16;
+
 /// What reading a record's report day costs, in tests of a bit of a
 /// bitmap container ([`day_counts_of`]).
 const DAY_READ_COST: u64 = 16;
@@ -2864,11 +2869,30 @@ impl Core {
     /// the customer's counts of the type per period, each made by the first
     /// such query that needs it (an intersection with customer ∧ type, as
     /// the planner's) and kept, adjusted by writes
-    /// ([`PeriodCountCache`](super::cache::PeriodCountCache)). `None` for
-    /// any other query, which the planner counts. O(periods) with the
-    /// counts kept.
+    /// ([`PeriodCountCache`](super::cache::PeriodCountCache)); or a
+    /// component type's records in a report-date range, and nothing else:
+    /// a sum of the type's kept counts per day
+    /// ([`DayTypeCache`](super::cache::DayTypeCache)). `None` for
+    /// any other query, which the planner counts. O(periods), or
+    /// O(log days + the range's days), with the counts kept.
     fn known_count(&self, q: &Query) -> Option<u64> {
         let (t, f) = (&self.t, &q.filter);
+        // A component type in a report-date range, and nothing else: the
+        // type's kept counts per day (`Core::skip_days`'s), summed over
+        // the range, where each page intersected the type with every day
+        // of the range (`type=cpu` from March to September at 1M
+        // records: 213 days, 0.3 ms a page).
+        if f.kinds() == Filter::TYPE | Filter::DATES && q.scope.everything {
+            let ty = type_id(t, f)?;
+            let lo = f.date_after.map_or(i32::MIN, date_to_day);
+            let hi = f.date_before.map_or(i32::MAX, date_to_day);
+            let days = self
+                .day_types
+                .get_or_make(ty, || Arc::new(day_counts(t, t.types.payload(ty))));
+            let a = days.partition_point(|e| e.0 < lo);
+            let b = days.partition_point(|e| e.0 <= hi);
+            return Some(days[a..b.max(a)].iter().map(|e| u64::from(e.1)).sum());
+        }
         if !q.scope.everything
             || f.nothing
             || f.project.is_some()
@@ -4112,18 +4136,27 @@ impl Core {
             }
             let n = usize::try_from(matches(d, day)).unwrap_or(usize::MAX);
             if skip < n {
-                // Day `d`'s records follow every later day's, and precede
-                // every earlier day's.
-                edge = Some(if rev {
-                    self.day_pos(d)
-                } else {
-                    self.day_pos(d.saturating_add(1))
-                });
+                edge = Some(d);
                 break;
             }
             skip -= n;
         }
-        let edge = edge?;
+        let edge_day = edge?;
+        // A sparse set's page is read from its days' bitmaps: the walk
+        // tested every record of the page's days (a username search with
+        // a type, 1.5 % of the records: 20,000 tests a page of 300).
+        if count.saturating_mul(DAY_READ_SPARSE) < span.len()
+            && let Some(v) = self.day_read_page(member, edge_day, rev, skip, limit)
+        {
+            return Some(v);
+        }
+        // Day `edge_day`'s records follow every later day's, and precede
+        // every earlier day's.
+        let edge = if rev {
+            self.day_pos(edge_day)
+        } else {
+            self.day_pos(edge_day.saturating_add(1))
+        };
         let skipped = (if rev { count - offset - limit } else { offset }) - skip;
         let left = count - skipped;
         if rev {
@@ -4144,6 +4177,74 @@ impl Core {
             let start = edge.max(span.start);
             self.walk_page(member, start..span.end, left, &[], skip, limit, walk_budget)
         }
+    }
+
+    /// A page in the default order of `member`'s matches (a set, or a
+    /// set tested) read day by day from report day `from`: each day's
+    /// bitmap intersected with the set, its matches tested and sorted.
+    /// Forwards, the page starts `skip` matches into day `from`; with
+    /// `rev`, it ends `skip` matches before the day's end, and is read
+    /// towards later days. `None` for another member. O(the page's days
+    /// × the set's containers + their matches).
+    fn day_read_page(
+        &self,
+        member: &Member<'_>,
+        from: i32,
+        rev: bool,
+        mut skip: usize,
+        limit: usize,
+    ) -> Option<Vec<u32>> {
+        let t = &self.t;
+        let (set, check) = match member {
+            Member::Set(b) => (*b, None),
+            Member::Filtered(b, _, c) => (*b, Some(*c)),
+            _ => return None,
+        };
+        let of_day = |day: &RoaringBitmap| {
+            let both = day & set;
+            let mut m: Vec<u32> = match check {
+                None => both.iter().collect(),
+                Some(c) => both.iter().filter(|&s| c.test(t, s)).collect(),
+            };
+            self.sort_default(&mut m);
+            m
+        };
+        let mut out = Vec::with_capacity(limit);
+        if rev {
+            // From the page's last match towards the later days, each
+            // day's part taken from its end; reversed at the end.
+            for (_, day) in t.days.range(from..) {
+                let m = of_day(day);
+                if skip >= m.len() {
+                    skip -= m.len();
+                    continue;
+                }
+                let end = m.len() - skip;
+                let take = end.min(limit - out.len());
+                out.extend(m[end - take..end].iter().rev());
+                skip = 0;
+                if out.len() == limit {
+                    break;
+                }
+            }
+            out.reverse();
+        } else {
+            for (_, day) in t.days.range(..=from).rev() {
+                let m = of_day(day);
+                if skip >= m.len() {
+                    skip -= m.len();
+                    continue;
+                }
+                let take = (m.len() - skip).min(limit - out.len());
+                out.extend_from_slice(&m[skip..skip + take]);
+                skip = 0;
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        debug_assert_eq!(out.len(), limit, "the day counts hold the page");
+        Some(out)
     }
 
     /// Sorts records of one report date into the default order (type

@@ -306,8 +306,17 @@ impl<'a> PeriodsInRange<'a> {
         // Positions among `periods` of the first and last kept: a period
         // left out between them breaks contiguity.
         let (mut first, mut last, mut kept) = (usize::MAX, 0, 0);
+        // The periods' days read in step with them (both ascend, and the
+        // day bounds have every period's key): a lookup each was a
+        // twentieth of a small customer's year from March.
+        let mut periods = periods.peekable();
+        let from = periods.peek().map_or(i32::MAX, |e| e.0);
+        let mut bounds = t.period_days.range(from..).peekable();
         for (i, (p, b)) in periods.enumerate() {
-            let (a, z) = t.period_days[&p];
+            while bounds.next_if(|e| *e.0 < p).is_some() {}
+            let Some((_, &(a, z))) = bounds.next() else {
+                unreachable!("period {p} has day bounds")
+            };
             if z < lo || a > hi {
                 continue;
             }
@@ -507,7 +516,8 @@ fn predicates<'a>(
                 // record of both (a type's year after its second month,
                 // at 1M records: 16.7 million instructions, 1.8 ms).
                 let sorted = PeriodsInRange::new(t, periods, contiguous, lo, hi);
-                let (a, z) = sorted.days?;
+                // (No period kept: nothing matches.)
+                sorted.days?;
                 let cut_len: u64 = sorted.partial.iter().map(|(_, b)| b.len()).sum();
                 let cut = held.cut.filter(|_| {
                     !sorted.partial.is_empty() && cut_pays(t, &preds, &sorted, cut_len)
@@ -535,11 +545,12 @@ fn predicates<'a>(
                     )?);
                     days = None;
                 } else {
-                    // Tested record by record: only the days the periods
-                    // kept were reported on.
+                    // Tested record by record. (The range is not narrowed
+                    // to the periods' days: fewer day parts reorder the
+                    // plan, and a big customer's type in a month cut by
+                    // a date took 42 µs so, 38 as planned before.)
                     let (keys, parts) = sorted.parts(None);
                     preds.push(any(parts, Check::Periods(keys, sorted.contiguous))?);
-                    days = Some((lo.max(a), hi.min(z)));
                 }
             }
         }

@@ -283,8 +283,6 @@ struct PeriodsInRange<'a> {
     /// Whether the periods kept (both kinds) are every period of the
     /// store between their first and last (as [`Check::Periods`]).
     contiguous: bool,
-    /// The first and last report days of the periods kept.
-    days: Option<(i32, i32)>,
 }
 
 impl<'a> PeriodsInRange<'a> {
@@ -301,7 +299,6 @@ impl<'a> PeriodsInRange<'a> {
             whole: SmallVec::new(),
             partial: SmallVec::new(),
             contiguous,
-            days: None,
         };
         // Positions among `periods` of the first and last kept: a period
         // left out between them breaks contiguity.
@@ -326,7 +323,6 @@ impl<'a> PeriodsInRange<'a> {
                 out.partial.push((p, b));
             }
             (first, last, kept) = (first.min(i), i, kept + 1);
-            out.days = Some(out.days.map_or((a, z), |(x, y)| (x.min(a), y.max(z))));
         }
         out.contiguous &= kept == 0 || last - first + 1 == kept;
         out
@@ -488,11 +484,7 @@ fn predicates<'a>(
             },
         )?);
     }
-    let dates = (f.date_after.is_some() || f.date_before.is_some()).then(|| {
-        let lo = f.date_after.map_or(i32::MIN, date_to_day);
-        let hi = f.date_before.map_or(i32::MAX, date_to_day);
-        (lo, hi)
-    });
+    let dates = (f.date_after.is_some() || f.date_before.is_some()).then(|| date_days(f));
     if dates.is_some_and(|(lo, hi)| lo > hi) {
         return None;
     }
@@ -516,14 +508,13 @@ fn predicates<'a>(
                 // record of both (a type's year after its second month,
                 // at 1M records: 16.7 million instructions, 1.8 ms).
                 let sorted = PeriodsInRange::new(t, periods, contiguous, lo, hi);
-                // (No period kept: nothing matches.)
-                sorted.days?;
                 let cut_len: u64 = sorted.partial.iter().map(|(_, b)| b.len()).sum();
                 let cut = held.cut.filter(|_| {
                     !sorted.partial.is_empty() && cut_pays(t, &preds, &sorted, cut_len)
                 });
                 if sorted.partial.is_empty() {
-                    // Every record of the periods kept is within the range.
+                    // Every record of the periods kept is within the range
+                    // (none kept: no part, nothing matches).
                     let (keys, parts) = sorted.parts(None);
                     preds.push(any(parts, Check::Periods(keys, sorted.contiguous))?);
                     days = None;
@@ -740,6 +731,14 @@ fn run_of(p: &super::entities::Project) -> Option<std::ops::Range<u32>> {
     }
     let (a, b) = p.run;
     (a < b).then_some(a..b)
+}
+
+/// The report days `[lo, hi]` (inclusive) that a filter's date range
+/// admits, open ends as `i32::MIN` and `i32::MAX`.
+fn date_days(f: &Filter) -> (i32, i32) {
+    let lo = f.date_after.map_or(i32::MIN, date_to_day);
+    let hi = f.date_before.map_or(i32::MAX, date_to_day);
+    (lo, hi)
 }
 
 /// The report times `[lo, hi)` in microseconds that a filter's date range admits.
@@ -1089,19 +1088,18 @@ enum DayCounts<'a, 'c> {
     Query(&'a Filter, &'a Scope, &'a Cand<'c>),
 }
 
-/// The matches of a planned query that has a set to page: its bitmap, or
-/// the one its parts make.
+/// The matches of a planned query whose deep pages skip days by the
+/// query's counts (a set, or a base with a test): its bitmap, or the one
+/// its parts make.
 fn matches_of<'c>(cand: &'c Cand<'_>) -> Cow<'c, RoaringBitmap> {
     match cand {
         Cand::Set(b, _) => Cow::Borrowed(&**b),
         Cand::Filtered { base, parts, .. } => Cow::Owned(intersect_union(base, parts)),
         Cand::Lazy { parts, .. } => Cow::Owned(parts.iter().copied().union()),
-        Cand::Few(v) => {
-            Cow::Owned(RoaringBitmap::from_sorted_iter(v.iter().copied()).expect("ascending"))
+        // (Paged before any count by day: see `Core::page_slots`.)
+        Cand::Few(_) | Cand::Days { .. } | Cand::RunsAnd { .. } | Cand::All | Cand::Counted(_) => {
+            unreachable!("no day counts for this plan")
         }
-        Cand::Days { runs, days, .. } => Cow::Owned(union_within(runs, days, true)),
-        Cand::RunsAnd { base, other, .. } => Cow::Owned(Acc::new(base).and(other)),
-        Cand::All | Cand::Counted(_) => unreachable!("no set to page"),
     }
 }
 
@@ -2875,6 +2873,14 @@ impl Core {
         *self.day_starts.get_or_make(day as u32, make)
     }
 
+    /// Component type `ty`'s records per report day: kept
+    /// ([`DayTypeCache`](super::cache::DayTypeCache), adjusted by
+    /// writes), or counted and kept. O(1) when kept.
+    fn type_days(&self, ty: u32) -> Arc<Vec<(i32, u32)>> {
+        let t = &self.t;
+        (self.day_types).get_or_make(ty, || Arc::new(day_counts(t, t.types.payload(ty))))
+    }
+
     /// The number of a query's matches when it is a big customer's records
     /// of a component type in billing periods, and nothing else: a sum of
     /// the customer's counts of the type per period, each made by the first
@@ -2895,11 +2901,8 @@ impl Core {
         // records: 213 days, 0.3 ms a page).
         if f.kinds() == Filter::TYPE | Filter::DATES && q.scope.everything {
             let ty = type_id(t, f)?;
-            let lo = f.date_after.map_or(i32::MIN, date_to_day);
-            let hi = f.date_before.map_or(i32::MAX, date_to_day);
-            let days = self
-                .day_types
-                .get_or_make(ty, || Arc::new(day_counts(t, t.types.payload(ty))));
+            let (lo, hi) = date_days(f);
+            let days = self.type_days(ty);
             let a = days.partition_point(|e| e.0 < lo);
             let b = days.partition_point(|e| e.0 <= hi);
             return Some(days[a..b.max(a)].iter().map(|e| u64::from(e.1)).sum());
@@ -4089,13 +4092,10 @@ impl Core {
             ),
             _ => ((i32::MIN, i32::MAX), None),
         };
-        // `b` a component type's bitmap or a username search's records:
-        // its kept counts by day.
+        // `b` a component type's bitmap, a username search's records or
+        // the query's matches: their kept counts by day.
         let typed = match kept {
-            Some(DayCounts::Type(ty)) => Some(
-                self.day_types
-                    .get_or_make(ty, || Arc::new(day_counts(t, t.types.payload(ty)))),
-            ),
+            Some(DayCounts::Type(ty)) => Some(self.type_days(ty)),
             Some(DayCounts::Needle(n)) => self.needle_rows.days_or_make(n, |b| day_counts(t, b)),
             Some(DayCounts::Query(f, scope, cand)) => Some(self.set_days.get_or_make(
                 f,

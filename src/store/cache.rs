@@ -332,6 +332,33 @@ pub(crate) struct NeedleRows {
     pub(crate) days: Option<Arc<Vec<(i32, u32)>>>,
 }
 
+/// The value (by `value`) of the entry `find` picks among at most `max`
+/// kept in `list`: kept, or made by `make` outside the lock and kept, the
+/// oldest entry dropped first (an entry another reader made first wins).
+/// O(entries) when kept.
+fn fifo_get_or_make<E, V>(
+    list: &RwLock<Vec<E>>,
+    max: usize,
+    find: impl Fn(&E) -> bool,
+    value: impl Fn(&E) -> V,
+    make: impl FnOnce() -> E,
+) -> V {
+    if let Some(e) = list.read().iter().find(|e| find(e)) {
+        return value(e);
+    }
+    let made = make();
+    let mut v = list.write();
+    if let Some(e) = v.iter().find(|e| find(e)) {
+        return value(e);
+    }
+    if v.len() >= max {
+        v.remove(0);
+    }
+    let out = value(&made);
+    v.push(made);
+    out
+}
+
 /// Where `needle`'s entry is among a [`NeedleRowsCache`]'s. O(entries).
 fn position(v: &[NeedleRows], needle: &str) -> Option<usize> {
     v.iter().position(|e| *e.needle == *needle)
@@ -358,23 +385,17 @@ impl NeedleRowsCache {
         needle: &str,
         make: impl FnOnce() -> RoaringBitmap,
     ) -> Arc<RoaringBitmap> {
-        if let Some(b) = self.get(needle) {
-            return b;
-        }
-        let made = Arc::new(make());
-        let mut v = self.0.write();
-        if let Some(i) = position(&v, needle) {
-            return Arc::clone(&v[i].rows);
-        }
-        if v.len() >= NEEDLE_ROWS_MAX {
-            v.remove(0);
-        }
-        v.push(NeedleRows {
-            needle: needle.into(),
-            rows: Arc::clone(&made),
-            days: None,
-        });
-        made
+        fifo_get_or_make(
+            &self.0,
+            NEEDLE_ROWS_MAX,
+            |e| *e.needle == *needle,
+            |e| Arc::clone(&e.rows),
+            || NeedleRows {
+                needle: needle.into(),
+                rows: Arc::new(make()),
+                days: None,
+            },
+        )
     }
 
     /// The kept records of `needle`, if any. O(needles kept).
@@ -514,30 +535,17 @@ impl SetDaysCache {
         scope: &crate::query::Scope,
         make: impl FnOnce() -> Vec<(i32, u32)>,
     ) -> Arc<Vec<(i32, u32)>> {
-        let find = |v: &[SetDays]| {
-            v.iter()
-                .position(|e| e.filter == *filter && e.scope == *scope)
-        };
-        {
-            let v = self.0.read();
-            if let Some(i) = find(&v) {
-                return Arc::clone(&v[i].days);
-            }
-        }
-        let made = Arc::new(make());
-        let mut v = self.0.write();
-        if let Some(i) = find(&v) {
-            return Arc::clone(&v[i].days);
-        }
-        if v.len() >= SET_DAYS_MAX {
-            v.remove(0);
-        }
-        v.push(SetDays {
-            filter: filter.clone(),
-            scope: scope.clone(),
-            days: Arc::clone(&made),
-        });
-        made
+        fifo_get_or_make(
+            &self.0,
+            SET_DAYS_MAX,
+            |e| e.filter == *filter && e.scope == *scope,
+            |e| Arc::clone(&e.days),
+            || SetDays {
+                filter: filter.clone(),
+                scope: scope.clone(),
+                days: Arc::new(make()),
+            },
+        )
     }
 
     /// Forgets every entry.

@@ -2608,6 +2608,174 @@ mod tests {
         assert!(straddling > 100, "only {straddling} pages hold two periods");
     }
 
+    /// Orders whose first key has groups of thousands of records (a few
+    /// usages shared by most records, three billing periods), sorted by
+    /// their later keys: the store keeps a big group sorted once a page
+    /// reaches it, and reads the next pages from it. Pages at the groups'
+    /// boundaries, in both directions and from either end, after the
+    /// load and after each write that moves records within or between
+    /// groups (a usage re-reported, a user renamed, records removed and
+    /// added), which must forget the kept groups.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn big_group_orders_match_model() {
+        let (mut records, _) = demo_store(20_000, 47);
+        for (i, r) in records.iter_mut().enumerate() {
+            // Zeros too few to keep (a late page skips them, then reads
+            // the next group from its end), a cent and 1.00 many.
+            let h = splitmix(0xb16 ^ i as u64);
+            match h % 40 {
+                0 => r.usage = Usage::from_cents(0),
+                1..=12 => r.usage = Usage::from_cents(1),
+                13..=20 => r.usage = Usage::from_cents(100),
+                _ => {}
+            }
+            r.billing_period = ymd(2025, 1 + (h >> 8) as u32 % 3, 1);
+        }
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("invariants after the load");
+        let ty = records[0].component_type.clone();
+        let everywhere = [
+            String::new(),
+            format!("type={ty}&"),
+            // Every record matches: the whole view as a span.
+            "date_after=1970-01-01&".to_owned(),
+            "billing_period_year=2025&".to_owned(),
+        ];
+        // Pages of `filters` × `orders`: at size 10, the first, last and
+        // middle ones and those holding a group's end (a dozen, spread
+        // out); at size 300 those, or with `every` all of them.
+        let check = |filters: &[String], orders: &[&str], every: bool, ctx: &str| {
+            let stored = store_content(&store);
+            let mut checked = 0;
+            for filter in filters {
+                for o in orders {
+                    let base = format!("{filter}o={o}");
+                    let want = demo_want(&stored, &base, None);
+                    let first = o.split(',').next().expect("a key");
+                    for size in [10, 300] {
+                        let last = want.len().div_ceil(size).max(1);
+                        let mut pages = vec![1, 2, last / 3, last / 2 + 1, last - 1, last];
+                        let ends = pairs(&want, 0, |a, b| model_cmp_first(first, a, b));
+                        for &i in ends.iter().step_by(ends.len() / 12 + 1) {
+                            pages.extend([i / size, i / size + 1, i / size + 2]);
+                        }
+                        if every && size == 300 {
+                            pages.extend(1..=last);
+                        }
+                        pages.retain(|&p| p >= 1 && p <= last);
+                        pages.sort_unstable();
+                        pages.dedup();
+                        for page in pages {
+                            demo_check(&store, &want, &base, None, size, page, ctx);
+                            checked += 1;
+                        }
+                    }
+                    // (Each order's kept groups checked before the next
+                    // order's drop them.)
+                    store.validate().expect("invariants after the pages");
+                }
+            }
+            checked
+        };
+        let orders = [
+            "usage,username",
+            "-usage,-username",
+            "-usage,component_usage__billing_period",
+            "usage,-component_usage__billing_period,username",
+            "component_usage__billing_period,usage",
+            "-component_usage__billing_period,-usage,username",
+            "-component_usage__billing_period,username",
+            "username,usage",
+        ];
+        assert!(check(&everywhere, &orders, false, "after the load") > 1000);
+
+        // Writes that keep every group's size and bounds, each between
+        // pages of the orders it changes: a kept order read after it
+        // would be out of date.
+        let cent = Usage::from_cents(1);
+        let one = Usage::from_cents(100);
+        let of = |u: Usage, skip: usize| {
+            (records.iter())
+                .filter(|r| r.usage == u)
+                .nth(skip)
+                .expect("a record")
+                .clone()
+        };
+        let usage_orders = ["usage,username", "-usage,-username", "-usage,username"];
+        let period_orders = [
+            "component_usage__billing_period,usage",
+            "-component_usage__billing_period,-usage,username",
+        ];
+        let by_type = [String::new(), format!("type={ty}&")];
+        // (What it is, its writes, the filters and orders to page.)
+        type Step<'a> = (&'a str, Vec<Record>, &'a [String], &'a [&'a str]);
+        let steps: Vec<Step<'_>> = vec![
+            // A cent and a 1.00 swap usages (usage-only changes, which
+            // move records in the usage view alone).
+            (
+                "a cent and a 1.00 swapped",
+                vec![
+                    Record {
+                        usage: one,
+                        ..of(cent, 40)
+                    },
+                    Record {
+                        usage: cent,
+                        ..of(one, 40)
+                    },
+                ],
+                &by_type,
+                &usage_orders,
+            ),
+            // A user of a cent renamed (a new name sorts first): the same
+            // group, another place in it.
+            (
+                "a user renamed",
+                vec![Record {
+                    username: "aaa-renamed".into(),
+                    ..of(cent, 90)
+                }],
+                &by_type,
+                &usage_orders,
+            ),
+            // A usage within its billing period's order.
+            (
+                "a usage within its period",
+                vec![Record {
+                    usage: Usage::from_cents(7),
+                    ..of(one, 7)
+                }],
+                &everywhere[..],
+                &period_orders,
+            ),
+        ];
+        for (ctx, writes, filters, orders) in steps {
+            check(filters, orders, true, &format!("before: {ctx}"));
+            for w in &writes {
+                store.upsert(w).expect("valid record");
+            }
+            check(filters, orders, true, ctx);
+        }
+        // Records removed and added (one by one, then in bulk).
+        check(&by_type, &usage_orders, false, "before removals");
+        for r in records.iter().skip(100).step_by(97).take(60) {
+            store.remove(r.uuid).expect("stored");
+        }
+        let added: Vec<Record> = (0..150u128)
+            .map(|i| Record {
+                uuid: Uuid::from_u128(0xadd0_0000_0000_4000_8000_0000_0000_0000 + i),
+                component_usage: Uuid::from_u128(0xadd1_0000_0000_4000_8000_0000_0000_0000 + i),
+                usage: cent,
+                billing_period: ymd(2025, 2, 1),
+                ..records[(i as usize * 37) % records.len()].clone()
+            })
+            .collect();
+        store.upsert_batch(&added).expect("valid records");
+        check(&everywhere, &orders, false, "removed and added");
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

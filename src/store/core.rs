@@ -850,6 +850,9 @@ pub(crate) struct Core {
     pub(crate) flat_offerings: super::cache::FlatCache,
     /// Queries' matches per report day, kept until a write changes an index.
     pub(crate) set_days: super::cache::SetDaysCache,
+    /// Big groups of equal first sort key sorted by later keys, kept
+    /// until a write moves a record in a view or changes an index.
+    pub(crate) group_orders: super::cache::GroupOrderCache,
     /// What the write in progress made stale in the caches above.
     pub(crate) stale: super::cache::Stale,
 }
@@ -920,6 +923,7 @@ impl Core {
     /// Inserts a slot into the given views (or marks it dirty during a bulk write).
     pub(crate) fn view_insert(&mut self, slot: u32, kinds: &[ViewKind]) {
         self.stale.view |= kinds.contains(&ViewKind::Default);
+        self.stale.sorted = true;
         if let Some(d) = &mut self.deferred {
             for &kind in kinds {
                 d.dirty[kind as usize].insert(slot);
@@ -939,6 +943,7 @@ impl Core {
     /// Removes a slot from the given views, located by its current keys.
     pub(crate) fn view_remove(&mut self, slot: u32, kinds: &[ViewKind]) {
         self.stale.view |= kinds.contains(&ViewKind::Default);
+        self.stale.sorted = true;
         if let Some(d) = &mut self.deferred {
             for &kind in kinds {
                 d.dirty[kind as usize].insert(slot);
@@ -1220,7 +1225,7 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, group orders)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
@@ -1229,7 +1234,8 @@ impl Core {
                     + t.usernames.ranks_heap_bytes()
                     + self.needle_rows.heap_bytes(bitmap_bytes)
                     + (self.flat_offerings).heap_bytes(|b| b.as_ref().map_or(0, bitmap_bytes))
-                    + self.set_days.heap_bytes(),
+                    + self.set_days.heap_bytes()
+                    + self.group_orders.heap_bytes(),
             ),
         ]
     }

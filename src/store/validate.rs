@@ -343,6 +343,72 @@ impl Core {
                 e.filter
             );
         }
+        // Kept group orders: the group's records (a view's positions, or
+        // a filter's matches planned afresh), each once, ordered as the
+        // walk's comparison orders them (not by the integer keys they
+        // were sorted by).
+        for e in self.group_orders.entries() {
+            let mut want: Vec<u32> = match &e.group {
+                super::cache::GroupOf::Positions(kind, bounds) => {
+                    let view = self.view(*kind);
+                    ensure!(
+                        bounds.iter().all(|&(a, b)| a <= b && b <= view.len()),
+                        "group order: positions {bounds:?} outside the {kind:?} view"
+                    );
+                    let v: Vec<u32> = (bounds.iter())
+                        .flat_map(|&(a, b)| view.iter_from(a).take(b - a))
+                        .collect();
+                    if let Some(&first) = v.first() {
+                        let k = t.key(first);
+                        ensure!(
+                            v.iter()
+                                .all(|&s| super::read::same_primary(*kind, &k, &t.key(s))
+                                    == std::cmp::Ordering::Equal),
+                            "group order: positions {bounds:?} of the {kind:?} view span more than one group"
+                        );
+                    }
+                    // Each range a whole group of its part: its neighbours'
+                    // keys differ in the view's order.
+                    let differs = |pos: usize, of: usize| {
+                        super::read::in_view(*kind, &t.key(view.get(pos)), &t.key(view.get(of)))
+                            != std::cmp::Ordering::Equal
+                    };
+                    ensure!(
+                        bounds.iter().filter(|&&(a, b)| a < b).all(|&(a, b)| {
+                            (a == 0 || differs(a - 1, a)) && (b == view.len() || differs(b, b - 1))
+                        }),
+                        "group order: positions {bounds:?} of the {kind:?} view cut a group"
+                    );
+                    v
+                }
+                super::cache::GroupOf::Filter(f) => {
+                    let q = crate::query::Query {
+                        filter: f.clone(),
+                        ..crate::query::Query::default()
+                    };
+                    self.matching(&q).iter().collect()
+                }
+            };
+            let mut got = e.slots.to_vec();
+            ensure!(
+                got.windows(2).all(
+                    |w| super::read::cmp_keys(&e.keys, &t.key(w[0]), &t.key(w[1]))
+                        == std::cmp::Ordering::Less
+                ),
+                "group order: {:?} by {:?} is out of order",
+                e.group,
+                e.keys
+            );
+            got.sort_unstable();
+            want.sort_unstable();
+            ensure!(
+                got == want,
+                "group order: {:?} holds {} records, its group {}",
+                e.group,
+                got.len(),
+                want.len()
+            );
+        }
         for (id, name, b) in t.types.iter() {
             let want = (b.len(), b.min().unwrap_or(0), b.max().unwrap_or(0));
             ensure!(

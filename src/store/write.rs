@@ -133,9 +133,13 @@ impl Core {
             self.needle_rows.clear();
             self.flat_offerings.clear();
             self.set_days.clear();
+            self.group_orders.clear();
         } else {
             if stale.any() {
                 self.set_days.clear();
+            }
+            if stale.any() || stale.sorted {
+                self.group_orders.clear();
             }
             if stale.view {
                 self.day_starts.clear();
@@ -1151,6 +1155,117 @@ mod tests {
         assert!(set_days_kept(&store).is_empty(), "kept after a re-report");
         page(pages / 2);
         assert_eq!(set_days_kept(&store).len(), 1);
+        store.validate().expect("invariants");
+    }
+
+    /// The kept group orders (`GroupOrderCache`): each group, its keys,
+    /// and its sorted records.
+    fn group_orders_kept(
+        store: &Store,
+    ) -> Vec<(super::super::cache::GroupOf, String, std::sync::Arc<[u32]>)> {
+        let core = store.core.read();
+        (core.group_orders.entries().into_iter())
+            .map(|e| {
+                let keys: Vec<String> = e.keys.iter().map(|k| k.to_string()).collect();
+                (e.group, keys.join(","), e.slots)
+            })
+            .collect()
+    }
+
+    /// A page that reaches a big group of equal usage (a quarter of the
+    /// records report zero) or a big billing period, ordered by a later
+    /// key, keeps the group sorted; the next page reads it; a write that
+    /// moves no record in a view keeps it, one that moves a record's
+    /// usage or period forgets it. `validate` compares every entry with
+    /// its group, after each step.
+    #[test]
+    fn group_orders_follow_writes() {
+        let mut records = fixture_records();
+        for (i, r) in records.iter_mut().enumerate() {
+            match i % 4 {
+                0 => r.usage = Usage::ZERO,
+                1 => {
+                    r.billing_period = chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("a date")
+                }
+                _ => {}
+            }
+        }
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid");
+        let page = |qs: &str| {
+            let q = Query::parse(qs).expect("valid query");
+            store.query(&q).expect("query");
+        };
+        let by_usage = "o=usage,username&page_size=100";
+        page(&format!("{by_usage}&page=2"));
+        assert!(
+            group_orders_kept(&store).is_empty(),
+            "a page early in the zeros reads the username view"
+        );
+        page(&format!("{by_usage}&page=50"));
+        let kept = group_orders_kept(&store);
+        assert_eq!(kept.len(), 1, "the zeros kept");
+        assert!(matches!(
+            kept[0].0,
+            super::super::cache::GroupOf::Positions(..)
+        ));
+        assert_eq!(kept[0].1, "username");
+        let zeros = records.iter().filter(|r| r.usage == Usage::ZERO).count();
+        assert_eq!(kept[0].2.len(), zeros, "every zero");
+        store.validate().expect("invariants");
+        page(&format!("{by_usage}&page=60"));
+        let again = group_orders_kept(&store);
+        assert!(
+            std::sync::Arc::ptr_eq(&kept[0].2, &again[0].2),
+            "read, not made again"
+        );
+
+        // A new description moves no record: kept.
+        let mut b = records[4].clone();
+        b.description = "a new description".into();
+        store.upsert(&b).expect("valid");
+        let again = group_orders_kept(&store);
+        assert!(
+            std::sync::Arc::ptr_eq(&kept[0].2, &again[0].2),
+            "kept after a text change"
+        );
+        store.validate().expect("invariants");
+        // A usage re-reported moves its record in the usage view only (no
+        // index changes): forgotten all the same.
+        b.usage = Usage::from_cents(123);
+        store.upsert(&b).expect("valid");
+        assert!(
+            group_orders_kept(&store).is_empty(),
+            "kept after a usage moved"
+        );
+        page(&format!("{by_usage}&page=50"));
+        assert_eq!(group_orders_kept(&store).len(), 1);
+        store.validate().expect("invariants");
+
+        // A big billing period first in the order, by usage next.
+        let by_period =
+            "billing_period_year=2024&o=component_usage__billing_period,-usage&page_size=100";
+        let early = records
+            .iter()
+            .filter(|r| r.billing_period.year() == 2024)
+            .filter(|r| r.billing_period.month() < 6)
+            .count();
+        page(&format!("{by_period}&page={}", early / 100 + 20));
+        let kept = group_orders_kept(&store);
+        assert_eq!(kept.len(), 2, "and the period");
+        assert!(matches!(kept[1].0, super::super::cache::GroupOf::Filter(_)));
+        assert_eq!(kept[1].1, "-usage");
+        store.validate().expect("invariants");
+        // Another period for one of its records: both forgotten.
+        let mut c = records[1].clone();
+        c.billing_period = chrono::NaiveDate::from_ymd_opt(2024, 7, 1).expect("a date");
+        store.upsert(&c).expect("valid");
+        assert!(
+            group_orders_kept(&store).is_empty(),
+            "kept after a period changed"
+        );
+        page(&format!("{by_period}&page={}", early / 100 + 20));
+        assert_eq!(group_orders_kept(&store).len(), 1);
         store.validate().expect("invariants");
     }
 

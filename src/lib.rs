@@ -46,7 +46,9 @@
 //! parts find the usage the page starts in, and a second selection its
 //! first record among that usage's records. A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
-//! position. A deep page of the default order over a filter (a customer,
+//! position. A big group of equal first keys (thousands of records sharing
+//! a usage, a billing period's records) that a page sorts by the order's
+//! later keys is sorted whole once and kept for the next pages. A deep page of the default order over a filter (a customer,
 //! a component type, billing periods, or those together; a username
 //! search's names, once their union costs less than the walk; any other
 //! set, such as an offering or a search with a type) skips whole
@@ -75,7 +77,8 @@
 //! billing periods, dates or an offering, a union of its names' bitmaps
 //! that makes such a page one intersection, and a big offering's
 //! records with their thousands of runs expanded for intersections, and
-//! a few queries' matches per report day for their deep pages) is
+//! a few queries' matches per report day for their deep pages, and a
+//! few big groups sorted by an order's later keys) is
 //! kept and shared by the queries
 //! between writes, and a write forgets or adjusts only what it changed
 //! (the tails and typed records of the projects whose records it
@@ -83,7 +86,7 @@
 //! records by the records that joined or left a name, an offering's
 //! expanded records when its records change; the day starts go whenever
 //! the default view changes, the queries' day counts whenever an index
-//! does; a name added or removed updates the
+//! does, the sorted groups whenever a record moves in a view; a name added or removed updates the
 //! usernames' order and kept matches in place), so under many writers (site agents
 //! reporting every 30 minutes) the rest stays warm.
 //!

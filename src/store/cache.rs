@@ -640,10 +640,10 @@ impl GroupOrderCache {
         budget: usize,
         make: impl FnOnce() -> Vec<u32>,
     ) -> Arc<[u32]> {
-        let find = |e: &GroupOrder| e.group == *group && e.keys[..] == *keys;
-        if let Some(e) = self.0.read().iter().find(|e| find(e)) {
-            return Arc::clone(&e.slots);
+        if let Some(slots) = self.get(group, keys) {
+            return slots;
         }
+        let find = |e: &GroupOrder| e.group == *group && e.keys[..] == *keys;
         let made: Arc<[u32]> = make().into();
         if made.len() > budget {
             return made;
@@ -662,6 +662,19 @@ impl GroupOrderCache {
             slots: Arc::clone(&made),
         });
         made
+    }
+
+    /// The kept records of `group` sorted by `keys`, if any. O(entries).
+    pub(crate) fn get(
+        &self,
+        group: &GroupOf,
+        keys: &[crate::query::OrderKey],
+    ) -> Option<Arc<[u32]>> {
+        let v = self.0.read();
+        let e = v
+            .iter()
+            .find(|e| e.group == *group && e.keys[..] == *keys)?;
+        Some(Arc::clone(&e.slots))
     }
 
     /// Forgets every entry.

@@ -2877,10 +2877,15 @@ impl Core {
             // A big period's records in the later keys' order are kept
             // (see `GROUP_KEEP_MIN`): each page sorted them, or walked a
             // view testing the period, 0.5 to 4.5 ms at 1M records for a
-            // page of 300 past the first.
-            let kept = (n as usize >= GROUP_KEEP_MIN)
-                .then(|| self.sorted_matches(&f, &cand, &keys[1..]))
-                .flatten();
+            // page of 300 past the first. Made by a page at least that
+            // deep into the period: the first pages' walk stops early (a
+            // period's first 300 by usage: 0.2 ms, where sorting the
+            // period takes 2 to 5 ms), and a UI shows the first page most.
+            let deep = skip as usize + take >= GROUP_KEEP_MIN;
+            let kept = match n as usize >= GROUP_KEEP_MIN {
+                true => self.sorted_matches(&f, &cand, &keys[1..], deep),
+                false => None,
+            };
             match kept {
                 Some(v) => out.extend_from_slice(&v[skip as usize..skip as usize + take]),
                 None => out.extend(self.page_slots(
@@ -4806,10 +4811,16 @@ impl Core {
 
     /// The matches of `f` (every record visible), a billing period's
     /// (`cand` its plan), sorted by `keys`, then the default keys: kept,
-    /// or sorted here and kept ([`GroupOrderCache`]). `None` for a plan
-    /// that is not a set of matches. O(entries) when kept, else O(g log g)
-    /// for the g matches.
-    fn sorted_matches(&self, f: &Filter, cand: &Cand<'_>, keys: &[OrderKey]) -> Option<Arc<[u32]>> {
+    /// or, if `make`, sorted here and kept ([`GroupOrderCache`]). `None`
+    /// when neither, or for a plan that is not a set of matches.
+    /// O(entries) when kept, else O(g log g) for the g matches.
+    fn sorted_matches(
+        &self,
+        f: &Filter,
+        cand: &Cand<'_>,
+        keys: &[OrderKey],
+        make: bool,
+    ) -> Option<Arc<[u32]>> {
         if !matches!(
             cand,
             Cand::Set(..) | Cand::Filtered { .. } | Cand::Lazy { .. }
@@ -4817,6 +4828,9 @@ impl Core {
             return None;
         }
         let group = GroupOf::Filter(f.clone());
+        if !make {
+            return self.group_orders.get(&group, keys);
+        }
         let budget = GroupOrderCache::budget(self.t.live.len() as usize);
         Some(self.group_orders.get_or_make(&group, keys, budget, || {
             let slots = values(&matches_of(cand));
@@ -5080,19 +5094,20 @@ impl Core {
             let mut cur: Option<i64> = None;
             // A big group of equal usage met on the way (at 1M the usage
             // 1.00 has 51,860 records, the zeros 19,864) is not gathered
-            // through the merge,
-            // record by record, to be reversed or sorted: its positions in
-            // each part are found by binary searches, then it is skipped
-            // by its size, or the page's part of it read as the first
-            // group is (see above): by a selection of its first record in
-            // view order and a merge from there, or, with later keys, by
-            // sorting the group's records taken straight from the parts.
-            // The page of `o=-usage` whose end entered the usage 1.00
-            // took 18 ms (page 3,086 of 300); `o=usage,username` 4 to 5 ms.
-            // (Every record matching: positions are ranks. Not for a
-            // late page, read in reverse.)
-            // (A late page too, when its groups are sorted by later keys:
-            // `o=-usage,-username` read from the zeros' end, 12 ms a page.)
+            // through the merge, record by record, to be reversed or
+            // sorted: its positions in each part are found by binary
+            // searches, then it is skipped by its size, or the page's part
+            // of it read as the first group is (see above): by a selection
+            // of its first record in view order and a merge from there,
+            // or, with later keys, from the group sorted by them, kept
+            // once big (`GROUP_KEEP_MIN`). The page of `o=-usage` whose
+            // end entered the usage 1.00 took 18 ms (page 3,086 of 300);
+            // `o=usage,username` 4 to 5 ms, 10 ms from page 300 on.
+            // (Every record matching: positions are ranks. Not for a late
+            // page read in reverse by usage alone, which peels its low
+            // groups; with later keys, its groups are read from their
+            // sorted order reversed: `o=-usage,-username` from the zeros'
+            // end took 12 ms a page.)
             let jump = every && (!late || group_sort);
             let usage = |pos: usize| t.row(view.get(pos)).usage();
             loop {

@@ -1242,7 +1242,8 @@ mod tests {
         assert_eq!(group_orders_kept(&store).len(), 1);
         store.validate().expect("invariants");
 
-        // A big billing period first in the order, by usage next.
+        // A big billing period first in the order, by usage next: its
+        // first pages are walked, a page 2,048 records into it keeps it.
         let by_period =
             "billing_period_year=2024&o=component_usage__billing_period,-usage&page_size=100";
         let early = records
@@ -1250,7 +1251,13 @@ mod tests {
             .filter(|r| r.billing_period.year() == 2024)
             .filter(|r| r.billing_period.month() < 6)
             .count();
-        page(&format!("{by_period}&page={}", early / 100 + 20));
+        page(&format!("{by_period}&page={}", early / 100 + 2));
+        assert_eq!(
+            group_orders_kept(&store).len(),
+            1,
+            "a first page keeps none"
+        );
+        page(&format!("{by_period}&page={}", early / 100 + 30));
         let kept = group_orders_kept(&store);
         assert_eq!(kept.len(), 2, "and the period");
         assert!(matches!(kept[1].0, super::super::cache::GroupOf::Filter(_)));
@@ -1264,7 +1271,7 @@ mod tests {
             group_orders_kept(&store).is_empty(),
             "kept after a period changed"
         );
-        page(&format!("{by_period}&page={}", early / 100 + 20));
+        page(&format!("{by_period}&page={}", early / 100 + 30));
         assert_eq!(group_orders_kept(&store).len(), 1);
         store.validate().expect("invariants");
     }

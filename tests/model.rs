@@ -2776,6 +2776,78 @@ mod tests {
         check(&everywhere, &orders, false, "removed and added");
     }
 
+    /// Orders led by the billing period over filters whose periods' counts
+    /// are not kept (a report-date range, a username search, an offering,
+    /// a scope of customers): thousands of matches, paged a period at a
+    /// time (each period's matches counted, then paged alone by the later
+    /// keys). Every page on which the period changes, both directions.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn period_split_orders_match_model() {
+        let (records, store) = demo_store(20_000, 53);
+        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
+        dates.sort_unstable();
+        let (lo, hi) = (dates[dates.len() / 3], dates[dates.len() * 2 / 3]);
+        let count_by = |key: fn(&Record) -> Uuid| {
+            let mut n: BTreeMap<Uuid, usize> = BTreeMap::new();
+            for r in &records {
+                *n.entry(key(r)).or_default() += 1;
+            }
+            let mut v: Vec<(usize, Uuid)> = n.into_iter().map(|(u, n)| (n, u)).collect();
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            v
+        };
+        let offering = count_by(|r| r.offering_uuid)[0].1;
+        let customers = count_by(|r| r.customer_uuid);
+        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+        for &(_, c) in &customers[..6] {
+            scope.0 = scope.0.with_customer(c);
+            scope.1.push(c);
+        }
+        let filters: Vec<(String, Option<&DemoScope>)> = vec![
+            (format!("date_after={lo}&date_before={hi}"), None),
+            (format!("date_after={lo}"), None),
+            (format!("username=e&date_before={hi}"), None),
+            ("username=a".to_owned(), None),
+            (format!("offering_uuid={}", offering.simple()), None),
+            (String::new(), Some(&scope)),
+        ];
+        let orders = [
+            "component_usage__billing_period,-usage,username",
+            "-component_usage__billing_period,usage",
+            "-component_usage__billing_period,-username,usage",
+        ];
+        let mut straddling = 0;
+        for (filter, scope) in &filters {
+            for o in orders {
+                let base = if filter.is_empty() {
+                    format!("o={o}")
+                } else {
+                    format!("{filter}&o={o}")
+                };
+                let want = demo_want(&records, &base, *scope);
+                // (Enough to be paged by period.)
+                assert!(want.len() >= 4096, "{base}: {} matches", want.len());
+                for size in [7, 100] {
+                    let mut pages = vec![1, 2, want.len().div_ceil(size)];
+                    for (i, w) in want.windows(2).enumerate() {
+                        if w[0].billing_period != w[1].billing_period {
+                            pages.extend([i / size, i / size + 1, i / size + 2]);
+                            straddling += usize::from(i / size == (i + 1) / size);
+                        }
+                    }
+                    pages.retain(|&p| p >= 1 && p <= want.len().div_ceil(size));
+                    pages.sort_unstable();
+                    pages.dedup();
+                    for page in pages {
+                        demo_check(&store, &want, &base, *scope, size, page, "period split");
+                    }
+                }
+            }
+        }
+        assert!(straddling > 100, "only {straddling} pages hold two periods");
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

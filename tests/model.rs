@@ -2848,6 +2848,93 @@ mod tests {
         assert!(straddling > 100, "only {straddling} pages hold two periods");
     }
 
+    /// Orders of several keys led by the usage or the username over
+    /// thousands of matches (report-date ranges, a username search, a
+    /// scope of customers), which the store keeps sorted whole
+    /// once paged deep twice between writes: every page from first to
+    /// last, then a write that moves one match (its usage, its name) or
+    /// takes it away, and every page again, which must not read the
+    /// order kept before the write.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn kept_query_orders_match_model() {
+        let (records, store) = demo_store(20_000, 59);
+        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
+        dates.sort_unstable();
+        let (lo, hi) = (dates[dates.len() / 4], dates[dates.len() * 3 / 4]);
+        let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
+        for r in &records {
+            *sizes.entry(r.customer_uuid).or_default() += 1;
+        }
+        let mut by_size: Vec<(usize, Uuid)> = sizes.into_iter().map(|(c, n)| (n, c)).collect();
+        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+        let mut seen = 0;
+        for &(n, c) in &by_size {
+            if seen >= 9_000 {
+                break;
+            }
+            scope.0 = scope.0.with_customer(c);
+            scope.1.push(c);
+            seen += n;
+        }
+        let filters: Vec<(String, Option<&DemoScope>)> = vec![
+            (format!("date_after={lo}&"), None),
+            (format!("date_after={lo}&date_before={hi}&"), None),
+            ("username=e&".to_owned(), None),
+            (String::new(), Some(&scope)),
+            (format!("date_before={hi}&"), None),
+        ];
+        let orders = [
+            "usage,username",
+            "-usage,component_usage__billing_period",
+            "username,-usage",
+            "-username,usage,component_usage__billing_period",
+        ];
+        let every_page = |base: &str, scope: Option<&DemoScope>, ctx: &str| {
+            let stored = store_content(&store);
+            let want = demo_want(&stored, base, scope);
+            for page in 1..=want.len().div_ceil(100) {
+                demo_check(&store, &want, base, scope, 100, page, ctx);
+            }
+            want.len()
+        };
+        let mut moved = 0u128;
+        for (filter, scope) in &filters {
+            for o in orders {
+                let base = format!("{filter}o={o}");
+                let n = every_page(&base, *scope, "kept order");
+                // (Enough to be kept.)
+                assert!(n >= 8_192, "{base}: {n} matches");
+                // A match re-reported with the highest usage of all.
+                let stored = store_content(&store);
+                let want = demo_want(&stored, &base, *scope);
+                let mut r = want[want.len() / 3].clone();
+                r.usage = Usage::from_cents(99_999_999_999 - moved as i64);
+                store.upsert(&r).expect("valid record");
+                every_page(&base, *scope, "a match's usage moved");
+                // Another renamed (a name first of all).
+                let mut r = want[want.len() / 2].clone();
+                r.username = format!("aaa-{moved}").into();
+                store.upsert(&r).expect("valid record");
+                every_page(&base, *scope, "a match renamed");
+                // Another removed, and one added.
+                let gone = want[want.len() * 2 / 3].clone();
+                store.remove(gone.uuid).expect("stored");
+                every_page(&base, *scope, "a match removed");
+                store
+                    .upsert(&Record {
+                        uuid: Uuid::from_u128(0x0add_0000_0000_4000_8000_0000_0000_0000 + moved),
+                        ..gone
+                    })
+                    .expect("valid record");
+                every_page(&base, *scope, "a match added");
+                store.validate().expect("invariants");
+                moved += 1;
+            }
+        }
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

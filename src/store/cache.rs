@@ -577,7 +577,10 @@ impl SetDaysCache {
 /// least `GROUP_KEEP_MIN` records (`Core::sorted_group`), where every
 /// page sorted it again (`o=usage,username` from page 300 on, pages of
 /// 300 at 1M records: 10 ms a page; a period's records by usage, 1 to
-/// 4.5 ms). At most [`GROUP_ORDERS_MAX`] groups and
+/// 4.5 ms). And a query's every match in an order of several keys, made
+/// by its second deep page since the last write
+/// (`GroupOrderCache::get_or_make_again`, `Core::kept_order_page`), as
+/// is a period's. At most [`GROUP_ORDERS_MAX`] groups and
 /// [`GroupOrderCache::budget`] slots in all, the oldest dropped first.
 ///
 /// Any write that moves a record in any view, or changes an index,
@@ -587,7 +590,10 @@ impl SetDaysCache {
 /// Invariant (checked by `Core::validate`): an entry holds its group's
 /// records, each once, in the order of its keys, then the default keys.
 #[derive(Debug, Default)]
-pub(crate) struct GroupOrderCache(RwLock<Vec<GroupOrder>>);
+pub(crate) struct GroupOrderCache(RwLock<Vec<GroupOrder>>, RwLock<Vec<(GroupOf, OrderKeys)>>);
+
+/// A [`GroupOrder`]'s keys.
+type OrderKeys = SmallVec<[crate::query::OrderKey; 3]>;
 
 /// Which records a [`GroupOrderCache`] entry orders.
 #[derive(Clone, Debug, PartialEq)]
@@ -595,9 +601,10 @@ pub(crate) enum GroupOf {
     /// Positions of a view: `(start, end)` ranges (one per part of the
     /// usage view's merge, else one).
     Positions(super::core::ViewKind, SmallVec<[(usize, usize); 8]>),
-    /// The matches of a filter (a billing period, with a component type
-    /// or not), every record visible.
-    Filter(crate::query::Filter),
+    /// The matches of a query's filter under its scope: a billing
+    /// period's (with a component type or not, every record visible), or
+    /// a whole query's, paged deep in an order of several keys.
+    Query(crate::query::Filter, crate::query::Scope),
 }
 
 /// A [`GroupOrderCache`] entry.
@@ -605,7 +612,7 @@ pub(crate) enum GroupOf {
 pub(crate) struct GroupOrder {
     pub(crate) group: GroupOf,
     /// The keys the records are sorted by (then the default keys).
-    pub(crate) keys: SmallVec<[crate::query::OrderKey; 3]>,
+    pub(crate) keys: OrderKeys,
     pub(crate) slots: Arc<[u32]>,
 }
 
@@ -622,11 +629,11 @@ impl Clone for GroupOrderCache {
 
 impl GroupOrderCache {
     /// The slots all entries may hold together for a store of `records`:
-    /// half a slot per record (2 bytes a record; at 1M records the
-    /// biggest usage group, 51,860 records, fits ten times over), at
-    /// least 65,536.
+    /// one per record (4 bytes a record, 4 MB at 1M records: the biggest
+    /// usage group, 51,860 records, fits nineteen times over, the
+    /// matches of a year, 451,296, twice), at least 65,536.
     pub(crate) fn budget(records: usize) -> usize {
-        (records / 2).max(1 << 16)
+        records.max(1 << 16)
     }
 
     /// The records of `group` sorted by `keys`: kept, or made by `make`
@@ -677,9 +684,43 @@ impl GroupOrderCache {
         Some(Arc::clone(&e.slots))
     }
 
-    /// Forgets every entry.
+    /// As [`GroupOrderCache::get_or_make`], but made only when asked for
+    /// a second time since the last write (`None` the first time, the
+    /// request noted; at most [`GROUP_ORDERS_MAX`] notes): sorting a
+    /// query's every match costs up to twice what one page's partial
+    /// sort did, which under a write between every two pages would be
+    /// paid on every page. O(entries) when kept.
+    pub(crate) fn get_or_make_again(
+        &self,
+        group: &GroupOf,
+        keys: &[crate::query::OrderKey],
+        budget: usize,
+        make: impl FnOnce() -> Vec<u32>,
+    ) -> Option<Arc<[u32]>> {
+        if let Some(slots) = self.get(group, keys) {
+            return Some(slots);
+        }
+        let asked = |e: &(GroupOf, OrderKeys)| e.0 == *group && e.1[..] == *keys;
+        if !self.1.read().iter().any(asked) {
+            let mut v = self.1.write();
+            if !v.iter().any(asked) {
+                if v.len() >= GROUP_ORDERS_MAX {
+                    v.remove(0);
+                }
+                v.push((group.clone(), keys.iter().copied().collect()));
+            }
+            return None;
+        }
+        Some(self.get_or_make(group, keys, budget, make))
+    }
+
+    /// Forgets every entry, and every request noted.
     pub(crate) fn clear(&mut self) {
         let v = self.0.get_mut();
+        if !v.is_empty() {
+            *v = Vec::new();
+        }
+        let v = self.1.get_mut();
         if !v.is_empty() {
             *v = Vec::new();
         }
@@ -695,6 +736,7 @@ impl GroupOrderCache {
         let v = self.0.read();
         v.capacity() * std::mem::size_of::<GroupOrder>()
             + v.iter().map(|e| 16 + 4 * e.slots.len()).sum::<usize>()
+            + self.1.read().capacity() * std::mem::size_of::<(GroupOf, OrderKeys)>()
     }
 }
 

@@ -381,9 +381,10 @@ impl Core {
                     );
                     v
                 }
-                super::cache::GroupOf::Filter(f) => {
+                super::cache::GroupOf::Query(f, scope) => {
                     let q = crate::query::Query {
                         filter: f.clone(),
+                        scope: scope.clone(),
                         ..crate::query::Query::default()
                     };
                     self.matching(&q).iter().collect()

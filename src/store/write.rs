@@ -1243,7 +1243,8 @@ mod tests {
         store.validate().expect("invariants");
 
         // A big billing period first in the order, by usage next: its
-        // first pages are walked, a page 2,048 records into it keeps it.
+        // first pages are walked, a second page 2,048 records into it
+        // since the last write keeps it.
         let by_period =
             "billing_period_year=2024&o=component_usage__billing_period,-usage&page_size=100";
         let early = records
@@ -1258,9 +1259,15 @@ mod tests {
             "a first page keeps none"
         );
         page(&format!("{by_period}&page={}", early / 100 + 30));
+        assert_eq!(
+            group_orders_kept(&store).len(),
+            1,
+            "the first deep page keeps none"
+        );
+        page(&format!("{by_period}&page={}", early / 100 + 31));
         let kept = group_orders_kept(&store);
         assert_eq!(kept.len(), 2, "and the period");
-        assert!(matches!(kept[1].0, super::super::cache::GroupOf::Filter(_)));
+        assert!(matches!(kept[1].0, super::super::cache::GroupOf::Query(..)));
         assert_eq!(kept[1].1, "-usage");
         store.validate().expect("invariants");
         // Another period for one of its records: both forgotten.
@@ -1270,6 +1277,11 @@ mod tests {
         assert!(
             group_orders_kept(&store).is_empty(),
             "kept after a period changed"
+        );
+        page(&format!("{by_period}&page={}", early / 100 + 30));
+        assert!(
+            group_orders_kept(&store).is_empty(),
+            "the request forgotten too"
         );
         page(&format!("{by_period}&page={}", early / 100 + 30));
         assert_eq!(group_orders_kept(&store).len(), 1);

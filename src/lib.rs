@@ -48,7 +48,11 @@
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A big group of equal first keys (thousands of records sharing
 //! a usage, a billing period's records) that a page sorts by the order's
-//! later keys is sorted whole once and kept for the next pages. A deep page of the default order over a filter (a customer,
+//! later keys is sorted whole once and kept for the next pages; so are a
+//! filtered query's thousands of matches in an order of several keys,
+//! once paged deep twice between writes. An order led by the billing
+//! period over a filter is paged a period at a time: the matches counted
+//! in each period, the page's periods sorted alone. A deep page of the default order over a filter (a customer,
 //! a component type, billing periods, or those together; a username
 //! search's names, once their union costs less than the walk; any other
 //! set, such as an offering or a search with a type) skips whole
@@ -78,7 +82,7 @@
 //! that makes such a page one intersection, and a big offering's
 //! records with their thousands of runs expanded for intersections, and
 //! a few queries' matches per report day for their deep pages, and a
-//! few big groups sorted by an order's later keys) is
+//! few big groups or queries' matches sorted by an order's keys) is
 //! kept and shared by the queries
 //! between writes, and a write forgets or adjusts only what it changed
 //! (the tails and typed records of the projects whose records it

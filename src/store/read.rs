@@ -2903,6 +2903,10 @@ impl Core {
         offset: usize,
         limit: usize,
     ) -> Option<Vec<u32>> {
+        // (Most queries: the default order or one key.)
+        if q.order.len() < 2 {
+            return None;
+        }
         let keys = effective_keys(&q.order);
         let f = &q.filter;
         if keys.len() < 2
@@ -2954,6 +2958,10 @@ impl Core {
         limit: usize,
     ) -> Option<Vec<u32>> {
         let t = &self.t;
+        // (Most queries: the default order or one key.)
+        if q.order.len() < 2 {
+            return None;
+        }
         let keys = effective_keys(&q.order);
         let first = keys
             .first()
@@ -5456,12 +5464,7 @@ impl Core {
                 }
                 end = gs;
             }
-            let span_all = matches!(member_of, Member::Span);
-            let mut walk = view.iter_rev_before(end).take(end - span.start);
-            // (With every record a member: the position of `s`.)
-            let mut pos = end;
-            while let Some(s) = walk.next() {
-                pos -= 1;
+            for s in view.iter_rev_before(end).take(end - span.start) {
                 steps += 1;
                 if steps > budget {
                     return None;
@@ -5479,20 +5482,6 @@ impl Core {
                 }
                 cur = Some(p);
                 group.push((key(s), s));
-                if span_all && group_sort && group.len() == GROUP_KEEP_MIN {
-                    // A big group met on the way: as in the ascending walk.
-                    let k = t.key(s);
-                    let (gs, ge) = (group_start(&k).max(span.start), pos + GROUP_KEEP_MIN);
-                    group.clear();
-                    let read = self.push_big_group(kind, &[(gs, ge)], &keys[1..], false, &mut sink);
-                    debug_assert!(read, "a group of GROUP_KEEP_MIN records is big");
-                    if sink.full() {
-                        return Some(sink.out);
-                    }
-                    cur = None;
-                    walk = view.iter_rev_before(gs).take(gs - span.start);
-                    pos = gs;
-                }
             }
             group.reverse();
             flush(&mut group, &mut sink);

@@ -590,7 +590,11 @@ impl SetDaysCache {
 /// Invariant (checked by `Core::validate`): an entry holds its group's
 /// records, each once, in the order of its keys, then the default keys.
 #[derive(Debug, Default)]
-pub(crate) struct GroupOrderCache(RwLock<Vec<GroupOrder>>, RwLock<Vec<(GroupOf, OrderKeys)>>);
+pub(crate) struct GroupOrderCache {
+    kept: RwLock<Vec<GroupOrder>>,
+    /// Requests noted by [`GroupOrderCache::get_or_make_again`].
+    asked: RwLock<Vec<(GroupOf, OrderKeys)>>,
+}
 
 /// A [`GroupOrder`]'s keys.
 type OrderKeys = SmallVec<[crate::query::OrderKey; 3]>;
@@ -627,6 +631,15 @@ impl Clone for GroupOrderCache {
     }
 }
 
+/// Whether an entry's (or a request's) group and keys are `group` and `keys`.
+fn same_order(
+    (g, k): (&GroupOf, &OrderKeys),
+    group: &GroupOf,
+    keys: &[crate::query::OrderKey],
+) -> bool {
+    g == group && k[..] == *keys
+}
+
 impl GroupOrderCache {
     /// The slots all entries may hold together for a store of `records`:
     /// one per record (4 bytes a record, 4 MB at 1M records: the biggest
@@ -650,13 +663,12 @@ impl GroupOrderCache {
         if let Some(slots) = self.get(group, keys) {
             return slots;
         }
-        let find = |e: &GroupOrder| e.group == *group && e.keys[..] == *keys;
         let made: Arc<[u32]> = make().into();
         if made.len() > budget {
             return made;
         }
-        let mut v = self.0.write();
-        if let Some(e) = v.iter().find(|e| find(e)) {
+        let mut v = self.kept.write();
+        if let Some(e) = (v.iter()).find(|e| same_order((&e.group, &e.keys), group, keys)) {
             return Arc::clone(&e.slots);
         }
         let mut held: usize = v.iter().map(|e| e.slots.len()).sum();
@@ -677,10 +689,8 @@ impl GroupOrderCache {
         group: &GroupOf,
         keys: &[crate::query::OrderKey],
     ) -> Option<Arc<[u32]>> {
-        let v = self.0.read();
-        let e = v
-            .iter()
-            .find(|e| e.group == *group && e.keys[..] == *keys)?;
+        let v = self.kept.read();
+        let e = (v.iter()).find(|e| same_order((&e.group, &e.keys), group, keys))?;
         Some(Arc::clone(&e.slots))
     }
 
@@ -700,9 +710,9 @@ impl GroupOrderCache {
         if let Some(slots) = self.get(group, keys) {
             return Some(slots);
         }
-        let asked = |e: &(GroupOf, OrderKeys)| e.0 == *group && e.1[..] == *keys;
-        if !self.1.read().iter().any(asked) {
-            let mut v = self.1.write();
+        let asked = |e: &(GroupOf, OrderKeys)| same_order((&e.0, &e.1), group, keys);
+        if !self.asked.read().iter().any(asked) {
+            let mut v = self.asked.write();
             if !v.iter().any(asked) {
                 if v.len() >= GROUP_ORDERS_MAX {
                     v.remove(0);
@@ -716,11 +726,11 @@ impl GroupOrderCache {
 
     /// Forgets every entry, and every request noted.
     pub(crate) fn clear(&mut self) {
-        let v = self.0.get_mut();
+        let v = self.kept.get_mut();
         if !v.is_empty() {
             *v = Vec::new();
         }
-        let v = self.1.get_mut();
+        let v = self.asked.get_mut();
         if !v.is_empty() {
             *v = Vec::new();
         }
@@ -728,15 +738,15 @@ impl GroupOrderCache {
 
     /// The kept entries, for `Core::validate`.
     pub(crate) fn entries(&self) -> Vec<GroupOrder> {
-        self.0.read().clone()
+        self.kept.read().clone()
     }
 
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        let v = self.0.read();
+        let v = self.kept.read();
         v.capacity() * std::mem::size_of::<GroupOrder>()
             + v.iter().map(|e| 16 + 4 * e.slots.len()).sum::<usize>()
-            + self.1.read().capacity() * std::mem::size_of::<(GroupOf, OrderKeys)>()
+            + self.asked.read().capacity() * std::mem::size_of::<(GroupOf, OrderKeys)>()
     }
 }
 

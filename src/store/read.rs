@@ -1092,15 +1092,9 @@ enum DayCounts<'a, 'c> {
 /// query's counts (a set, or a base with a test): its bitmap, or the one
 /// its parts make.
 fn matches_of<'c>(cand: &'c Cand<'_>) -> Cow<'c, RoaringBitmap> {
-    match cand {
-        Cand::Set(b, _) => Cow::Borrowed(&**b),
-        Cand::Filtered { base, parts, .. } => Cow::Owned(intersect_union(base, parts)),
-        Cand::Lazy { parts, .. } => Cow::Owned(parts.iter().copied().union()),
-        // (Paged before any count by day: see `Core::page_slots`.)
-        Cand::Few(_) | Cand::Days { .. } | Cand::RunsAnd { .. } | Cand::All | Cand::Counted(_) => {
-            unreachable!("no day counts for this plan")
-        }
-    }
+    // (A few, and runs by day, are paged before any count by day: see
+    // `Core::page_slots`.)
+    cand_matches(cand).unwrap_or_else(|| unreachable!("no day counts for this plan"))
 }
 
 /// A plan's matches as a bitmap, made if need be; `None` for every record
@@ -2627,13 +2621,10 @@ impl Core {
         let rows = self.held_rows(q);
         match candidates(&self.t, &q.filter, &q.scope, false, None, rows.held()) {
             Cand::All => self.t.live.clone(),
-            Cand::Set(b, _) => b.into_owned(),
             Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
             Cand::Counted(_) => unreachable!("only count-only queries count"),
-            Cand::Filtered { base, parts, .. } => intersect_union(&base, &parts),
-            Cand::Lazy { parts, .. } => parts.into_iter().union(),
-            Cand::Days { runs, days, .. } => union_within(&runs, &days, true),
-            Cand::RunsAnd { base, other, .. } => Acc::new(&base).and(other),
+            Cand::Set(b, _) => b.into_owned(),
+            cand => cand_matches(&cand).expect("a set of matches").into_owned(),
         }
     }
 
@@ -2703,17 +2694,12 @@ impl Core {
                 let n = self.count_of(&cand);
                 self.page_slots(&cand, n, &q.filter, &q.scope, &q.order, offset, limit)
             }
-            Plan::Cand(cand) => match (self.username_page(q, offset, limit))
+            Plan::Cand(cand) => (self.username_page(q, offset, limit))
                 .or_else(|| self.kept_order_page(q, &cand, count, offset, limit))
-            {
-                Some(slots) => slots,
-                None => match self.period_split_page(q, &cand, count, offset, limit) {
-                    Some(slots) => slots,
-                    None => {
-                        self.page_slots(&cand, count, &q.filter, &q.scope, &q.order, offset, limit)
-                    }
-                },
-            },
+                .or_else(|| self.period_split_page(q, &cand, count, offset, limit))
+                .unwrap_or_else(|| {
+                    self.page_slots(&cand, count, &q.filter, &q.scope, &q.order, offset, limit)
+                }),
         };
         Ok((info, slots))
     }
@@ -2912,7 +2898,7 @@ impl Core {
         if keys.len() < 2
             || keys[0].field == SortField::BillingPeriod
             || count < ORDER_KEEP_MIN
-            || count >= u64::from(self.t.live.len() as u32)
+            || count >= self.t.live.len()
             || (keys[0].field == SortField::Usage
                 && q.scope.everything
                 && f.kinds() & !Filter::TYPE == 0)
@@ -2975,7 +2961,7 @@ impl Core {
         // page walked 0.12 ms, the union 0.4 ms; the last page walked
         // 6.8 ms). (Report days are not spread: they lie in a few
         // periods, which a walk from the other end passes through.)
-        let spread_walk = (offset + limit) as u64 * u64::from(t.live.len() as u32) / count;
+        let spread_walk = (offset + limit) as u64 * t.live.len() / count;
         if let Cand::Lazy {
             check: Check::Usernames(_),
             ..
@@ -2986,19 +2972,19 @@ impl Core {
         }
         // (Every record, or a few: the period plans and the sort.)
         let matches = cand_matches(cand)?;
-        let periods: Vec<(i32, &RoaringBitmap)> = match selected_periods(t, &q.filter) {
-            Some(ps) => ps.collect(),
-            None => t.periods.iter().map(|(&p, b)| (p, b)).collect(),
+        let mut periods: Vec<&RoaringBitmap> = match selected_periods(t, &q.filter) {
+            Some(ps) => ps.map(|(_, b)| b).collect(),
+            None => t.periods.values().collect(),
         };
-        let mut order: Box<dyn Iterator<Item = &(i32, &RoaringBitmap)>> = if first.descending {
-            Box::new(periods.iter().rev())
-        } else {
-            Box::new(periods.iter())
-        };
+        if first.descending {
+            periods.reverse();
+        }
         let mut out = Vec::with_capacity(limit);
         let mut skip = offset as u64;
-        while out.len() < limit {
-            let Some(&(_, b)) = order.next() else { break };
+        for b in periods {
+            if out.len() == limit {
+                break;
+            }
             let n = matches.intersection_len(b);
             if skip >= n {
                 skip -= n;
@@ -3058,10 +3044,9 @@ impl Core {
             // period's first 300 by usage: 0.2 ms, where sorting the
             // period takes 2 to 5 ms), and a UI shows the first page most.
             let deep = skip as usize + take >= GROUP_KEEP_MIN;
-            let kept = match n as usize >= GROUP_KEEP_MIN {
-                true => self.sorted_matches(&f, &cand, &keys[1..], deep),
-                false => None,
-            };
+            let kept = (n as usize >= GROUP_KEEP_MIN)
+                .then(|| self.sorted_matches(&f, &cand, &keys[1..], deep))
+                .flatten();
             match kept {
                 Some(v) => out.extend_from_slice(&v[skip as usize..skip as usize + take]),
                 None => out.extend(self.page_slots(
@@ -4998,12 +4983,7 @@ impl Core {
         keys: &[OrderKey],
         make: bool,
     ) -> Option<Arc<[u32]>> {
-        if !matches!(
-            cand,
-            Cand::Set(..) | Cand::Filtered { .. } | Cand::Lazy { .. }
-        ) {
-            return None;
-        }
+        let matches = cand_matches(cand)?;
         let group = GroupOf::Query(f.clone(), Scope::everything());
         if !make {
             return self.group_orders.get(&group, keys);
@@ -5011,7 +4991,7 @@ impl Core {
         let budget = GroupOrderCache::budget(self.t.live.len() as usize);
         self.group_orders
             .get_or_make_again(&group, keys, budget, || {
-                let slots = values(&matches_of(cand));
+                let slots = values(&matches);
                 self.sort_slots(&slots, keys, 0, slots.len())
             })
     }
@@ -5181,6 +5161,17 @@ impl Core {
             }
             group.clear();
         };
+        // A whole group of one first key (`bounds`, per part of the view),
+        // sorted by the later keys: from its kept order once big
+        // (`GROUP_KEEP_MIN`), else gathered and sorted here.
+        let sort_group = |bounds: &[(usize, usize)], group: &mut Vec<_>, sink: &mut Sink| {
+            if !self.push_big_group(kind, bounds, &keys[1..], late, sink) {
+                for &(a, b) in bounds {
+                    group.extend(view.iter_from(a).take(b - a).map(|s| (key(s), s)));
+                }
+                flush(group, sink);
+            }
+        };
 
         if merged {
             // In the merged order, in the query's direction, or the other
@@ -5201,12 +5192,7 @@ impl Core {
                 // the rest of the parts.
                 let read = if group_sort {
                     sink.skip = offset - before;
-                    if !self.push_big_group(kind, &bounds, &keys[1..], false, &mut sink) {
-                        for &(a, b) in &bounds {
-                            group.extend(view.iter_from(a).take(b - a).map(|s| (key(s), s)));
-                        }
-                        flush(&mut group, &mut sink);
-                    }
+                    sort_group(&bounds, &mut group, &mut sink);
                     true
                 } else if self.read_group_from(&parts, &bounds, offset - before, &mut sink) {
                     true
@@ -5328,13 +5314,7 @@ impl Core {
                 } else if by_name && !late && need.saturating_mul(view.len()) / size < size / 4 {
                     self.name_walk(u, keys[1].descending, &mut sink);
                 } else if group_sort {
-                    // Kept sorted once big (see `GROUP_KEEP_MIN`).
-                    if !self.push_big_group(kind, &bounds, &keys[1..], late, &mut sink) {
-                        for &(a, b) in &bounds {
-                            group.extend(view.iter_from(a).take(b - a).map(|s| (key(s), s)));
-                        }
-                        flush(&mut group, &mut sink);
-                    }
+                    sort_group(&bounds, &mut group, &mut sink);
                 } else {
                     let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
                     debug_assert!(read, "the group holds more than the records skipped");
@@ -5411,12 +5391,11 @@ impl Core {
                 group.push((k, s));
                 if every && group.len() == GROUP_KEEP_MIN {
                     // A big group (a period's records by usage): its end
-                    // found by binary search, skipped by its size or read
-                    // from its kept order, and the walk goes on past it.
+                    // found by binary search, read (or skipped) from its
+                    // kept order, and the walk goes on past it.
                     let (gs, ge) = (pos - GROUP_KEEP_MIN, group_end(&k).min(span.end));
                     group.clear();
-                    let read = self.push_big_group(kind, &[(gs, ge)], &keys[1..], false, &mut sink);
-                    debug_assert!(read, "a group of GROUP_KEEP_MIN records is big");
+                    sort_group(&[(gs, ge)], &mut group, &mut sink);
                     if sink.full() {
                         return Some(sink.out);
                     }
@@ -5450,10 +5429,7 @@ impl Core {
                 let skip = offset - (end - ge);
                 if group_sort {
                     sink.skip = skip;
-                    if !self.push_big_group(kind, &[(gs, ge)], &keys[1..], false, &mut sink) {
-                        group.extend(view.iter_from(gs).take(ge - gs).map(|s| (key(s), s)));
-                        flush(&mut group, &mut sink);
-                    }
+                    sort_group(&[(gs, ge)], &mut group, &mut sink);
                 } else {
                     sink.out
                         .extend(view.iter_from(gs + skip).take((ge - gs - skip).min(limit)));
@@ -5511,9 +5487,8 @@ impl Core {
                 sink.out
                     .extend(view.iter_from(from).take((end - from).min(room)));
                 sink.skip = 0;
-            } else if !self.push_big_group(kind, &[(gs, end)], &keys[1..], false, &mut sink) {
-                group.extend(view.iter_from(gs).take(end - gs).map(|s| (key(s), s)));
-                flush(&mut group, &mut sink);
+            } else {
+                sort_group(&[(gs, end)], &mut group, &mut sink);
             }
             end = gs;
         }

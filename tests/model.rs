@@ -2620,6 +2620,15 @@ mod tests {
     #[test]
     fn big_group_orders_match_model() {
         let (mut records, _) = demo_store(20_000, 47);
+        // The commonest component type: most of its records report a cent,
+        // a group big enough to keep within the type's own usage order.
+        let mut types: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &records {
+            *types.entry(r.component_type.to_string()).or_default() += 1;
+        }
+        let (ty, _) = (types.into_iter())
+            .max_by_key(|(_, n)| *n)
+            .expect("records");
         for (i, r) in records.iter_mut().enumerate() {
             // Zeros too few to keep (a late page skips them, then reads
             // the next group from its end), a cent and 1.00 many.
@@ -2628,14 +2637,18 @@ mod tests {
                 0 => r.usage = Usage::from_cents(0),
                 1..=12 => r.usage = Usage::from_cents(1),
                 13..=20 => r.usage = Usage::from_cents(100),
+                _ if r.component_type == ty => r.usage = Usage::from_cents(1),
                 _ => {}
             }
             r.billing_period = ymd(2025, 1 + (h >> 8) as u32 % 3, 1);
         }
+        let cents = (records.iter())
+            .filter(|r| r.component_type == ty && r.usage == Usage::from_cents(1))
+            .count();
+        assert!(cents >= 2_048, "{cents} cents of {ty}: too few to keep");
         let store = Store::new();
         store.upsert_batch(&records).expect("valid records");
         store.validate().expect("invariants after the load");
-        let ty = records[0].component_type.clone();
         let everywhere = [
             String::new(),
             format!("type={ty}&"),

@@ -2861,6 +2861,169 @@ mod tests {
         assert!(straddling > 100, "only {straddling} pages hold two periods");
     }
 
+    /// Orders of the billing period alone (its ties in the default order)
+    /// over big filtered sets: a year, a component type and both (the
+    /// periods' counts kept), report-date ranges alone or with a year
+    /// (each period's run of the period view found by its dates), an
+    /// offering with or without a range, a username search and a scope
+    /// (each period's matches counted, then read from the period's run
+    /// of the period view or paged by the period's own plan). Every page
+    /// on which the period changes, the first and last two, in both
+    /// directions; then again after writes that re-date records within
+    /// their period, move records to other periods (widening the
+    /// periods' report days), remove records and add more.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn one_key_period_orders_match_model() {
+        let (mut records, store) = demo_store(20_000, 61);
+        let periods: Vec<NaiveDate> = {
+            let mut v: Vec<NaiveDate> = records.iter().map(|r| r.billing_period).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        // The range runs from the last report day of a period to the
+        // first of a later one: each edge period has matches on one day.
+        let days = |p: NaiveDate| {
+            let d = records.iter().filter(|r| r.billing_period == p);
+            let d: Vec<NaiveDate> = d.map(|r| r.date.date_naive()).collect();
+            (
+                *d.iter().min().expect("days"),
+                *d.iter().max().expect("days"),
+            )
+        };
+        let lo = days(periods[periods.len() / 3]).1;
+        let hi = days(periods[periods.len() * 2 / 3]).0;
+        let year = {
+            use chrono::Datelike;
+            records[records.len() / 2].billing_period.year()
+        };
+        let most = |key: fn(&Record) -> String| {
+            let mut n: BTreeMap<String, usize> = BTreeMap::new();
+            for r in &records {
+                *n.entry(key(r)).or_default() += 1;
+            }
+            let mut v: Vec<(usize, String)> = n.into_iter().map(|(u, n)| (n, u)).collect();
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            v
+        };
+        let ty = most(|r| r.component_type.to_string())[0].1.clone();
+        let offering = most(|r| r.offering_uuid.simple().to_string())[0].1.clone();
+        let customers = most(|r| r.customer_uuid.simple().to_string());
+        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+        for (_, c) in &customers[..6] {
+            let c: Uuid = c.parse().expect("a uuid");
+            scope.0 = scope.0.with_customer(c);
+            scope.1.push(c);
+        }
+        let filters: Vec<(String, Option<&DemoScope>)> = vec![
+            (format!("billing_period_year={year}"), None),
+            (format!("type={ty}"), None),
+            (format!("type={ty}&billing_period_year={year}"), None),
+            (format!("date_after={lo}&date_before={hi}"), None),
+            (format!("date_after={lo}"), None),
+            (format!("billing_period_year={year}&date_before={hi}"), None),
+            (format!("offering_uuid={offering}"), None),
+            (format!("offering_uuid={offering}&date_after={lo}"), None),
+            ("username=a".to_owned(), None),
+            (String::new(), Some(&scope)),
+        ];
+        let check = |records: &[Record], ctx: &str| {
+            let mut straddling = 0;
+            for (filter, scope) in &filters {
+                for o in [
+                    "component_usage__billing_period",
+                    "-component_usage__billing_period",
+                ] {
+                    let base = if filter.is_empty() {
+                        format!("o={o}")
+                    } else {
+                        format!("{filter}&o={o}")
+                    };
+                    let want = demo_want(records, &base, *scope);
+                    assert!(want.len() >= 1000, "{base}: {} matches", want.len());
+                    for size in [7, 100, 300] {
+                        let last = want.len().div_ceil(size);
+                        let mut pages = vec![1, 2, last - 1, last];
+                        for (i, w) in want.windows(2).enumerate() {
+                            if w[0].billing_period != w[1].billing_period {
+                                pages.extend([i / size, i / size + 1, i / size + 2]);
+                                straddling += usize::from(i / size == (i + 1) / size);
+                            }
+                        }
+                        pages.retain(|&p| p >= 1 && p <= last);
+                        pages.sort_unstable();
+                        pages.dedup();
+                        for page in pages {
+                            demo_check(&store, &want, &base, *scope, size, page, ctx);
+                        }
+                    }
+                }
+            }
+            assert!(
+                straddling > 100,
+                "{ctx}: only {straddling} pages hold two periods"
+            );
+        };
+        check(&records, "after the load");
+        // Writes, each a record of its own component usage (so that a
+        // date written re-dates that record alone).
+        let mut uuids = 0xc0de_0000_0000_4000_8000_0000_0000_0000u128..;
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        for i in (0..records.len()).step_by(211) {
+            let r = &mut records[i];
+            r.component_usage = Uuid::from_u128(uuids.next().expect("uuids"));
+            if i % 3 == 0 {
+                // Reported on the range's edges: its first instant, its
+                // last, and the first after it.
+                r.date = match i % 9 {
+                    0 => midnight(lo),
+                    3 => midnight(hi + chrono::Days::new(1)) - chrono::Duration::microseconds(1),
+                    _ => midnight(hi + chrono::Days::new(1)),
+                };
+            } else if i % 3 == 1 {
+                // Re-dated within its period's report days.
+                r.date = r
+                    .billing_period
+                    .and_hms_opt(12, 0, 0)
+                    .expect("noon")
+                    .and_utc()
+                    + chrono::Days::new((i % 27) as u64);
+            } else {
+                // Moved to another period, reported late (days after its
+                // end: the period's report days widen).
+                let p = periods[i % periods.len()];
+                r.billing_period = p;
+                r.date = p.and_hms_opt(6, 0, 0).expect("six").and_utc()
+                    + chrono::Days::new(33 + (i % 9) as u64);
+            }
+            store.upsert(r).expect("valid record");
+        }
+        store.validate().expect("invariants after the moves");
+        check(&records, "after moves");
+        let mut gone = Vec::new();
+        for i in (7..records.len()).step_by(101) {
+            gone.push(i);
+            store.remove(records[i].uuid).expect("stored");
+        }
+        for &i in gone.iter().rev() {
+            records.swap_remove(i);
+        }
+        let added: Vec<Record> = (0..400usize)
+            .map(|i| Record {
+                uuid: Uuid::from_u128(uuids.next().expect("uuids")),
+                component_usage: Uuid::from_u128(uuids.next().expect("uuids")),
+                ..records[(i * 43) % records.len()].clone()
+            })
+            .collect();
+        store.upsert_batch(&added).expect("valid records");
+        records.extend(added);
+        store
+            .validate()
+            .expect("invariants after removals and additions");
+        check(&records, "after removals and additions");
+    }
+
     /// Orders of several keys led by the usage or the username over
     /// thousands of matches (report-date ranges, a username search, a
     /// scope of customers), which the store keeps sorted whole

@@ -2463,6 +2463,32 @@ const PERIOD_SPLIT_MIN: u64 = 4096;
 /// 300 at 1M records) walked and its deep pages split.
 const PERIOD_SPLIT_WALK: u64 = 16_384;
 
+/// Records a page of one billing period, ordered by the period alone,
+/// may read from the period's run of the period view
+/// ([`Core::period_view_page`]) were its matches spread evenly; it gives
+/// up at twice as many, and the period is paged by its own plan. Chosen,
+/// not measured against that plan: a step tests a bitmap, at worst about
+/// 30 ns at 1M records (32,000 steps through a month's records to its
+/// late reports took 1.0 ms, before a date range narrowed the run).
+const PERIOD_WALK_MAX: usize = 32_768;
+
+/// [`PERIOD_WALK_MAX`] for a component type's records of a period, whose
+/// own plan reads kept counts by day and type: `type=cpu` by period in
+/// pages of 300 at 1M records, page 100, took 120 µs walked (about
+/// 12,000 steps) and 55 µs by the period's plan.
+const PERIOD_WALK_KEPT: usize = 8192;
+
+/// The part of a page that one billing period holds, for a query ordered
+/// by the period first: the period, its records, how many of them match,
+/// and how many of those the page passes, then takes.
+struct PeriodPart<'a> {
+    period: i32,
+    records: &'a RoaringBitmap,
+    matches: u64,
+    skip: usize,
+    take: usize,
+}
+
 /// Pushes a group's records, sorted in the query's order, to `sink`; in
 /// reverse for a late page read from the other end. O(the records
 /// pushed).
@@ -2697,7 +2723,7 @@ impl Core {
             }
             Plan::Cand(cand) => (self.username_page(q, offset, limit))
                 .or_else(|| self.kept_order_page(q, &cand, count, offset, limit))
-                .or_else(|| self.period_split_page(q, &cand, count, offset, limit))
+                .or_else(|| self.period_split_page(q, &cand, held, count, offset, limit))
                 .unwrap_or_else(|| {
                     self.page_slots(&cand, count, &q.filter, &q.scope, &q.order, offset, limit)
                 }),
@@ -2707,20 +2733,21 @@ impl Core {
 
     /// The billing periods a query's matches fall in, each with its number
     /// of matches, in the order of its first key, when that key is the
-    /// billing period, another key follows, and each period's count is
-    /// kept: no filter but a component type and billing periods, every
-    /// record visible. Then a page is a period's matches in the next keys'
-    /// order (the plan of that period alone), where otherwise a period's
-    /// every match was read and sorted (a period of the demo at 1M
-    /// records: 28,000 records, 0.5 ms). O(periods).
+    /// billing period and each period's count is kept: no filter but a
+    /// component type and billing periods, every record visible. Then a
+    /// page is a period's matches in the next keys' order (the plan of
+    /// that period alone), where otherwise a period's every match was
+    /// read and sorted (a period of the demo at 1M records: 28,000
+    /// records, 0.5 ms). Ordered by the period alone, the period view was
+    /// walked from its start, through the periods before the filter's
+    /// (`billing_period_year=2025&o=component_usage__billing_period` in
+    /// pages of 300 at 1M records, page 100: 38 ms; 2.8 µs paged by
+    /// period). O(periods).
     fn period_groups(&self, q: &Query) -> Option<Vec<(i32, u64)>> {
         let (t, f) = (&self.t, &q.filter);
         // (Most queries: the default order or another first key.)
         let first = (q.order.first()).filter(|k| k.field == SortField::BillingPeriod)?;
-        if effective_keys(&q.order).len() < 2
-            || !q.scope.everything
-            || f.kinds() & !(Filter::TYPE | Filter::PERIODS) != 0
-        {
+        if !q.scope.everything || f.kinds() & !(Filter::TYPE | Filter::PERIODS) != 0 {
             return None;
         }
         // (An unknown type matches nothing: the planner's, as cheap.)
@@ -2924,38 +2951,46 @@ impl Core {
         Some(kept[offset.min(end)..end].to_vec())
     }
 
-    /// A page of a query ordered by billing period, then other keys, whose
-    /// matches are many and whose periods' counts are not kept (any filter
-    /// but a type and periods, or a scope; see [`Core::period_groups`]):
-    /// its matches counted in each period (an intersection each), the
-    /// periods before the page skipped by their counts, and each period
-    /// the page reaches paged alone by the later keys. The walk of the
-    /// period view tested every record of the periods before the page,
-    /// then gave up and sorted every match: a report-date range of seven
-    /// months ordered by period ascending, then usage, took 37 ms at 1M
-    /// records for its first page. `None` for other queries, which are
-    /// paged as before. O(periods × the matches' containers + the
-    /// page's periods' matches).
+    /// A page of a query ordered by billing period first, whose matches
+    /// are many and whose periods' counts are not kept (any filter but a
+    /// type and periods, or a scope; see [`Core::period_groups`]): its
+    /// matches counted in each period, the periods before the page (or,
+    /// for a late page, after it) skipped by their counts, and each
+    /// period the page reaches paged alone by the later keys, or, with no
+    /// later key, read from the period's run of the period view
+    /// ([`Core::period_view_page`]). The walk of the period view tested
+    /// every record of the periods before the page, then gave up and
+    /// sorted every match: at 1M records in pages of 300, a report-date
+    /// range of seven months by period ascending, then usage, took 37 ms
+    /// for its first page, and by period alone 43 ms for page 100.
+    ///
+    /// A period's matches are counted by intersecting the query's matches
+    /// with the period, but a report-date range's are a union of days,
+    /// costlier to make (with it made, a page of those seven months took
+    /// 0.5 to 1.1 ms; counted by runs, 4 to 6 µs): alone (or with
+    /// billing periods) it is counted by the bounds of its run in each
+    /// period, by the period's report days where they lie wholly inside
+    /// or outside it; with other filters each period is planned as its
+    /// own query (the filter with that billing period), which takes the
+    /// periods inside the range whole and cuts those at its edges.
+    /// `None` for other queries, which are paged as before.
+    /// O(periods × the matches' containers + the page's periods'
+    /// matches).
     fn period_split_page(
         &self,
         q: &Query,
         cand: &Cand<'_>,
+        held: Held<'_>,
         count: u64,
         offset: usize,
         limit: usize,
     ) -> Option<Vec<u32>> {
         let t = &self.t;
-        // (Most queries: the default order or one key.)
-        if q.order.len() < 2 {
+        let first = (q.order.first()).filter(|k| k.field == SortField::BillingPeriod)?;
+        if count < PERIOD_SPLIT_MIN {
             return None;
         }
         let keys = effective_keys(&q.order);
-        let first = keys
-            .first()
-            .filter(|k| k.field == SortField::BillingPeriod)?;
-        if keys.len() < 2 || count < PERIOD_SPLIT_MIN {
-            return None;
-        }
         // A union not yet made (a username search's names) costs more to
         // make than a short walk reads, when the matches are spread over
         // the periods (`username=ann` in pages of 300 at 1M: the first
@@ -2971,40 +3006,249 @@ impl Core {
         {
             return None;
         }
-        // (Every record, or a few: the period plans and the sort.)
-        let matches = cand_matches(cand)?;
-        let mut periods: Vec<&RoaringBitmap> = match selected_periods(t, &q.filter) {
-            Some(ps) => ps.map(|(_, b)| b).collect(),
-            None => t.periods.values().collect(),
+        // A report-date range's matches are a union of days, which cost
+        // more to make than each period's plan, which takes whole the
+        // periods inside the range and cuts those at its edges: `None`,
+        // planned by period. (Every record, or a few: the period plans
+        // and the sort.)
+        let matches = match cand {
+            Cand::Lazy { check, .. } | Cand::Filtered { check, .. }
+                if matches!(check, Check::Dates(..) | Check::PeriodDates { .. }) =>
+            {
+                None
+            }
+            _ => Some(cand_matches(cand)?),
+        };
+        let period_filter = |p: i32| Filter {
+            billing_period: Some(day_to_date(p)),
+            ..q.filter.clone()
+        };
+        // (A fresh cut each: a cut holds one query's periods.)
+        fn plan<'c>(
+            t: &'c Tables,
+            f: &Filter,
+            s: &Scope,
+            held: Held<'c>,
+            cut: &'c CutCell,
+        ) -> Cand<'c> {
+            let held = Held {
+                cut: Some(cut),
+                ..held
+            };
+            candidates(t, f, s, false, None, held)
+        }
+        // A report-date range alone (or with billing periods: one
+        // predicate, every record visible) is one run of each period's
+        // records in the period view, counted by its bounds.
+        let dates = date_bounds(&q.filter);
+        let dates_only = match cand {
+            Cand::Lazy { check, .. } if q.scope.everything => Some(check),
+            _ => None,
+        }
+        .filter(|c| matches!(c, Check::Dates(..) | Check::PeriodDates { .. }));
+        let (lo_day, hi_day) = date_days(&q.filter);
+        let count_in = |p: i32, b: &RoaringBitmap| match (&matches, dates_only) {
+            (Some(m), _) => m.intersection_len(b),
+            (None, Some(_)) => match t.period_days[&p] {
+                (a, z) if lo_day <= a && z <= hi_day => b.len(),
+                (a, z) if z < lo_day || hi_day < a => 0,
+                _ => self.period_run(p, b.len(), dates).len() as u64,
+            },
+            (None, None) => {
+                self.count_of(&plan(t, &period_filter(p), &q.scope, held, &CutCell::new()))
+            }
+        };
+        let mut periods: Vec<(i32, &RoaringBitmap)> = match selected_periods(t, &q.filter) {
+            Some(ps) => ps.collect(),
+            None => t.periods.iter().map(|(&p, b)| (p, b)).collect(),
         };
         if first.descending {
             periods.reverse();
         }
-        let mut out = Vec::with_capacity(limit);
-        let mut skip = offset as u64;
-        for b in periods {
-            if out.len() == limit {
-                break;
+        // The page's periods, each with where the page starts in it and
+        // how many it takes, found from the nearer end: a late page counts
+        // only the periods after it (each count is an intersection).
+        let late = offset as u64 > count - (offset + limit) as u64;
+        let mut parts: SmallVec<[PeriodPart<'_>; 4]> = SmallVec::new();
+        let mut want = limit;
+        if late {
+            let mut skip = count - (offset + limit) as u64;
+            for &(p, b) in periods.iter().rev() {
+                if want == 0 {
+                    break;
+                }
+                let n = count_in(p, b);
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+                let take = want.min((n - skip) as usize);
+                parts.push(PeriodPart {
+                    period: p,
+                    records: b,
+                    matches: n,
+                    skip: (n - skip) as usize - take,
+                    take,
+                });
+                want -= take;
+                skip = 0;
             }
-            let n = matches.intersection_len(b);
-            if skip >= n {
-                skip -= n;
+            parts.reverse();
+        } else {
+            let mut skip = offset as u64;
+            for &(p, b) in &periods {
+                if want == 0 {
+                    break;
+                }
+                let n = count_in(p, b);
+                if skip >= n {
+                    skip -= n;
+                    continue;
+                }
+                let take = want.min((n - skip) as usize);
+                parts.push(PeriodPart {
+                    period: p,
+                    records: b,
+                    matches: n,
+                    skip: skip as usize,
+                    take,
+                });
+                want -= take;
+                skip = 0;
+            }
+        }
+        let mut out = Vec::with_capacity(limit);
+        for part in parts {
+            if keys.len() == 1
+                && let Some(check) = dates_only
+                && let Some(v) =
+                    self.period_view_page(&part, &Member::Check(t, check), PERIOD_WALK_MAX, dates)
+            {
+                out.extend(v);
                 continue;
             }
-            let set = &*matches & b;
-            let take = (limit - out.len()).min((n - skip) as usize);
-            out.extend(self.page_slots(
-                &Cand::Set(Cow::Owned(set), None),
-                n,
-                &q.filter,
-                &q.scope,
-                &keys[1..],
-                skip as usize,
+            let PeriodPart {
+                period: p,
+                records: b,
+                matches: n,
+                skip,
                 take,
-            ));
-            skip = 0;
+            } = part;
+            // The period's query: its matches are the query's in the
+            // period, which the plans below may key kept counts by.
+            let f = period_filter(p);
+            let cut = CutCell::new();
+            let cand = match &matches {
+                Some(m) => Cand::Set(Cow::Owned(&**m & b), None),
+                None => plan(t, &f, &q.scope, held, &cut),
+            };
+            if keys.len() == 1
+                && let Some(member) = self.member_in_period(&cand, n, b.len())
+                && let Some(v) = self.period_view_page(&part, &member, PERIOD_WALK_MAX, dates)
+            {
+                out.extend(v);
+                continue;
+            }
+            out.extend(self.page_slots(&cand, n, &f, &q.scope, &keys[1..], skip, take));
         }
         Some(out)
+    }
+
+    /// How a walk of billing period `p`'s records (`len` of them) tests
+    /// the `n` matches of the period's plan `cand`: `Member::Span` when
+    /// every record matches; `None` for a plan no test describes.
+    fn member_in_period<'c>(&'c self, cand: &'c Cand<'_>, n: u64, len: u64) -> Option<Member<'c>> {
+        let t = &self.t;
+        Some(match cand {
+            _ if n == len => Member::Span,
+            Cand::Set(b, _) => Member::Set(b),
+            Cand::Lazy { check, .. } => Member::Check(t, check),
+            Cand::Filtered { base, check, .. } => Member::Filtered(base, t, check),
+            _ => return None,
+        })
+    }
+
+    /// The positions in the period view of billing period `p`'s `len`
+    /// records reported within `dates` (`[lo, hi)` microseconds): after
+    /// the earlier periods' records (their bitmaps' lengths: the view
+    /// holds every live record, by period first), or, for a date range,
+    /// two binary searches (within a period the view is latest first, so
+    /// a date range is one run). O(periods), or O(log n) with dates.
+    fn period_run(&self, p: i32, len: u64, dates: (Micros, Micros)) -> std::ops::Range<usize> {
+        let (t, view) = (&self.t, self.view(ViewKind::Period));
+        let (lo, hi) = dates;
+        if lo == Micros::MIN && hi == Micros::MAX {
+            let start = t.periods.range(..p).map(|(_, b)| b.len()).sum::<u64>() as usize;
+            return start..start + len as usize;
+        }
+        let before = |bound: Micros| {
+            view.partition_point(|s| {
+                let cu = t.cus.get(t.row(s).cu);
+                let q = t.kind_of(cu).period;
+                q < p || (q == p && cu.date() >= bound)
+            })
+        };
+        let (a, z) = (before(hi), before(lo));
+        a..z.max(a)
+    }
+
+    /// A page of a billing period's matches in the default order (the
+    /// tie order of a query ordered by the period alone), read from the
+    /// period's run of the period view, which holds its records in that
+    /// order ([`Core::period_run`], narrowed to the query's report
+    /// `dates`): the part's `skip` matches passed, `take` read, from the
+    /// nearer end of the run; `member` tests a record (none when every
+    /// record of the run matches: a slice). The period's default-order
+    /// plan started from the period's report days in the default view,
+    /// whose first and last days hold the neighbouring periods' records
+    /// too (the year 2025's last page by period at 1M records: 12 µs,
+    /// where this reads its 96 records in 1.4 µs). `None` when the walk
+    /// would read more than `max` records were the matches spread evenly
+    /// over the run, or reads twice that (clustered away from both
+    /// ends). O(periods + log n + the records walked).
+    fn period_view_page(
+        &self,
+        part: &PeriodPart<'_>,
+        member: &Member<'_>,
+        max: usize,
+        dates: (Micros, Micros),
+    ) -> Option<Vec<u32>> {
+        let view = self.view(ViewKind::Period);
+        let (p, skip, take) = (part.period, part.skip, part.take);
+        let run = self.period_run(p, part.records.len(), dates);
+        let (start, len, n) = (run.start, run.len(), part.matches as usize);
+        if let Member::Span = member {
+            debug_assert_eq!(n, len, "period {p}: a span is every record");
+            return Some(view.iter_from(start + skip).take(take).collect());
+        }
+        if len == n {
+            return Some(view.iter_from(start + skip).take(take).collect());
+        }
+        let from_end = n - skip - take;
+        let near = skip.min(from_end);
+        if (near + take).saturating_mul(len) / n.max(1) > max {
+            return None;
+        }
+        let mut out = Vec::with_capacity(take);
+        let (mut pass, mut budget) = (near, 2 * max);
+        let mut step = |s: u32| {
+            budget -= 1;
+            if member.contains(s) {
+                if pass > 0 {
+                    pass -= 1;
+                } else {
+                    out.push(s);
+                }
+            }
+            out.len() < take && budget > 0
+        };
+        if skip <= from_end {
+            let _ = view.iter_from(start).take(len).all(&mut step);
+        } else {
+            let _ = view.iter_rev_before(start + len).take(len).all(&mut step);
+            out.reverse();
+        }
+        (out.len() == take).then_some(out)
     }
 
     /// A page of a [`Plan::Periods`] query: from the period holding its
@@ -3028,6 +3272,28 @@ impl Core {
                 skip -= n;
                 continue;
             }
+            let take = (limit - out.len()).min((n - skip) as usize);
+            // Ordered by the period alone: the period's range of the
+            // period view is its records in the page's order.
+            if keys.len() == 1 {
+                let part = PeriodPart {
+                    period: p,
+                    records: &self.t.periods[&p],
+                    matches: n,
+                    skip: skip as usize,
+                    take,
+                };
+                let member = match type_id(&self.t, &q.filter) {
+                    Some(ty) if n < part.records.len() => Member::Set(self.t.types.payload(ty)),
+                    _ => Member::Span,
+                };
+                let every = (Micros::MIN, Micros::MAX);
+                if let Some(v) = self.period_view_page(&part, &member, PERIOD_WALK_KEPT, every) {
+                    out.extend(v);
+                    skip = 0;
+                    continue;
+                }
+            }
             let f = Filter {
                 component_type: q.filter.component_type.clone(),
                 billing_period: Some(crate::wire::time::day_to_date(p)),
@@ -3036,7 +3302,6 @@ impl Core {
             // (No username: see `period_groups`.)
             let cand = candidates(&self.t, &f, &q.scope, false, None, Held::default());
             debug_assert_eq!(self.count_of(&cand), n, "period {p}: kept count");
-            let take = (limit - out.len()).min((n - skip) as usize);
             // A big period's records in the later keys' order are kept
             // (see `GROUP_KEEP_MIN`): each page sorted them, or walked a
             // view testing the period, 0.5 to 4.5 ms at 1M records for a
@@ -3045,7 +3310,7 @@ impl Core {
             // period's first 300 by usage: 0.2 ms, where sorting the
             // period takes 2 to 5 ms), and a UI shows the first page most.
             let deep = skip as usize + take >= GROUP_KEEP_MIN;
-            let kept = (n as usize >= GROUP_KEEP_MIN)
+            let kept = (n as usize >= GROUP_KEEP_MIN && keys.len() > 1)
                 .then(|| self.sorted_matches(&f, &cand, &keys[1..], deep))
                 .flatten();
             match kept {

@@ -3024,9 +3024,9 @@ mod tests {
         check(&records, "after removals and additions");
     }
 
-    /// Orders of several keys led by the usage or the username over
-    /// thousands of matches (report-date ranges, a username search, a
-    /// scope of customers), which the store keeps sorted whole
+    /// Orders led by the usage or the username (several keys, or one)
+    /// over thousands of matches (report-date ranges, a username search,
+    /// a scope of customers), which the store keeps sorted whole
     /// once paged deep twice between writes: every page from first to
     /// last, then a write that moves one match (its usage, its name) or
     /// takes it away, and every page again, which must not read the
@@ -3066,6 +3066,11 @@ mod tests {
             "-usage,component_usage__billing_period",
             "username,-usage",
             "-username,usage,component_usage__billing_period",
+            // One key: kept once paged deep (past the first pages, which walk).
+            "usage",
+            "-usage",
+            "username",
+            "-username",
         ];
         let every_page = |base: &str, scope: Option<&DemoScope>, ctx: &str| {
             let stored = store_content(&store);

@@ -577,8 +577,8 @@ impl SetDaysCache {
 /// least `GROUP_KEEP_MIN` records (`Core::sorted_group`), where every
 /// page sorted it again (`o=usage,username` from page 300 on, pages of
 /// 300 at 1M records: 10 ms a page; a period's records by usage, 1 to
-/// 4.5 ms). And a query's every match in an order of several keys, made
-/// by its second deep page since the last write
+/// 4.5 ms). And a query's every match in an order led by its usage or
+/// username, made by its second deep page since the last write
 /// (`GroupOrderCache::get_or_make_again`, `Core::kept_order_page`), as
 /// is a period's. At most [`GROUP_ORDERS_MAX`] groups and
 /// [`GroupOrderCache::budget`] slots in all, the oldest dropped first.
@@ -607,7 +607,8 @@ pub(crate) enum GroupOf {
     Positions(super::core::ViewKind, SmallVec<[(usize, usize); 8]>),
     /// The matches of a query's filter under its scope: a billing
     /// period's (with a component type or not, every record visible), or
-    /// a whole query's, paged deep in an order of several keys.
+    /// a whole query's, paged deep in an order led by its usage or
+    /// username.
     Query(crate::query::Filter, crate::query::Scope),
 }
 

@@ -5568,6 +5568,15 @@ impl Core {
             // sorted order reversed: `o=-usage,-username` from the zeros'
             // end took 12 ms a page.)
             let jump = every && (!late || group_sort);
+            // A filtered walk with later keys jumps a big group too: its
+            // records are read from the group's kept order (all of them,
+            // sorted by the later keys once), tested, until the page is
+            // full, where the merge tested every record of the group and
+            // sorted its matches (the year 2025 by `usage,username`, page
+            // 1 of 300 at 1M records: the zeros, 19,864 records, 3.3 ms).
+            // A group found smaller than `GROUP_KEEP_MIN` is merged on.
+            let filtered_jump = !every && group_sort;
+            let mut small_group: Option<i64> = None;
             let usage = |pos: usize| t.row(view.get(pos)).usage();
             loop {
                 let next = m.next()?;
@@ -5584,7 +5593,7 @@ impl Core {
                 let Some(s) = next else { break };
                 cur = p;
                 group.push((key(s), s));
-                if !(jump && group.len() >= PEEL_MIN) {
+                if !((jump || (filtered_jump && small_group != p)) && group.len() >= PEEL_MIN) {
                     continue;
                 }
                 let u = t.row(s).usage();
@@ -5595,25 +5604,46 @@ impl Core {
                     })
                     .collect();
                 let size: usize = bounds.iter().map(|&(a, b)| b - a).sum();
-                group.clear();
-                // With the username next and last (`o=usage,username`), the
-                // group's order is the username view's (names, then the
-                // default order within each): walked, testing the usage,
-                // when the page's records are expected within a small part
-                // of it, where reading the whole group's keys to sort them
-                // cost 12 million instructions for the zeros at 1M.
-                let need = sink.skip + (sink.limit - sink.out.len());
-                let by_name = keys.len() == 2 && keys[1].field == SortField::Username;
-                if sink.skip >= size {
-                    sink.skip -= size;
-                } else if by_name && !late && need.saturating_mul(view.len()) / size < size / 4 {
-                    self.name_walk(u, keys[1].descending, &mut sink);
-                } else if group_sort {
-                    sort_group(&bounds, &mut group, &mut sink);
+                if filtered_jump {
+                    if size < GROUP_KEEP_MIN {
+                        small_group = p;
+                        continue;
+                    }
+                    group.clear();
+                    let sorted = self.sorted_group(kind, &bounds, &keys[1..]);
+                    let mut push = |s: u32| {
+                        if member(s) {
+                            sink.push(s);
+                        }
+                        !sink.full()
+                    };
+                    let _ = if late {
+                        sorted.iter().rev().all(|&s| push(s))
+                    } else {
+                        sorted.iter().all(|&s| push(s))
+                    };
                 } else {
-                    let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
-                    debug_assert!(read, "the group holds more than the records skipped");
-                    sink.skip = 0;
+                    group.clear();
+                    // With the username next and last (`o=usage,username`), the
+                    // group's order is the username view's (names, then the
+                    // default order within each): walked, testing the usage,
+                    // when the page's records are expected within a small part
+                    // of it, where reading the whole group's keys to sort them
+                    // cost 12 million instructions for the zeros at 1M.
+                    let need = sink.skip + (sink.limit - sink.out.len());
+                    let by_name = keys.len() == 2 && keys[1].field == SortField::Username;
+                    if sink.skip >= size {
+                        sink.skip -= size;
+                    } else if by_name && !late && need.saturating_mul(view.len()) / size < size / 4
+                    {
+                        self.name_walk(u, keys[1].descending, &mut sink);
+                    } else if group_sort {
+                        sort_group(&bounds, &mut group, &mut sink);
+                    } else {
+                        let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
+                        debug_assert!(read, "the group holds more than the records skipped");
+                        sink.skip = 0;
+                    }
                 }
                 if sink.full() {
                     break;

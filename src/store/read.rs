@@ -5254,15 +5254,35 @@ impl Core {
         bounds: &[(usize, usize)],
         keys: &[OrderKey],
     ) -> Arc<[u32]> {
+        self.sorted_group_when(kind, bounds, keys, false)
+            .expect("made at once")
+    }
+
+    /// [`Core::sorted_group`], or with `again` only kept or made by the
+    /// second request since the last write
+    /// ([`GroupOrderCache::get_or_make_again`]): `None` at the first.
+    fn sorted_group_when(
+        &self,
+        kind: ViewKind,
+        bounds: &[(usize, usize)],
+        keys: &[OrderKey],
+        again: bool,
+    ) -> Option<Arc<[u32]>> {
         let view = self.view(kind);
         let group = GroupOf::Positions(kind, bounds.iter().copied().collect());
         let budget = GroupOrderCache::budget(self.t.live.len() as usize);
-        self.group_orders.get_or_make(&group, keys, budget, || {
+        let make = || {
             let slots: Vec<u32> = (bounds.iter())
                 .flat_map(|&(a, b)| view.iter_from(a).take(b - a))
                 .collect();
             self.sort_slots(&slots, keys, 0, slots.len())
-        })
+        };
+        if again {
+            self.group_orders
+                .get_or_make_again(&group, keys, budget, make)
+        } else {
+            Some(self.group_orders.get_or_make(&group, keys, budget, make))
+        }
     }
 
     /// The matches of `f` (every record visible), a billing period's
@@ -5605,12 +5625,22 @@ impl Core {
                     .collect();
                 let size: usize = bounds.iter().map(|&(a, b)| b - a).sum();
                 if filtered_jump {
-                    if size < GROUP_KEEP_MIN {
+                    // Sorting the group whole costs more than sorting its
+                    // matches, and a write forgets it: made at once when
+                    // its matches are expected to be many themselves
+                    // (matches spread evenly), else by the second request
+                    // since the last write (`username=ann&o=usage,username`
+                    // with a write before each: the zeros sorted whole,
+                    // 2.2 ms; merged, 0.9 ms).
+                    let many = size.saturating_mul(count) / view.len().max(1) >= GROUP_KEEP_MIN;
+                    let sorted = (size >= GROUP_KEEP_MIN)
+                        .then(|| self.sorted_group_when(kind, &bounds, &keys[1..], !many))
+                        .flatten();
+                    let Some(sorted) = sorted else {
                         small_group = p;
                         continue;
-                    }
+                    };
                     group.clear();
-                    let sorted = self.sorted_group(kind, &bounds, &keys[1..]);
                     let mut push = |s: u32| {
                         if member(s) {
                             sink.push(s);

@@ -48,11 +48,17 @@
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A big group of equal first keys (thousands of records sharing
 //! a usage, a billing period's records) that a page sorts by the order's
-//! later keys is sorted whole once and kept for the next pages; so are a
-//! filtered query's thousands of matches in an order of several keys,
-//! once paged deep twice between writes. An order led by the billing
-//! period over a filter is paged a period at a time: the matches counted
-//! in each period, the page's periods sorted alone. A deep page of the default order over a filter (a customer,
+//! later keys is sorted whole once and kept for the next pages (a
+//! filtered walk reads such a group from its kept order, testing its
+//! records until the page is full); so are a filtered query's thousands
+//! of matches in an order led by the usage or the username, once paged
+//! deep twice between writes. An order led by the billing period over a
+//! filter is paged a period at a time: the matches counted in each
+//! period (a report-date range by the bounds of its run in each
+//! period's records), the periods before the page skipped, the page's
+//! periods sorted alone, or, ordered by the period alone, read from the
+//! period's run of the period view, which holds them in the tie order.
+//! A deep page of the default order over a filter (a customer,
 //! a component type, billing periods, or those together; a username
 //! search's names, once their union costs less than the walk; any other
 //! set, such as an offering or a search with a type) skips whole

@@ -2944,15 +2944,57 @@ impl Core {
                 let matches = cand_matches(cand)?;
                 let budget = GroupOrderCache::budget(self.t.live.len() as usize);
                 self.group_orders
-                    .get_or_make_again(&group, &keys, budget, || {
-                        let slots = values(&matches);
-                        self.sort_slots(&slots, &keys, 0, slots.len())
+                    .get_or_make_again(&group, &keys, budget, || match &keys[..] {
+                        [k] if k.field == SortField::Username => {
+                            self.username_order(&matches, k.descending)
+                        }
+                        _ => {
+                            let slots = values(&matches);
+                            self.sort_slots(&slots, &keys, 0, slots.len())
+                        }
                     })?
             }
             None => return None,
         };
         let end = (offset + limit).min(kept.len());
         Some(kept[offset.min(end)..end].to_vec())
+    }
+
+    /// Every record of `matches` in the order of the username alone
+    /// (descending if `desc`), then the default keys: the username view
+    /// read through, which holds every record in that order ascending
+    /// (descending, its groups of one name are taken last first, each in
+    /// view order). Sorting the matches by their keys cost more (the year
+    /// 2025's 451,296 records by `-username` at 1M: 45 ms, against 11.8;
+    /// `type=cpu`'s 183,406, 22 ms against 8.9).
+    /// O(n) for the store's n records.
+    fn username_order(&self, matches: &RoaringBitmap, desc: bool) -> Vec<u32> {
+        let t = &self.t;
+        // The matches as a bit per slot: a test is one load, where a
+        // bitmap lookup searched its containers (`type=cpu` by username
+        // at 1M records: 10.3 ms with lookups, 4.2 ms with bits).
+        let mut bits = vec![0u64; matches.max().map_or(0, |m| m as usize / 64 + 1)];
+        for s in matches {
+            bits[s as usize / 64] |= 1 << (s % 64);
+        }
+        let member = |s: u32| (bits.get(s as usize / 64)).is_some_and(|w| w & (1 << (s % 64)) != 0);
+        let mut v: Vec<u32> = Vec::with_capacity(matches.len() as usize);
+        for chunk in self.view(ViewKind::Username).chunks_from(0) {
+            v.extend(chunk.iter().copied().filter(|&s| member(s)));
+        }
+        if desc {
+            // (Each name's run found by the names read, one per match: a
+            // run per name from the names' record counts read every
+            // name's bitmap, and cost more at 1M records, 10.2 ms against
+            // 8.9 for `type=cpu`.)
+            let name = |s: &u32| t.row(*s).username;
+            let mut out = Vec::with_capacity(v.len());
+            for group in v.chunk_by(|a, b| name(a) == name(b)).rev() {
+                out.extend_from_slice(group);
+            }
+            v = out;
+        }
+        v
     }
 
     /// A page of a query ordered by billing period first, whose matches

@@ -2921,8 +2921,10 @@ impl Core {
     /// many matches, from every match sorted once and kept
     /// ([`GroupOrderCache`]): made by the second page at least
     /// [`GROUP_KEEP_MIN`] matches deep since the last write (the first is
-    /// paged as before: the sort costs up to twice a page of several
-    /// keys, at 1M records 21 to 45 ms), read by any page after (by one
+    /// paged as before: the make costs up to twice a walked page of
+    /// several keys and five of one, at 1M records 8 to 43 ms; see
+    /// [`Core::default_pass_order`] and [`Core::username_order`]), read
+    /// by any page after (by one
     /// key, any page past the first [`GROUP_KEEP_MIN`] matches: the
     /// first pages' walk stops early). Each deep page walked the first
     /// key's view testing the matches, its groups sorted by the later

@@ -3199,51 +3199,39 @@ impl Core {
         let late = offset as u64 > count - (offset + limit) as u64;
         let mut parts: SmallVec<[PeriodPart<'_>; 4]> = SmallVec::new();
         let mut want = limit;
-        if late {
-            let mut skip = count - (offset + limit) as u64;
-            for &(p, b) in periods.iter().rev() {
-                if want == 0 {
-                    break;
-                }
-                let n = count_in(p, b);
-                if skip >= n {
-                    skip -= n;
-                    continue;
-                }
-                let take = want.min((n - skip) as usize);
-                parts.push(PeriodPart {
-                    period: p,
-                    records: b,
-                    matches: n,
-                    skip: (n - skip) as usize - take,
-                    take,
-                });
-                want -= take;
-                skip = 0;
+        let mut skip = if late {
+            count - (offset + limit) as u64
+        } else {
+            offset as u64
+        };
+        // Whether the page is full once period `p` is counted.
+        let mut visit = |p: i32, b| {
+            let n = count_in(p, b);
+            if skip >= n {
+                skip -= n;
+                return false;
             }
+            let take = want.min((n - skip) as usize);
+            let start = if late {
+                (n - skip) as usize - take
+            } else {
+                skip as usize
+            };
+            parts.push(PeriodPart {
+                period: p,
+                records: b,
+                matches: n,
+                skip: start,
+                take,
+            });
+            (want, skip) = (want - take, 0);
+            want == 0
+        };
+        if late {
+            let _ = periods.iter().rev().any(|&(p, b)| visit(p, b));
             parts.reverse();
         } else {
-            let mut skip = offset as u64;
-            for &(p, b) in &periods {
-                if want == 0 {
-                    break;
-                }
-                let n = count_in(p, b);
-                if skip >= n {
-                    skip -= n;
-                    continue;
-                }
-                let take = want.min((n - skip) as usize);
-                parts.push(PeriodPart {
-                    period: p,
-                    records: b,
-                    matches: n,
-                    skip: skip as usize,
-                    take,
-                });
-                want -= take;
-                skip = 0;
-            }
+            let _ = periods.iter().any(|&(p, b)| visit(p, b));
         }
         let mut out = Vec::with_capacity(limit);
         for part in parts {

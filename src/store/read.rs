@@ -3253,6 +3253,18 @@ impl Core {
             // The period's query: its matches are the query's in the
             // period, which the plans below may key kept counts by.
             let f = period_filter(p);
+            // (Kept: read before the period is planned, which may cut
+            // its records by the dates: at 10M records a month cut by
+            // `date_before` built a 165,000-record bitmap per page, 0.8
+            // ms, for a page read from the kept order.)
+            let kept_big = keys.len() > 1 && n as usize >= GROUP_KEEP_MIN && q.scope.everything;
+            if kept_big
+                && let Some(v) = (self.group_orders)
+                    .get(&GroupOf::Query(f.clone(), Scope::everything()), &keys[1..])
+            {
+                out.extend_from_slice(&v[skip..skip + take]);
+                continue;
+            }
             let cut = CutCell::new();
             let cand = match &matches {
                 Some(m) => Cand::Set(Cow::Owned(&**m & b), None),
@@ -3274,10 +3286,9 @@ impl Core {
             // `-component_usage__billing_period,usage`, page 100 of 300 at
             // 1M records, 1.0 ms.)
             let deep = skip > 0;
-            if keys.len() > 1
-                && n as usize >= GROUP_KEEP_MIN
-                && q.scope.everything
-                && let Some(v) = self.sorted_matches(&f, &cand, &keys[1..], deep)
+            if kept_big
+                && deep
+                && let Some(v) = self.sorted_matches(&f, &cand, &keys[1..], true)
             {
                 out.extend_from_slice(&v[skip..skip + take]);
                 continue;

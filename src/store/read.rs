@@ -1119,9 +1119,28 @@ fn matches_of<'c>(cand: &'c Cand<'_>) -> Cow<'c, RoaringBitmap> {
     cand_matches(cand).unwrap_or_else(|| unreachable!("no day counts for this plan"))
 }
 
+/// A record's value of `o` key `k` as a number in the key's order
+/// (bitwise negated when descending), a username by its rank
+/// (`user_rank`, the kept [`RankTable`](crate::index::dict::RankTable)'s).
+#[inline]
+fn key_value(t: &Tables, k: &OrderKey, r: &super::core::Row, user_rank: &[u32]) -> i64 {
+    let x = match k.field {
+        SortField::Usage => r.usage(),
+        SortField::BillingPeriod => i64::from(t.kind_of(t.cus.get(r.cu)).period),
+        SortField::Username => i64::from(user_rank[r.username as usize]),
+    };
+    if k.descending { !x } else { x }
+}
+
+/// Whether [`cand_matches`] makes the plan's matches: not every record,
+/// a few slots, or a count alone.
+fn is_set_plan(cand: &Cand<'_>) -> bool {
+    !matches!(cand, Cand::All | Cand::Few(_) | Cand::Counted(_))
+}
+
 /// A plan's matches as a bitmap, made if need be; `None` for every record
-/// and for a few (whose callers sort them), and for a count alone.
-/// O(the matches' containers).
+/// and for a few (whose callers sort them), and for a count alone
+/// ([`is_set_plan`]). O(the matches' containers).
 fn cand_matches<'c>(cand: &'c Cand<'_>) -> Option<Cow<'c, RoaringBitmap>> {
     Some(match cand {
         Cand::Set(b, _) => Cow::Borrowed(&**b),
@@ -2473,8 +2492,8 @@ const GROUP_KEEP_MIN: usize = 2048;
 /// ([`Core::kept_order_page`]): fewer sort in a millisecond.
 const ORDER_KEEP_MIN: u64 = 8192;
 
-/// A query ordered by billing period, then other keys, with at least this
-/// many matches is paged a period at a time ([`Core::period_split_page`]):
+/// A query ordered by billing period first with at least this many
+/// matches is paged a period at a time ([`Core::period_split_page`]):
 /// fewer are sorted at once in microseconds.
 const PERIOD_SPLIT_MIN: u64 = 4096;
 
@@ -2964,17 +2983,24 @@ impl Core {
         let group = GroupOf::Query(f.clone(), q.scope.clone());
         let kept = match self.group_orders.get(&group, &keys) {
             Some(v) => v,
-            None if offset >= GROUP_KEEP_MIN => {
-                let matches = cand_matches(cand)?;
+            None if offset >= GROUP_KEEP_MIN && is_set_plan(cand) => {
                 let budget = GroupOrderCache::budget(self.t.live.len() as usize);
+                // (The matches made only to be sorted: the page that
+                // only notes the request, or any page under a write
+                // between every two, would make a union for nothing.)
                 self.group_orders
-                    .get_or_make_again(&group, &keys, budget, || match &keys[..] {
-                        [k] if k.field == SortField::Username => {
-                            self.username_order(&matches, k.descending)
+                    .get_or_make_again(&group, &keys, budget, || {
+                        let Some(matches) = cand_matches(cand) else {
+                            unreachable!("a plan of a set has its matches")
+                        };
+                        match &keys[..] {
+                            [k] if k.field == SortField::Username => {
+                                self.username_order(&matches, k.descending)
+                            }
+                            [_] => self.default_pass_order::<1>(&matches, &keys),
+                            [_, _] => self.default_pass_order::<2>(&matches, &keys),
+                            _ => self.default_pass_order::<3>(&matches, &keys),
                         }
-                        [_] => self.default_pass_order::<1>(&matches, &keys),
-                        [_, _] => self.default_pass_order::<2>(&matches, &keys),
-                        _ => self.default_pass_order::<3>(&matches, &keys),
                     })?
             }
             None => return None,
@@ -3010,12 +3036,7 @@ impl Core {
                 let r = t.row(s);
                 let mut key = [0i64; N];
                 for (dst, k) in key.iter_mut().zip(keys) {
-                    let x = match k.field {
-                        SortField::Usage => r.usage(),
-                        SortField::BillingPeriod => i64::from(t.kind_of(t.cus.get(r.cu)).period),
-                        SortField::Username => i64::from(user_rank[r.username as usize]),
-                    };
-                    *dst = if k.descending { !x } else { x };
+                    *dst = key_value(t, k, r, user_rank);
                 }
                 v.push((key, s));
             }
@@ -3175,6 +3196,10 @@ impl Core {
         }
         .filter(|c| matches!(c, Check::Dates(..) | Check::PeriodDates { .. }));
         let (lo_day, hi_day) = date_days(&q.filter);
+        // (One filter for the periods counted by their plans, its period
+        // set for each: a clone per period copied the filter's strings.)
+        let counted = (matches.is_none() && dates_only.is_none())
+            .then(|| std::cell::RefCell::new(q.filter.clone()));
         let count_in = |p: i32, b: &RoaringBitmap| match (&matches, dates_only) {
             (Some(m), _) => m.intersection_len(b),
             (None, Some(_)) => match t.period_days[&p] {
@@ -3183,7 +3208,9 @@ impl Core {
                 _ => self.period_run(p, b.len(), dates).len() as u64,
             },
             (None, None) => {
-                self.count_of(&plan(t, &period_filter(p), &q.scope, held, &CutCell::new()))
+                let mut f = counted.as_ref().expect("made for plans").borrow_mut();
+                f.billing_period = Some(day_to_date(p));
+                self.count_of(&plan(t, &f, &q.scope, held, &CutCell::new()))
             }
         };
         let mut periods: Vec<(i32, &RoaringBitmap)> = match selected_periods(t, &q.filter) {
@@ -3235,10 +3262,19 @@ impl Core {
         }
         let mut out = Vec::with_capacity(limit);
         for part in parts {
+            // By the period alone, the walk of the period's run tests the
+            // query's matches, or a date range alone each record's date:
+            // the period unplanned, its matches not intersected.
+            let unplanned = match (&matches, dates_only) {
+                (Some(m), _) if part.matches < part.records.len() => Some(Member::Set(m)),
+                (Some(_), _) => Some(Member::Span),
+                (None, Some(check)) => Some(Member::Check(t, check)),
+                (None, None) => None,
+            };
+            let planned_walk = keys.len() == 1 && unplanned.is_none();
             if keys.len() == 1
-                && let Some(check) = dates_only
-                && let Some(v) =
-                    self.period_view_page(&part, &Member::Check(t, check), PERIOD_WALK_MAX, dates)
+                && let Some(member) = unplanned
+                && let Some(v) = self.period_view_page(&part, &member, PERIOD_WALK_MAX, dates)
             {
                 out.extend(v);
                 continue;
@@ -3270,7 +3306,7 @@ impl Core {
                 Some(m) => Cand::Set(Cow::Owned(&**m & b), None),
                 None => plan(t, &f, &q.scope, held, &cut),
             };
-            if keys.len() == 1
+            if planned_walk
                 && let Some(member) = self.member_in_period(&cand, n, b.len())
                 && let Some(v) = self.period_view_page(&part, &member, PERIOD_WALK_MAX, dates)
             {
@@ -3361,10 +3397,10 @@ impl Core {
         let (p, skip, take) = (part.period, part.skip, part.take);
         let run = self.period_run(p, part.records.len(), dates);
         let (start, len, n) = (run.start, run.len(), part.matches as usize);
-        if let Member::Span = member {
-            debug_assert_eq!(n, len, "period {p}: a span is every record");
-            return Some(view.iter_from(start + skip).take(take).collect());
-        }
+        debug_assert!(
+            !matches!(member, Member::Span) || n == len,
+            "period {p}: a span is every record"
+        );
         if len == n {
             return Some(view.iter_from(start + skip).take(take).collect());
         }
@@ -5087,14 +5123,6 @@ impl Core {
             .any(|k| k.field == SortField::Username)
             .then(|| t.usernames.rank_table());
         let user_rank: &[u32] = ranks.as_ref().map_or(&[], |r| &r.rank);
-        let key = |k: &OrderKey, r: &super::core::Row, period: i32| {
-            let x = match k.field {
-                SortField::Usage => r.usage(),
-                SortField::BillingPeriod => i64::from(period),
-                SortField::Username => i64::from(user_rank[r.username as usize]),
-            };
-            if k.descending { !x } else { x }
-        };
         // First pass: the first key alone, 16 bytes a match. Only matches
         // whose first key is at most the `end`-th smallest can reach the
         // page, and only those (the page plus ties, usually) get the full
@@ -5117,13 +5145,7 @@ impl Core {
                 .map(|&s| {
                     let r = t.row(s);
                     let first = match keys.first() {
-                        Some(
-                            k @ OrderKey {
-                                field: SortField::BillingPeriod,
-                                ..
-                            },
-                        ) => key(k, r, t.kind_of(t.cus.get(r.cu)).period),
-                        Some(k) => key(k, r, 0),
+                        Some(k) => key_value(t, k, r, user_rank),
                         None => !t.cus.get(r.cu).date(),
                     };
                     if let Some(h) = &mut heap {
@@ -5155,10 +5177,9 @@ impl Core {
             .iter()
             .map(|&s| {
                 let r = t.row(s);
-                let period = t.kind_of(t.cus.get(r.cu)).period;
                 let mut p = [0i64; 3];
                 for (dst, k) in p.iter_mut().zip(keys) {
-                    *dst = key(k, r, period);
+                    *dst = key_value(t, k, r, user_rank);
                 }
                 (p, t.tail_key(s), s)
             })
@@ -5413,7 +5434,7 @@ impl Core {
         keys: &[OrderKey],
         make: bool,
     ) -> Option<Arc<[u32]>> {
-        if matches!(cand, Cand::All | Cand::Few(_) | Cand::Counted(_)) {
+        if !is_set_plan(cand) {
             return None;
         }
         let group = GroupOf::Query(f.clone(), Scope::everything());
@@ -5425,7 +5446,10 @@ impl Core {
         // union not yet made.)
         self.group_orders
             .get_or_make_again(&group, keys, budget, || {
-                let slots = cand_matches(cand).map_or_else(Vec::new, |m| values(&m));
+                let Some(matches) = cand_matches(cand) else {
+                    unreachable!("a plan of a set has its matches")
+                };
+                let slots = values(&matches);
                 self.sort_slots(&slots, keys, 0, slots.len())
             })
     }
@@ -5743,23 +5767,36 @@ impl Core {
                     })
                     .collect();
                 let size: usize = bounds.iter().map(|&(a, b)| b - a).sum();
-                if filtered_jump {
-                    // Sorting the group whole costs more than sorting its
-                    // matches, and a write forgets it: made at once when
-                    // its matches are expected to be many themselves
-                    // (matches spread evenly), else by the second request
-                    // since the last write (`username=ann&o=usage,username`
-                    // with a write before each: the zeros sorted whole,
-                    // 2.2 ms; merged, 0.9 ms).
+                // Filtered: sorting the group whole costs more than sorting
+                // its matches, and a write forgets it: made at once when
+                // its matches are expected to be many themselves (matches
+                // spread evenly), else by the second request since the
+                // last write (`username=ann&o=usage,username` with a write
+                // before each: the zeros sorted whole, 2.2 ms; merged, 0.9
+                // ms).
+                let sorted = if filtered_jump {
                     let many = size.saturating_mul(count) / view.len().max(1) >= GROUP_KEEP_MIN;
                     let sorted = (size >= GROUP_KEEP_MIN)
                         .then(|| self.sorted_group_when(kind, &bounds, &keys[1..], !many))
                         .flatten();
-                    let Some(sorted) = sorted else {
+                    if sorted.is_none() {
                         small_group = p;
                         continue;
-                    };
-                    group.clear();
+                    }
+                    sorted
+                } else {
+                    None
+                };
+                group.clear();
+                // With the username next and last (`o=usage,username`), the
+                // group's order is the username view's (names, then the
+                // default order within each): walked, testing the usage,
+                // when the page's records are expected within a small part
+                // of it, where reading the whole group's keys to sort them
+                // cost 12 million instructions for the zeros at 1M.
+                let need = sink.skip + (sink.limit - sink.out.len());
+                let by_name = keys.len() == 2 && keys[1].field == SortField::Username;
+                if let Some(sorted) = sorted {
                     let mut push = |s: u32| {
                         if member(s) {
                             sink.push(s);
@@ -5771,28 +5808,16 @@ impl Core {
                     } else {
                         sorted.iter().all(|&s| push(s))
                     };
+                } else if sink.skip >= size {
+                    sink.skip -= size;
+                } else if by_name && !late && need.saturating_mul(view.len()) / size < size / 4 {
+                    self.name_walk(u, keys[1].descending, &mut sink);
+                } else if group_sort {
+                    sort_group(&bounds, &mut group, &mut sink);
                 } else {
-                    group.clear();
-                    // With the username next and last (`o=usage,username`), the
-                    // group's order is the username view's (names, then the
-                    // default order within each): walked, testing the usage,
-                    // when the page's records are expected within a small part
-                    // of it, where reading the whole group's keys to sort them
-                    // cost 12 million instructions for the zeros at 1M.
-                    let need = sink.skip + (sink.limit - sink.out.len());
-                    let by_name = keys.len() == 2 && keys[1].field == SortField::Username;
-                    if sink.skip >= size {
-                        sink.skip -= size;
-                    } else if by_name && !late && need.saturating_mul(view.len()) / size < size / 4
-                    {
-                        self.name_walk(u, keys[1].descending, &mut sink);
-                    } else if group_sort {
-                        sort_group(&bounds, &mut group, &mut sink);
-                    } else {
-                        let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
-                        debug_assert!(read, "the group holds more than the records skipped");
-                        sink.skip = 0;
-                    }
+                    let read = self.read_group_from(&parts, &bounds, sink.skip, &mut sink);
+                    debug_assert!(read, "the group holds more than the records skipped");
+                    sink.skip = 0;
                 }
                 if sink.full() {
                     break;

@@ -2509,14 +2509,16 @@ const PERIOD_SPLIT_WALK: u64 = 16_384;
 /// ([`Core::period_view_page`]) were its matches spread evenly; it gives
 /// up at twice as many, and the period is paged by its own plan. Chosen,
 /// not measured against that plan: a step tests a bitmap, at worst about
-/// 30 ns at 1M records (32,000 steps through a month's records to its
-/// late reports took 1.0 ms, before a date range narrowed the run).
+/// 30 ns at 1M records (derived: 31,762 steps through a month's records
+/// to its late reports took 1.0 ms, before a date range narrowed the
+/// run).
 const PERIOD_WALK_MAX: usize = 32_768;
 
 /// [`PERIOD_WALK_MAX`] for a component type's records of a period, whose
 /// own plan reads kept counts by day and type: `type=cpu` by period in
-/// pages of 300 at 1M records, page 100, took 120 µs walked (about
-/// 12,000 steps) and 55 µs by the period's plan.
+/// pages of 300 at 1M records, page 100, took 120 µs walked (some
+/// 12,000 steps, estimated from the counts) and 55 µs by the period's
+/// plan.
 const PERIOD_WALK_KEPT: usize = 8192;
 
 /// The part of a page that one billing period holds, for a query ordered

@@ -3155,6 +3155,72 @@ mod tests {
         large_answers(&records, &store);
     }
 
+    /// A site agent's 30-minute re-report, big enough for a write's
+    /// parallel paths (16,384 elements): the plan's lookups in two halves,
+    /// and the usage view's new places keyed, sorted and merged in two
+    /// halves. The new usages lie in a narrow range, so many records of a
+    /// type tie on it (the merge compares the usage read from the row,
+    /// then the whole key), and one element comes twice (the last wins).
+    /// Then every page of usage orders against the model; and a big
+    /// batch's first error is reported whichever half finds it.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn big_rereport_matches_model() {
+        let (mut records, store) = demo_store(60_000, 61);
+        let mut seed = 0xbeef_u64;
+        let mut batch = Vec::new();
+        for i in (0..records.len()).step_by(2) {
+            seed = splitmix(seed);
+            records[i].usage = Usage::from_cents((seed % 500) as i64);
+            records[i].modified += chrono::Duration::seconds(1);
+            batch.push(records[i].clone());
+        }
+        let mut again = batch[100].clone();
+        again.usage = Usage::from_cents(123_456);
+        let at = records.iter().position(|r| r.uuid == again.uuid);
+        records[at.expect("a batch record")] = again.clone();
+        batch.push(again);
+        assert!(batch.len() >= 16_384);
+        let s = store.upsert_batch(&batch).expect("valid records");
+        assert_eq!(s.replaced, batch.len());
+        store.validate().expect("invariants after the re-report");
+        let mut want_all = records.clone();
+        want_all.sort_by_key(|r| r.uuid);
+        let mut stored = store_content(&store);
+        stored.sort_by_key(|r| r.uuid);
+        assert!(stored == want_all, "content after the re-report");
+        for o in [
+            "usage",
+            "-usage",
+            "usage,username",
+            "-usage,-component_usage__billing_period",
+        ] {
+            let base = format!("o={o}");
+            let want = demo_want(&stored, &base, None);
+            for page in 1..=want.len().div_ceil(300) {
+                demo_check(&store, &want, &base, None, 300, page, "after the re-report");
+            }
+        }
+        // The first error of a big batch, found in either half.
+        let mut bad = batch[..20_000].to_vec();
+        bad[15_000].username = "".into();
+        // Another uuid claiming element 11,999's natural key.
+        bad[12_000].component_usage = bad[11_999].component_usage;
+        bad[12_000].username = bad[11_999].username.clone();
+        match store.upsert_batch(&bad) {
+            Err(WriteError::Conflict { index, .. }) => assert_eq!(index, 12_000),
+            other => panic!("a conflict at 12,000, got {other:?}"),
+        }
+        bad[3_000].username = "".into();
+        match store.upsert_batch(&bad) {
+            Err(WriteError::Invalid { index, .. }) => assert_eq!(index, 3_000),
+            other => panic!("element 3,000 invalid, got {other:?}"),
+        }
+        let mut after = store_content(&store);
+        after.sort_by_key(|r| r.uuid);
+        assert!(after == stored, "a failed write changes nothing");
+    }
+
     /// The large-answer queries of the test above, against `records` (what
     /// the store holds): how many pages were compared.
     #[cfg(feature = "demo")]

@@ -236,13 +236,13 @@ impl View {
     /// stored slot `s` sorts before key `k` (it may read only as much of
     /// `s`'s key as the comparison needs).
     #[cfg(test)]
-    pub(crate) fn merge<K>(
+    pub(crate) fn merge<K: Sync>(
         &mut self,
         sorted: &[(K, u32)],
-        before: impl Fn(u32, &K) -> bool,
+        before: impl Fn(u32, &K) -> bool + Sync,
         fence_of: impl Fn(u32) -> u64,
     ) {
-        self.merge_parts(sorted, |_| 0, |_| 0, before, fence_of);
+        self.merge_parts(sorted, |_| 0, |_| 0, before, fence_of, 1);
     }
 
     /// [`View::merge`] for an order led by a *part* (a small number,
@@ -252,13 +252,17 @@ impl View {
     /// stored slots of `k`'s part, so it may skip comparing parts (where
     /// reading the part is a cache miss of its own, as in the usage view,
     /// led by the component type).
-    pub(crate) fn merge_parts<K>(
+    ///
+    /// With `threads` ≥ 2 and at least [`PARALLEL_MIN`] new slots, the
+    /// merge runs as two halves at once, split at the middle new slot.
+    pub(crate) fn merge_parts<K: Sync>(
         &mut self,
         sorted: &[(K, u32)],
-        part: impl Fn(u32) -> u32,
-        key_part: impl Fn(&K) -> u32,
-        before: impl Fn(u32, &K) -> bool,
+        part: impl Fn(u32) -> u32 + Sync,
+        key_part: impl Fn(&K) -> u32 + Sync,
+        before: impl Fn(u32, &K) -> bool + Sync,
         fence_of: impl Fn(u32) -> u64,
+        threads: usize,
     ) {
         if sorted.is_empty() {
             return;
@@ -269,29 +273,32 @@ impl View {
             return;
         }
         let old: Vec<u32> = self.iter().collect();
-        let mut out = Vec::with_capacity(old.len() + sorted.len());
-        let mut rest = &old[..];
-        for run in sorted.chunk_by(|a, b| key_part(&a.0) == key_part(&b.0)) {
-            let p = key_part(&run[0].0);
-            let lo = rest.partition_point(|&s| part(s) < p);
-            let hi = lo + rest[lo..].partition_point(|&s| part(s) == p);
-            out.extend_from_slice(&rest[..lo]);
-            let mut within = &rest[lo..hi];
-            let scan = if within.len() <= SCAN_GAP * run.len() {
-                SCAN
-            } else {
-                0
-            };
-            for (ka, a) in run {
-                let i = place(within, scan, &|s| before(s, ka));
-                out.extend_from_slice(&within[..i]);
-                out.push(*a);
-                within = &within[i..];
-            }
-            out.extend_from_slice(within);
-            rest = &rest[hi..];
-        }
-        out.extend_from_slice(rest);
+        let merge = |old: &[u32], sorted: &[(K, u32)]| {
+            let mut out = Vec::with_capacity(old.len() + sorted.len());
+            merge_into(old, sorted, &part, &key_part, &before, &mut out);
+            out
+        };
+        let out = if threads >= 2 && sorted.len() >= PARALLEL_MIN {
+            // Every stored slot before the middle new slot's place, and
+            // every new slot before it, sorts before everything after:
+            // the halves merge apart.
+            let mid = sorted.len() / 2;
+            let k = &sorted[mid].0;
+            let p = key_part(k);
+            let lo = old.partition_point(|&s| part(s) < p);
+            let hi = lo + old[lo..].partition_point(|&s| part(s) == p);
+            let at = lo + old[lo..hi].partition_point(|&s| before(s, k));
+            let ((old_a, old_b), (new_a, new_b)) = (old.split_at(at), sorted.split_at(mid));
+            let (mut a, b) = std::thread::scope(|scope| {
+                let a = scope.spawn(|| merge(old_a, new_a));
+                let b = merge(old_b, new_b);
+                (a.join().expect("the merge does not panic"), b)
+            });
+            a.extend_from_slice(&b);
+            a
+        } else {
+            merge(&old, sorted)
+        };
         self.rebuild(&out, fence_of);
     }
 
@@ -412,6 +419,44 @@ impl View {
         }
         Ok(())
     }
+}
+
+/// New slots from which [`View::merge_parts`] may merge in two halves
+/// at once: a thread costs tens of microseconds, a merge of this many
+/// slots milliseconds. (Chosen, not tuned.)
+const PARALLEL_MIN: usize = 16_384;
+
+/// Merges `old` and `sorted` (see [`View::merge_parts`]) onto `out`.
+fn merge_into<K>(
+    old: &[u32],
+    sorted: &[(K, u32)],
+    part: &impl Fn(u32) -> u32,
+    key_part: &impl Fn(&K) -> u32,
+    before: &impl Fn(u32, &K) -> bool,
+    out: &mut Vec<u32>,
+) {
+    let mut rest = old;
+    for run in sorted.chunk_by(|a, b| key_part(&a.0) == key_part(&b.0)) {
+        let p = key_part(&run[0].0);
+        let lo = rest.partition_point(|&s| part(s) < p);
+        let hi = lo + rest[lo..].partition_point(|&s| part(s) == p);
+        out.extend_from_slice(&rest[..lo]);
+        let mut within = &rest[lo..hi];
+        let scan = if within.len() <= SCAN_GAP * run.len() {
+            SCAN
+        } else {
+            0
+        };
+        for (ka, a) in run {
+            let i = place(within, scan, &|s| before(s, ka));
+            out.extend_from_slice(&within[..i]);
+            out.push(*a);
+            within = &within[i..];
+        }
+        out.extend_from_slice(within);
+        rest = &rest[hi..];
+    }
+    out.extend_from_slice(rest);
 }
 
 /// How far apart, on average, new slots may fall among the stored ones
@@ -538,6 +583,7 @@ mod tests {
                 (s % 100, s) < (k % 100, k)
             },
             fence_of,
+            1,
         );
         model.extend(add.iter().map(|e| e.1));
         model.sort_by(|a, b| cmp(*a, *b));
@@ -558,6 +604,41 @@ mod tests {
     fn insert_remove_locate_against_a_vec() {
         for coarse in [1, 7, 1000] {
             against_a_vec(coarse);
+        }
+    }
+
+    #[test]
+    fn merge_in_two_halves() {
+        // Parts of 10,000 values; the comparison ignores the part, so a
+        // half that crossed into another part's slots would misplace them.
+        let part = |s: u32| s / 10_000;
+        let fence_of = |s: u32| u64::from(s);
+        let mut v = View::default();
+        let old: Vec<u32> = (0..100_000).filter(|s| s % 3 != 0).collect();
+        v.rebuild(&old, fence_of);
+        for threads in [1, 2] {
+            let mut v = v.clone();
+            let add: Vec<(u32, u32)> = (0..100_000)
+                .filter(|s| s % 3 == 0)
+                .map(|s| (s, s))
+                .collect();
+            assert!(add.len() >= PARALLEL_MIN);
+            v.merge_parts(
+                &add,
+                part,
+                |&k| part(k),
+                |s, &k| {
+                    assert_eq!(part(s), part(k), "asked across parts");
+                    s % 10_000 < k % 10_000
+                },
+                fence_of,
+                threads,
+            );
+            assert_eq!(
+                v.iter().collect::<Vec<_>>(),
+                (0..100_000).collect::<Vec<_>>()
+            );
+            v.check(|a, b| a.cmp(&b), fence_of).unwrap();
         }
     }
 }

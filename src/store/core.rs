@@ -1132,19 +1132,21 @@ impl Core {
         }
         let t = &self.t;
         let ranks = Ranks::new(t);
-        let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap, threads: usize| {
             let add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
             if view.len() > 0 {
                 let gone = SlotBits::of(dirty);
                 view.remove_where(|s| gone.contains(s), |s| t.fence(kind, s));
             }
-            let keyed = sorted_ranked(t, &ranks, kind, add);
+            let keyed = sorted_ranked(t, &ranks, kind, add, threads);
             view.merge_parts(
                 &keyed,
                 |s| ranked_part(t, &ranks, kind, s),
                 |k| k.0,
                 |s, k| ranked_before(t, &ranks, kind, s, k),
                 |s| t.fence(kind, s),
+                threads,
             );
         };
         let mut big = Vec::new();
@@ -1153,21 +1155,23 @@ impl Core {
             // Small flushes are not worth a thread.
             if dirty.len() < 50_000 {
                 if !dirty.is_empty() {
-                    work(kind, view, dirty);
+                    work(kind, view, dirty, cores);
                 }
             } else {
                 big.push((kind, view, dirty));
             }
         }
         // One view per core at a time: each sort holds ~64 bytes of scratch
-        // per record, so more threads than cores only raise the peak.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // per record, so more threads than cores only raise the peak. A
+        // wave of fewer views than cores lends the rest to their merges
+        // (a re-report moves records in the usage view alone).
         let work = &work;
         while !big.is_empty() {
             let wave: Vec<_> = big.drain(..cores.min(big.len())).collect();
+            let threads = cores / wave.len();
             std::thread::scope(|scope| {
                 for (kind, view, dirty) in wave {
-                    scope.spawn(move || work(kind, view, dirty));
+                    scope.spawn(move || work(kind, view, dirty, threads));
                 }
             });
         }
@@ -1356,20 +1360,48 @@ fn ranked_before(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32, key: &Ran
 
 /// `slots` in a view's order on integer keys (see [`ranked_key`]), each
 /// with its key. Takes the list to free it before the merge (a load's
-/// peak is the keys of two views at once).
+/// peak is the keys of two views at once). With `threads` ≥ 2 and at
+/// least [`PARALLEL_SORT_MIN`] slots, each half is keyed and sorted on a
+/// thread of its own, then the two are merged.
 fn sorted_ranked(
     t: &Tables,
     ranks: &Ranks,
     kind: ViewKind,
     slots: Vec<u32>,
+    threads: usize,
 ) -> Vec<(RankedKey, u32)> {
-    let mut keyed: Vec<(RankedKey, u32)> = slots
-        .iter()
-        .map(|&s| (ranked_key(t, ranks, kind, s), s))
-        .collect();
-    keyed.sort_unstable();
-    keyed
+    let sort = |slots: &[u32]| {
+        let mut keyed: Vec<(RankedKey, u32)> = slots
+            .iter()
+            .map(|&s| (ranked_key(t, ranks, kind, s), s))
+            .collect();
+        keyed.sort_unstable();
+        keyed
+    };
+    if threads < 2 || slots.len() < PARALLEL_SORT_MIN {
+        return sort(&slots);
+    }
+    let (a, b) = slots.split_at(slots.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| sort(a));
+        let b = sort(b);
+        (a.join().expect("sorting does not panic"), b)
+    });
+    drop(slots);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        out.push(if x <= y { a.next() } else { b.next() }.expect("peeked"));
+    }
+    out.extend(a);
+    out.extend(b);
+    out
 }
+
+/// Slots from which a flush may key and sort a view's new slots in two
+/// halves at once (see [`sorted_ranked`]; chosen, not tuned: a thread
+/// costs tens of microseconds, sorting this many slots milliseconds).
+const PARALLEL_SORT_MIN: usize = 16_384;
 
 #[cfg(test)]
 mod tests {

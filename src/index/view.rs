@@ -214,21 +214,6 @@ impl View {
         true
     }
 
-    /// Drops every slot for which `gone` holds: O(n), no comparison needed.
-    pub(crate) fn remove_where(
-        &mut self,
-        gone: impl Fn(u32) -> bool,
-        fence_of: impl Fn(u32) -> u64,
-    ) {
-        for blk in &mut self.blocks {
-            blk.retain(|&s| !gone(s));
-        }
-        self.blocks.retain(|b| !b.is_empty());
-        self.len = self.blocks.iter().map(Vec::len).sum();
-        self.rebuild_fenwick();
-        self.rebuild_fences(fence_of);
-    }
-
     /// Merges `sorted` (in view order, disjoint from the content, each
     /// slot with its sort key) into the view: O(n) moves, O(k log(n/k))
     /// comparisons (a short scan where they are dense, then a galloping search: see
@@ -242,7 +227,7 @@ impl View {
         before: impl Fn(u32, &K) -> bool + Sync,
         fence_of: impl Fn(u32) -> u64,
     ) {
-        self.merge_parts(sorted, |_| 0, |_| 0, before, fence_of, 1);
+        self.merge_parts(|_| false, sorted, |_| 0, |_| 0, before, fence_of, 1);
     }
 
     /// [`View::merge`] for an order led by a *part* (a small number,
@@ -255,8 +240,13 @@ impl View {
     ///
     /// With `threads` ≥ 2 and at least [`PARALLEL_MIN`] new slots, the
     /// merge runs as two halves at once, split at the middle new slot.
+    ///
+    /// First drops every stored slot for which `gone` holds (no comparison
+    /// needed; in the same pass that reads the view out for the merge).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn merge_parts<K: Sync>(
         &mut self,
+        gone: impl Fn(u32) -> bool,
         sorted: &[(K, u32)],
         part: impl Fn(u32) -> u32 + Sync,
         key_part: impl Fn(&K) -> u32 + Sync,
@@ -264,15 +254,16 @@ impl View {
         fence_of: impl Fn(u32) -> u64,
         threads: usize,
     ) {
-        if sorted.is_empty() {
-            return;
-        }
         if self.len == 0 {
             let slots: Vec<u32> = sorted.iter().map(|e| e.1).collect();
             self.rebuild(&slots, fence_of);
             return;
         }
-        let old: Vec<u32> = self.iter().collect();
+        let old: Vec<u32> = self.iter().filter(|&s| !gone(s)).collect();
+        if sorted.is_empty() {
+            self.rebuild(&old, fence_of);
+            return;
+        }
         let merge = |old: &[u32], sorted: &[(K, u32)]| {
             let mut out = Vec::with_capacity(old.len() + sorted.len());
             merge_into(old, sorted, &part, &key_part, &before, &mut out);
@@ -575,6 +566,7 @@ mod tests {
         let mut add: Vec<(u32, u32)> = (5100..5400).chain(7000..7050).map(|s| (s, s)).collect();
         add.sort_by(|a, b| cmp(a.1, b.1));
         v.merge_parts(
+            |_| false,
             &add,
             part,
             |&k| part(k),
@@ -589,7 +581,15 @@ mod tests {
         model.sort_by(|a, b| cmp(*a, *b));
         assert_eq!(v.iter().collect::<Vec<_>>(), model);
         v.check(cmp, fence_of).unwrap();
-        v.remove_where(|s| s % 2 == 0, fence_of);
+        v.merge_parts(
+            |s| s % 2 == 0,
+            &[],
+            |_| 0,
+            |&k: &u32| k,
+            |_, _| true,
+            fence_of,
+            1,
+        );
         model.retain(|s| s % 2 == 1);
         v.check(cmp, fence_of).unwrap();
         assert_eq!(v.iter().collect::<Vec<_>>(), model);
@@ -624,6 +624,7 @@ mod tests {
                 .collect();
             assert!(add.len() >= PARALLEL_MIN);
             v.merge_parts(
+                |_| false,
                 &add,
                 part,
                 |&k| part(k),

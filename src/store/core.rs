@@ -1131,16 +1131,16 @@ impl Core {
             *dirty |= more;
         }
         let t = &self.t;
-        let ranks = Ranks::new(t);
+        // The names ranked only for the username view: a sort of every
+        // name, for nothing when only usages moved (a re-report).
+        let ranks = Ranks::new(t, !d.dirty[ViewKind::Username as usize].is_empty());
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap, threads: usize| {
             let add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
-            if view.len() > 0 {
-                let gone = SlotBits::of(dirty);
-                view.remove_where(|s| gone.contains(s), |s| t.fence(kind, s));
-            }
+            let gone = SlotBits::of(dirty);
             let keyed = sorted_ranked(t, &ranks, kind, add, threads);
             view.merge_parts(
+                |s| gone.contains(s),
                 &keyed,
                 |s| ranked_part(t, &ranks, kind, s),
                 |k| k.0,
@@ -1296,10 +1296,16 @@ pub(crate) struct Ranks {
 }
 
 impl Ranks {
-    pub(crate) fn new(t: &Tables) -> Ranks {
+    /// The ranks of the types, and of the usernames if `usernames` (else
+    /// none: no username view's key may be asked for).
+    pub(crate) fn new(t: &Tables, usernames: bool) -> Ranks {
         Ranks {
             types: t.types.ranks(0).0,
-            usernames: t.usernames.ranks().rank,
+            usernames: if usernames {
+                t.usernames.ranks().rank
+            } else {
+                Vec::new()
+            },
         }
     }
 }

@@ -36,7 +36,13 @@
 //! by its blocks' fences (numbers derived from each block's last keys),
 //! then removes it by scanning the block for its slot, and inserts it by
 //! a search four ways at a time, so that the random records it reads are
-//! read in parallel. The usage view is kept per component
+//! read in parallel. A big write (a load, a site agent's re-report: at
+//! least 1/256 of the store) places its moved records at its end instead,
+//! by one merge per view of their sorted keys into it; a re-report moves
+//! records in the usage view alone, whose merge compares within a
+//! component type by the usage read from the row, scans where the new
+//! places lie close together and gallops where they are sparse, and runs
+//! in two halves on two cores. The usage view is kept per component
 //! type (usages of different types are different magnitudes): one type by
 //! usage is a contiguous part, and a usage order over all types merges
 //! the parts, from whichever end of the order is nearer the page (a

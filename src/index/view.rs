@@ -214,12 +214,7 @@ impl View {
         true
     }
 
-    /// Merges `sorted` (in view order, disjoint from the content, each
-    /// slot with its sort key) into the view: O(n) moves, O(k log(n/k))
-    /// comparisons (a short scan where they are dense, then a galloping search: see
-    /// [`SCAN_GAP`]). `before(s, k)` says whether the
-    /// stored slot `s` sorts before key `k` (it may read only as much of
-    /// `s`'s key as the comparison needs).
+    /// [`View::merge_parts`] of an order without parts, nothing removed.
     #[cfg(test)]
     pub(crate) fn merge<K: Sync>(
         &mut self,
@@ -230,9 +225,16 @@ impl View {
         self.merge_parts(|_| false, sorted, |_| 0, |_| 0, before, fence_of, 1);
     }
 
-    /// [`View::merge`] for an order led by a *part* (a small number,
-    /// nondecreasing along the view): `part(s)` of a stored slot,
-    /// `key_part(k)` of a key. Each part's bounds are found once, by
+    /// Merges `sorted` (in view order, disjoint from the content, each
+    /// slot with its sort key) into the view: O(n) moves, O(k log(n/k))
+    /// comparisons (a short scan where they are dense, then a galloping
+    /// search: see [`SCAN_GAP`]). `before(s, k)` says whether the stored
+    /// slot `s` sorts before key `k` (it may read only as much of `s`'s
+    /// key as the comparison needs).
+    ///
+    /// The order is led by a *part* (a small number, nondecreasing along
+    /// the view; 0 throughout where there are none): `part(s)` of a stored
+    /// slot, `key_part(k)` of a key. Each part's bounds are found once, by
     /// O(log n) reads of `part`; then `before(s, k)` is asked only of
     /// stored slots of `k`'s part, so it may skip comparing parts (where
     /// reading the part is a cache miss of its own, as in the usage view,

@@ -763,15 +763,21 @@ impl Tables {
         )
     }
 
-    /// Reads the rows of `slots` (`NO_SLOT`s skipped) and their component
-    /// usages and resources, so that the work on them that follows finds
-    /// them in cache: these reads, independent of each other, overlap,
-    /// where the work reads each record's row, then its component usage,
-    /// then its resource, each waiting for the one before.
-    pub(crate) fn warm(&self, slots: &[u32]) {
+    /// Reads the rows of `slots` (`NO_SLOT`s skipped) and, if `deep`,
+    /// what comparing a record with them reads (component usages,
+    /// resources, offering users, usernames, texts), so that the work on
+    /// them that follows finds them in cache: these reads, independent of
+    /// each other, overlap, where the work reads each record's row, then
+    /// its component usage, then its resource, each waiting for the one
+    /// before.
+    pub(crate) fn warm(&self, slots: impl Iterator<Item = u32>, deep: bool) {
         let mut acc = 0usize;
-        for &s in slots {
+        for s in slots {
             if let Some(Some(row)) = self.rows.get(s as usize) {
+                acc ^= row.cu as usize;
+                if !deep {
+                    continue;
+                }
                 let res = self.resources.get(self.cus.get(row.cu).resource);
                 acc ^= (res.project ^ res.offering) as usize;
                 if row.user != NO_USER {

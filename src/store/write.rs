@@ -18,17 +18,20 @@ use crate::wire::time::{date_to_day, to_micros};
 /// A validated write: what to remove first, and how to maintain the views.
 pub(crate) struct WritePlan {
     removals: Vec<u32>,
-    /// Per element, its uuid's slot before the write (`NO_SLOT`: none).
-    /// Still its slot when the element is applied: a write frees only the
+    /// Per element, its uuid's slot before the write (`NO_SLOT`: none),
+    /// and its comparisons with the stored record ([`Compared`]). Still
+    /// its slot when the element is applied: a write frees only the
     /// removals, which are records not in the batch. `NO_SLOT` may have
     /// become a slot by then (an earlier element of the same uuid).
-    slots: Vec<u32>,
+    stored: Vec<(u32, Option<Compared>)>,
     bulk: bool,
 }
 
-/// Stored records a write reads ahead of updating them (`Tables::warm`;
-/// a 10% re-report's record updates at 1M records: 36 to 40 ms without,
-/// 31 to 36 ms with; chosen, not tuned).
+/// Stored records a write reads ahead, a chunk at a time, before
+/// comparing or updating them (`Tables::warm`; chosen, not tuned). A 10%
+/// re-report at 1M records: its updates 36 to 40 ms without, 31 to 36 ms
+/// with (when they compared); its lookups and comparisons in the plan 35
+/// → 20 ms.
 const WARM: usize = 32;
 
 /// What the store holds for an element of a write, before the write.
@@ -38,6 +41,22 @@ pub(crate) struct Stored {
     pub(crate) slot: u32,
     /// Whether the record at `slot` has the element's natural key.
     pub(crate) keeps_key: bool,
+    /// The element compared with the record at `slot` (none without
+    /// one, or for a uuid's later element, whose record an earlier one
+    /// writes first).
+    pre: Option<Compared>,
+}
+
+/// An element compared with its stored record, before the write
+/// ([`Tables::look_up_batch`]): the comparisons a write applies with,
+/// made on two cores with the lookups. `own` stays true while no earlier
+/// element writes the record (a later element of the same uuid gets
+/// none); `shared` while no earlier element changes an entity (the
+/// apply tracks that, and compares again after).
+#[derive(Clone, Copy)]
+struct Compared {
+    own: OwnSame,
+    shared: bool,
 }
 
 /// Whether an element of a write is valid and inside the write's filter;
@@ -61,9 +80,11 @@ impl Tables {
     /// Per element of a write, what the store holds for it, and the first
     /// element that fails [`check`], if any: what planning the write reads
     /// of the store element by element, apart from the natural keys'
-    /// overlay, which depends on the elements before. Reads only, so a
+    /// overlay, which depends on the elements before; and each element
+    /// compared with its stored record ([`Compared`]). Reads only, so a
     /// big write's halves are looked up on two threads (a 10% re-report
-    /// at 1M records: the plan 18.6 → 13 ms).
+    /// at 1M records: the plan 18.6 → 13 ms before it compared; with the
+    /// comparisons 20 ms, its updates 29 → 10 ms).
     fn look_up_batch(
         &self,
         filter: Option<&Filter>,
@@ -71,23 +92,39 @@ impl Tables {
     ) -> (Vec<Stored>, Option<usize>) {
         let look_up = |from: usize, records: &[Record]| {
             let mut first_bad = None;
-            let stored = (records.iter().enumerate())
-                .map(|(i, r)| {
-                    if first_bad.is_none() && check(filter, from + i, r).is_err() {
-                        first_bad = Some(from + i);
+            let mut stored = Vec::with_capacity(records.len());
+            let mut slots = [NO_SLOT; WARM];
+            for (c, chunk) in records.chunks(WARM).enumerate() {
+                // The chunk's lookups first, then its records read ahead
+                // (`warm`), then the comparisons: each step's reads
+                // overlap across the chunk, where element by element each
+                // waited for the one before.
+                for (slot, r) in slots.iter_mut().zip(chunk) {
+                    *slot = self.slot_of(&r.uuid).unwrap_or(NO_SLOT);
+                }
+                self.warm(slots[..chunk.len()].iter().copied(), true);
+                for (i, (r, &slot)) in chunk.iter().zip(&slots).enumerate() {
+                    let index = from + c * WARM + i;
+                    if first_bad.is_none() && check(filter, index, r).is_err() {
+                        first_bad = Some(index);
                     }
-                    let slot = self.slot_of(&r.uuid);
-                    let keeps_key = slot.is_some_and(|s| {
+                    let found = (slot != NO_SLOT).then_some(slot);
+                    let keeps_key = found.is_some_and(|s| {
                         let row = self.row(s);
                         self.cus.get(row.cu).uuid == r.component_usage
                             && same(self.usernames.dict.str(row.username), &r.username)
                     });
-                    Stored {
-                        slot: slot.unwrap_or(NO_SLOT),
+                    let pre = found.map(|s| Compared {
+                        own: self.own_same(s, r),
+                        shared: self.shared_equal(s, r),
+                    });
+                    stored.push(Stored {
+                        slot,
                         keeps_key,
-                    }
-                })
-                .collect::<Vec<_>>();
+                        pre,
+                    });
+                }
+            }
             (stored, first_bad)
         };
         // The length first: asking for the cores reads the cgroup's
@@ -106,13 +143,75 @@ impl Tables {
         a.extend_from_slice(&b);
         (a, bad_a.or(bad_b))
     }
+
+    /// Which of the record's own fields at `slot` already equal `r`'s,
+    /// each compared once: the write keeps what is equal.
+    fn own_same(&self, slot: u32, r: &Record) -> OwnSame {
+        let row = self.row(slot);
+        OwnSame {
+            user: self.user_of(slot) == r.user,
+            username: same(self.usernames.dict.str(row.username), &r.username),
+            text: {
+                let (description, backend_id) = self.texts.get(row.text);
+                same(description, &r.description) && same(backend_id, &r.backend_id)
+            },
+            values: row.usage() == r.usage.cents()
+                && row.created() == to_micros(r.created)
+                && row.modified() == to_micros(r.modified),
+        }
+    }
+
+    /// Whether the entity attributes that `r` carries (SPEC §1.3) are already
+    /// those of the record at `slot`: then writing `r` changes no entity.
+    fn shared_equal(&self, slot: u32, r: &Record) -> bool {
+        // Each entity read once, the numbers compared before the strings (a
+        // re-report compares them all: the accessors walked the chain from
+        // the row again for each field).
+        let t = self;
+        let cu = t.cus.get(t.row(slot).cu);
+        let kind = t.kind_of(cu);
+        let res = t.resources.get(cu.resource);
+        let offering = t.offerings.get(res.offering);
+        let project = t.projects.get(res.project);
+        let customer = t.customers.get(project.customer);
+        cu.uuid == r.component_usage
+            && cu.date() == to_micros(r.date)
+            && kind.period == date_to_day(r.billing_period)
+            && res.uuid == r.resource_uuid
+            && offering.uuid == r.offering_uuid
+            && project.uuid == r.project_uuid
+            && customer.uuid == r.customer_uuid
+            && same(t.types.str(kind.ctype), &r.component_type)
+            && same(t.units.str(kind.unit), &r.measured_unit)
+            && same(&res.name, &r.resource_name)
+            && same(&offering.name, &r.offering_name)
+            && same(&project.name, &r.project_name)
+            && same(&customer.name, &r.customer_name)
+    }
+}
+
+/// Drops the comparisons of each uuid's later elements: an earlier
+/// element writes their record first. O(k log k) for k stored elements.
+fn forget_repeats(stored: &mut [Stored]) {
+    let mut order: Vec<u64> = (stored.iter().enumerate())
+        .filter(|(_, s)| s.slot != NO_SLOT)
+        .map(|(i, s)| (u64::from(s.slot) << 32) | i as u64)
+        .collect();
+    order.sort_unstable();
+    for w in order.windows(2) {
+        // Sorted by slot, then element: all but a slot's first element.
+        if w[0] >> 32 == w[1] >> 32 {
+            stored[(w[1] & u64::from(u32::MAX)) as usize].pre = None;
+        }
+    }
 }
 
 /// Where an element of a write goes, as far as the plan knows.
 #[derive(Clone, Copy)]
 enum Slot {
-    /// Its uuid's slot before the write.
-    Stored(u32),
+    /// Its uuid's slot before the write, and the plan's comparisons with
+    /// the record there, if still true.
+    Stored(u32, Option<Compared>),
     /// Not stored before the write: the slot reserved for it, if any
     /// (`None`: a later element of a uuid, or a write without reserved
     /// slots; looked up then).
@@ -172,13 +271,16 @@ impl Core {
                 removals.push(slot);
             }
         }
-        let (stored, first_bad) = self.t.look_up_batch(filter, records);
+        let (mut stored, first_bad) = self.t.look_up_batch(filter, records);
+        forget_repeats(&mut stored);
         for (index, r) in records.iter().enumerate() {
             if first_bad == Some(index) {
                 check(filter, index, r)?;
             }
             let key = (r.component_usage, r.username.as_str());
-            let Stored { slot, keeps_key } = stored[index];
+            let Stored {
+                slot, keeps_key, ..
+            } = stored[index];
             // Overlay entries only for what the write changes: a
             // re-report keeping its natural key, where neither the key
             // nor the uuid was touched by an earlier element, leaves both
@@ -232,9 +334,10 @@ impl Core {
         let bulk = k >= 64 && k * 256 >= self.len();
         Ok(WritePlan {
             removals,
-            // Each element's slot before the write; apply reuses it (a batch
-            // record's slot is never freed by the write, see `WritePlan::slots`).
-            slots: stored.iter().map(|s| s.slot).collect(),
+            // Each element's slot before the write, and its comparisons;
+            // apply reuses them (a batch record's slot is never freed by
+            // the write, see `WritePlan::stored`).
+            stored: stored.iter().map(|s| (s.slot, s.pre)).collect(),
             bulk,
         })
     }
@@ -302,23 +405,28 @@ impl Core {
             sum.removed += 1;
         }
         let hints = if plan.bulk {
-            self.reserve_slots(records, &plan.slots)
+            self.reserve_slots(records, &plan.stored)
         } else {
             Vec::new()
         };
+        // Whether an element so far changed an entity: the plan's
+        // comparisons with entities are stale from then on.
+        let mut entities_changed = false;
         for (i, r) in records.iter().enumerate() {
             if i % WARM == 0 {
-                self.t.warm(&plan.slots[i..(i + WARM).min(records.len())]);
+                let ahead = &plan.stored[i..(i + WARM).min(records.len())];
+                // The plan compared them: the rows alone are read again.
+                self.t.warm(ahead.iter().map(|e| e.0), false);
             }
             let hint = hints.get(i).copied().filter(|&h| h != u32::MAX);
-            let at = match plan.slots[i] {
+            let at = match plan.stored[i] {
                 // A reserved slot is a uuid's first element: not stored yet.
-                NO_SLOT if hint.is_some() => Slot::Fresh(hint),
+                (NO_SLOT, _) if hint.is_some() => Slot::Fresh(hint),
                 // Perhaps written by an earlier element of the same uuid.
-                NO_SLOT => Slot::Fresh(None),
-                s => Slot::Stored(s),
+                (NO_SLOT, _) => Slot::Fresh(None),
+                (s, pre) => Slot::Stored(s, pre),
             };
-            match self.upsert_inner(r, at, &mut g) {
+            match self.upsert_inner(r, at, &mut entities_changed, &mut g) {
                 crate::WriteOutcome::Inserted => sum.inserted += 1,
                 crate::WriteOutcome::Replaced => sum.replaced += 1,
                 crate::WriteOutcome::Unchanged => sum.unchanged += 1,
@@ -422,9 +530,13 @@ impl Core {
     /// its project's run: its bitmap is an array, not a run, 0.8 bytes a
     /// record more.) Returns the slot per record index (`u32::MAX`: none
     /// reserved).
-    fn reserve_slots(&mut self, records: &[Record], slots: &[u32]) -> Vec<u32> {
+    fn reserve_slots(
+        &mut self,
+        records: &[Record],
+        stored: &[(u32, Option<Compared>)],
+    ) -> Vec<u32> {
         let mut fresh: Vec<usize> = (0..records.len())
-            .filter(|&i| slots[i] == NO_SLOT)
+            .filter(|&i| stored[i].0 == NO_SLOT)
             .collect();
         if fresh.is_empty() {
             return Vec::new();
@@ -486,68 +598,40 @@ impl Core {
         g.customers.push(c);
     }
 
-    /// Which of the record's own fields at `slot` already equal `r`'s,
-    /// each compared once: the write keeps what is equal.
-    fn own_same(&self, slot: u32, r: &Record) -> OwnSame {
-        let row = self.row(slot);
-        OwnSame {
-            user: self.t.user_of(slot) == r.user,
-            username: same(self.username_of(slot), &r.username),
-            text: {
-                let (description, backend_id) = self.t.texts.get(row.text);
-                same(description, &r.description) && same(backend_id, &r.backend_id)
-            },
-            values: row.usage() == r.usage.cents()
-                && row.created() == to_micros(r.created)
-                && row.modified() == to_micros(r.modified),
-        }
-    }
-
-    /// Whether the entity attributes that `r` carries (SPEC §1.3) are already
-    /// those of the record at `slot`: then writing `r` changes no entity.
-    fn shared_equal(&self, slot: u32, r: &Record) -> bool {
-        // Each entity read once, the numbers compared before the strings (a
-        // re-report compares them all: the accessors walked the chain from
-        // the row again for each field).
-        let t = &self.t;
-        let cu = self.cu_of(slot);
-        let kind = t.kind_of(cu);
-        let res = t.resources.get(cu.resource);
-        let offering = t.offerings.get(res.offering);
-        let project = t.projects.get(res.project);
-        let customer = t.customers.get(project.customer);
-        cu.uuid == r.component_usage
-            && cu.date() == to_micros(r.date)
-            && kind.period == date_to_day(r.billing_period)
-            && res.uuid == r.resource_uuid
-            && offering.uuid == r.offering_uuid
-            && project.uuid == r.project_uuid
-            && customer.uuid == r.customer_uuid
-            && same(t.types.str(kind.ctype), &r.component_type)
-            && same(t.units.str(kind.unit), &r.measured_unit)
-            && same(&res.name, &r.resource_name)
-            && same(&offering.name, &r.offering_name)
-            && same(&project.name, &r.project_name)
-            && same(&customer.name, &r.customer_name)
-    }
-
-    fn upsert_inner(&mut self, r: &Record, at: Slot, g: &mut Garbage) -> crate::WriteOutcome {
-        let (existing, hint) = match at {
-            Slot::Stored(s) => (Some(s), None),
-            Slot::Fresh(Some(h)) => (None, Some(h)),
-            Slot::Fresh(None) => (self.slot_of(r.uuid), None),
+    /// Writes one element; `entities_changed` is set when it changes an
+    /// entity (see [`Compared`]).
+    fn upsert_inner(
+        &mut self,
+        r: &Record,
+        at: Slot,
+        entities_changed: &mut bool,
+        g: &mut Garbage,
+    ) -> crate::WriteOutcome {
+        let (existing, hint, pre) = match at {
+            Slot::Stored(s, pre) => (Some(s), None, pre),
+            Slot::Fresh(Some(h)) => (None, Some(h), None),
+            Slot::Fresh(None) => (self.slot_of(r.uuid), None, None),
         };
-        let own = existing.map(|s| self.own_same(s, r));
+        let own = match pre {
+            Some(c) => Some(c.own),
+            None => existing.map(|s| self.t.own_same(s, r)),
+        };
         // A re-report changes a record's own fields only: then the entity
         // lookups and updates are skipped, and the username and offering
         // user ids kept.
-        let shared_same = existing.is_some_and(|s| self.shared_equal(s, r));
+        let shared_same = match pre {
+            Some(c) if !*entities_changed => c.shared,
+            _ => existing.is_some_and(|s| self.t.shared_equal(s, r)),
+        };
         if shared_same && own.is_some_and(|o| o.user && o.username && o.text && o.values) {
             return crate::WriteOutcome::Unchanged;
         }
         let cu = match existing {
             Some(s) if shared_same => self.row(s).cu,
-            _ => self.apply_entities(r, g),
+            _ => {
+                *entities_changed = true;
+                self.apply_entities(r, g)
+            }
         };
         let kept = |f: fn(&OwnSame) -> bool| existing.filter(|_| own.as_ref().is_some_and(f));
         let uname = match kept(|o| o.username) {
@@ -992,6 +1076,58 @@ mod tests {
             v.dedup();
         }
         (customers, projects)
+    }
+
+    /// A batch's elements see the entities as the elements before them
+    /// left them: the plan compares every element with the store before
+    /// the write (`Compared`), which an element after one that renames an
+    /// entity must not trust. Every entity attribute a record carries, in
+    /// turn: the first element changes it, the second (another record
+    /// of the same entity) carries the old value back, and the last wins.
+    /// Then a uuid twice, the second element restoring the first's change.
+    #[test]
+    fn later_elements_see_earlier_writes() {
+        type Change = fn(&mut Record);
+        let changes: [(&str, Change); 6] = [
+            ("project_name", |r| r.project_name = "Renamed".into()),
+            ("customer_name", |r| r.customer_name = "Renamed".into()),
+            ("offering_name", |r| r.offering_name = "Renamed".into()),
+            ("resource_name", |r| r.resource_name = "Renamed".into()),
+            ("date", |r| r.date += chrono::Duration::days(1)),
+            ("measured_unit", |r| r.measured_unit = "kg".into()),
+        ];
+        for (field, change) in changes {
+            let a = Record::example();
+            let mut b = Record::example();
+            b.uuid = Uuid::from_u128(2);
+            b.username = "other".into();
+            let store = Store::new();
+            store.upsert_batch(&[a.clone(), b.clone()]).expect("valid");
+            let mut first = a.clone();
+            change(&mut first);
+            let s = store.upsert_batch(&[first, b.clone()]).expect("valid");
+            assert_eq!((s.replaced, s.unchanged), (2, 0), "{field}");
+            let all = crate::Scope::everything();
+            assert_eq!(
+                store.get(a.uuid, &all),
+                Some(a),
+                "{field}: the old value won"
+            );
+            assert_eq!(store.get(b.uuid, &all), Some(b), "{field}");
+            store.validate().expect("invariants");
+        }
+        // A uuid twice: the second element restores what the first
+        // changed, so its comparison made before the write is stale.
+        let a = Record::example();
+        let store = Store::new();
+        store.upsert(&a).expect("valid");
+        let mut changed = a.clone();
+        changed.usage = Usage::from_cents(a.usage.cents() + 1);
+        changed.description = "changed".into();
+        let s = store.upsert_batch(&[changed, a.clone()]).expect("valid");
+        assert_eq!((s.replaced, s.unchanged), (2, 0));
+        assert_eq!(store.get(a.uuid, &crate::Scope::everything()), Some(a));
+        store.validate().expect("invariants");
     }
 
     #[test]

@@ -2302,6 +2302,30 @@ mod tests {
     /// A scope with the entities it names, for the model's side.
     type DemoScope = (Scope, Vec<Uuid>, Vec<Uuid>, Vec<Uuid>);
 
+    /// The values of `key` over `records` with their counts, most
+    /// records first (equal counts by value, descending).
+    #[cfg(feature = "demo")]
+    fn by_count<K: Ord>(records: &[Record], key: impl Fn(&Record) -> K) -> Vec<(usize, K)> {
+        let mut n: BTreeMap<K, usize> = BTreeMap::new();
+        for r in records {
+            *n.entry(key(r)).or_default() += 1;
+        }
+        let mut v: Vec<(usize, K)> = n.into_iter().map(|(k, n)| (n, k)).collect();
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v
+    }
+
+    /// A scope of these customers.
+    #[cfg(feature = "demo")]
+    fn customers_scope(customers: impl IntoIterator<Item = Uuid>) -> DemoScope {
+        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
+        for c in customers {
+            scope.0 = scope.0.with_customer(c);
+            scope.1.push(c);
+        }
+        scope
+    }
+
     /// The model's answer to a query string (no page) under a scope:
     /// every match, in order.
     fn demo_want<'r>(
@@ -2801,22 +2825,9 @@ mod tests {
         let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
         dates.sort_unstable();
         let (lo, hi) = (dates[dates.len() / 3], dates[dates.len() * 2 / 3]);
-        let count_by = |key: fn(&Record) -> Uuid| {
-            let mut n: BTreeMap<Uuid, usize> = BTreeMap::new();
-            for r in &records {
-                *n.entry(key(r)).or_default() += 1;
-            }
-            let mut v: Vec<(usize, Uuid)> = n.into_iter().map(|(u, n)| (n, u)).collect();
-            v.sort_unstable_by(|a, b| b.cmp(a));
-            v
-        };
-        let offering = count_by(|r| r.offering_uuid)[0].1;
-        let customers = count_by(|r| r.customer_uuid);
-        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
-        for &(_, c) in &customers[..6] {
-            scope.0 = scope.0.with_customer(c);
-            scope.1.push(c);
-        }
+        let offering = by_count(&records, |r| r.offering_uuid)[0].1;
+        let customers = by_count(&records, |r| r.customer_uuid);
+        let scope = customers_scope(customers[..6].iter().map(|&(_, c)| c));
         let filters: Vec<(String, Option<&DemoScope>)> = vec![
             (format!("date_after={lo}&date_before={hi}"), None),
             (format!("date_after={lo}"), None),
@@ -2898,24 +2909,12 @@ mod tests {
             use chrono::Datelike;
             records[records.len() / 2].billing_period.year()
         };
-        let most = |key: fn(&Record) -> String| {
-            let mut n: BTreeMap<String, usize> = BTreeMap::new();
-            for r in &records {
-                *n.entry(key(r)).or_default() += 1;
-            }
-            let mut v: Vec<(usize, String)> = n.into_iter().map(|(u, n)| (n, u)).collect();
-            v.sort_unstable_by(|a, b| b.cmp(a));
-            v
-        };
-        let ty = most(|r| r.component_type.to_string())[0].1.clone();
-        let offering = most(|r| r.offering_uuid.simple().to_string())[0].1.clone();
-        let customers = most(|r| r.customer_uuid.simple().to_string());
-        let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
-        for (_, c) in &customers[..6] {
-            let c: Uuid = c.parse().expect("a uuid");
-            scope.0 = scope.0.with_customer(c);
-            scope.1.push(c);
-        }
+        let ty = by_count(&records, |r| r.component_type.to_string())[0]
+            .1
+            .clone();
+        let offering = by_count(&records, |r| r.offering_uuid)[0].1.simple();
+        let customers = by_count(&records, |r| r.customer_uuid);
+        let scope = customers_scope(customers[..6].iter().map(|&(_, c)| c));
         let filters: Vec<(String, Option<&DemoScope>)> = vec![
             (format!("billing_period_year={year}"), None),
             (format!("type={ty}"), None),
@@ -3038,12 +3037,7 @@ mod tests {
         let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
         dates.sort_unstable();
         let (lo, hi) = (dates[dates.len() / 4], dates[dates.len() * 3 / 4]);
-        let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
-        for r in &records {
-            *sizes.entry(r.customer_uuid).or_default() += 1;
-        }
-        let mut by_size: Vec<(usize, Uuid)> = sizes.into_iter().map(|(c, n)| (n, c)).collect();
-        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        let by_size = by_count(&records, |r| r.customer_uuid);
         let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
         let mut seen = 0;
         for &(n, c) in &by_size {
@@ -3225,12 +3219,7 @@ mod tests {
     /// the store holds): how many pages were compared.
     #[cfg(feature = "demo")]
     fn large_answers(records: &[Record], store: &Store) -> usize {
-        let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
-        for r in records {
-            *sizes.entry(r.customer_uuid).or_default() += 1;
-        }
-        let mut customers: Vec<(usize, Uuid)> = sizes.into_iter().map(|(u, n)| (n, u)).collect();
-        customers.sort_unstable_by(|a, b| b.cmp(a));
+        let customers = by_count(records, |r| r.customer_uuid);
         let top: Vec<Uuid> = customers.iter().take(4).map(|&(_, u)| u).collect();
         let types: std::collections::BTreeSet<&str> =
             records.iter().map(|r| r.component_type.as_str()).collect();

@@ -49,7 +49,7 @@ impl SlotIndex {
 /// tests every record: a test is one load, where a bitmap lookup searched
 /// its containers (`type=cpu` by username at 1M records: 10.3 ms with
 /// lookups, 4.2 ms with bits; a view's removal of a 1% re-report's slots,
-/// whose bitmap is arrays: 16.5 ms with lookups, 1.2 ms with bits). 125 KB at 1M records, made
+/// whose bitmap is arrays: 18 ms with lookups, 1.2 ms with bits). 125 KB at 1M records, made
 /// per pass.
 pub(crate) struct SlotBits(Vec<u64>);
 

@@ -1140,7 +1140,7 @@ impl Core {
         // The names ranked only for the username view: a sort of every
         // name, for nothing when only usages moved (a re-report).
         let ranks = Ranks::new(t, !d.dirty[ViewKind::Username as usize].is_empty());
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = super::cores();
         let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap, threads: usize| {
             let add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
             let gone = SlotBits::of(dirty);
@@ -1400,13 +1400,10 @@ fn sorted_ranked(
         (a.join().expect("sorting does not panic"), b)
     });
     drop(slots);
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        out.push(if x <= y { a.next() } else { b.next() }.expect("peeked"));
-    }
-    out.extend(a);
+    let mut out = a;
     out.extend(b);
+    // Two sorted runs: the stable sort finds them and merges them, O(n).
+    out.sort();
     out
 }
 

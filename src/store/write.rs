@@ -109,14 +109,14 @@ impl Tables {
                         first_bad = Some(index);
                     }
                     let found = (slot != NO_SLOT).then_some(slot);
-                    let keeps_key = found.is_some_and(|s| {
-                        let row = self.row(s);
-                        self.cus.get(row.cu).uuid == r.component_usage
-                            && same(self.usernames.dict.str(row.username), &r.username)
-                    });
                     let pre = found.map(|s| Compared {
                         own: self.own_same(s, r),
                         shared: self.shared_equal(s, r),
+                    });
+                    // The natural key: the component usage and the
+                    // username, which `own` compared.
+                    let keeps_key = found.zip(pre).is_some_and(|(s, c)| {
+                        c.own.username && self.cus.get(self.row(s).cu).uuid == r.component_usage
                     });
                     stored.push(Stored {
                         slot,
@@ -127,11 +127,7 @@ impl Tables {
             }
             (stored, first_bad)
         };
-        // The length first: asking for the cores reads the cgroup's
-        // limits (a single report took 28 → 42 µs asking).
-        if records.len() < PARALLEL_LOOKUP_MIN
-            || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
-        {
+        if records.len() < PARALLEL_LOOKUP_MIN || super::cores() < 2 {
             return look_up(0, records);
         }
         let mid = records.len() / 2;
@@ -288,10 +284,8 @@ impl Core {
             // key), so it adds nothing. A 30-minute re-report of 10% of
             // the store inserted three entries per record for nothing
             // (1M records: 49 → 17 ms of planning).
-            let untouched = |k: &(Uuid, &str)| {
-                (key_holder.is_empty() || !key_holder.contains_key(k))
-                    && (uuid_key.is_empty() || !uuid_key.contains_key(&r.uuid))
-            };
+            let untouched =
+                |k: &(Uuid, &str)| !key_holder.contains_key(k) && !uuid_key.contains_key(&r.uuid);
             if keeps_key && untouched(&key) {
                 continue;
             }

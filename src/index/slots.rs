@@ -63,6 +63,20 @@ impl SlotBits {
         SlotBits(bits)
     }
 
+    /// No slot, with room for slots below `end`. O(end / 64).
+    pub(crate) fn below(end: usize) -> SlotBits {
+        SlotBits(vec![0u64; end.div_ceil(64)])
+    }
+
+    /// Adds `s` (below the `end` it was made with); false if it was there.
+    #[inline]
+    pub(crate) fn insert(&mut self, s: u32) -> bool {
+        let (w, bit) = (&mut self.0[s as usize / 64], 1 << (s % 64));
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
+    }
+
     #[inline]
     pub(crate) fn contains(&self, s: u32) -> bool {
         (self.0.get(s as usize / 64)).is_some_and(|w| w & (1 << (s % 64)) != 0)

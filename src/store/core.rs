@@ -1093,7 +1093,7 @@ impl Core {
     /// Adds a slot to the username, link and component-usage indexes.
     fn attach_indexes(&mut self, slot: u32) {
         let uname = self.t.row(slot).username;
-        self.t.usernames.dict.payload_mut(uname).insert(slot);
+        self.t.usernames.add_slot(uname, slot);
         self.stale.name(slot, uname, true);
         self.attach(slot, Part::Links);
         self.attach(slot, Part::CuKeys);
@@ -1109,7 +1109,7 @@ impl Core {
             self.detach(slot, Part::CuKeys);
             self.detach(slot, Part::Links);
             let uname = self.t.row(slot).username;
-            self.t.usernames.dict.payload_mut(uname).remove(slot);
+            self.t.usernames.remove_slot(uname, slot);
             self.stale.name(slot, uname, false);
         }
         let r = self.t.row(slot);

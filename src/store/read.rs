@@ -79,27 +79,6 @@ enum Cand<'a> {
     },
 }
 
-/// A set of username ids as a bit per id (ids are dense): a test is one
-/// load.
-#[derive(Clone, Debug)]
-struct NameBits(Vec<u64>);
-
-impl NameBits {
-    /// The set of `ids`, ascending. O(largest id / 64).
-    fn of(ids: &[u32]) -> NameBits {
-        let mut bits = vec![0u64; ids.last().map_or(0, |&m| m as usize / 64 + 1)];
-        for &id in ids {
-            bits[id as usize / 64] |= 1 << (id % 64);
-        }
-        NameBits(bits)
-    }
-
-    #[inline]
-    fn contains(&self, id: u32) -> bool {
-        (self.0.get(id as usize / 64)).is_some_and(|w| w & (1 << (id % 64)) != 0)
-    }
-}
-
 /// A per-record test equivalent to a union of bitmaps, used instead of
 /// materialising the union when the running intersection is already small.
 enum Check {
@@ -121,9 +100,10 @@ enum Check {
         lo: Micros,
         hi: Micros,
     },
-    /// Username ids: the test is one load, where a bitmap lookup is a
-    /// search.
-    Usernames(NameBits),
+    /// Username ids as a bit per id (kept with the search's answer,
+    /// [`Found`](crate::index::dict::Found)): the test is one load, where
+    /// a bitmap lookup is a search.
+    Usernames(Arc<SlotBits>),
     Scope {
         customers: Vec<u32>,
         projects: Vec<u32>,
@@ -456,9 +436,12 @@ fn predicates<'a>(
         }
         preds.push(Pred::One(rows));
     } else if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
-        let ids = t.usernames.search(needle);
+        let found = t.usernames.search(needle);
+        let ids = &found.ids;
         let parts: Parts<'_> = ids.iter().map(|&id| t.usernames.dict.payload(id)).collect();
-        preds.push(any(parts, Check::Usernames(NameBits::of(&ids)))?);
+        // Each name's length kept: a bitmap's counts its containers.
+        let lens = ids.iter().map(|&id| t.usernames.count(id)).collect();
+        preds.push(any_sized(parts, lens, Check::Usernames(found.bits))?);
     }
     if !scope.everything {
         let ids = |table: &dyn Fn(&uuid::Uuid) -> Option<u32>, us: &[uuid::Uuid]| -> Vec<u32> {
@@ -797,7 +780,13 @@ fn type_filter(t: &Tables, f: &Filter) -> Option<Option<u32>> {
 /// A union of one part stays a union: against a few records, its per-record
 /// test (a period, a date, a username bit) beats probing a big bitmap.
 fn any(parts: Parts<'_>, check: Check) -> Option<Pred<'_>> {
-    let lens: SmallVec<[u64; 4]> = parts.iter().map(|b| b.len()).collect();
+    let lens = parts.iter().map(|b| b.len()).collect();
+    any_sized(parts, lens, check)
+}
+
+/// [`any`], with each part's length given.
+fn any_sized(parts: Parts<'_>, lens: SmallVec<[u64; 4]>, check: Check) -> Option<Pred<'_>> {
+    debug_assert!(parts.iter().zip(&lens).all(|(b, &n)| b.len() == n));
     let len = lens.iter().sum();
     (!parts.is_empty()).then_some(Pred::Any {
         parts,
@@ -2825,7 +2814,7 @@ impl Core {
             return self.needle_rows.get(needle);
         }
         Some(self.needle_rows.get_or_make(needle, || {
-            let ids = self.t.usernames.search(needle);
+            let ids = self.t.usernames.search(needle).ids;
             ids.iter()
                 .map(|&id| self.t.usernames.dict.payload(id))
                 .union()
@@ -2878,13 +2867,13 @@ impl Core {
         {
             return None;
         }
-        let names = NameBits::of(&t.usernames.search(needle));
+        let names = t.usernames.search(needle).bits;
         let table = t.usernames.rank_table();
         let view = self.view(ViewKind::Username);
         let mut out = Vec::with_capacity(limit);
         let mut skip = offset;
         let take = |u: u32| {
-            let n = t.usernames.dict.payload(u).len() as usize;
+            let n = t.usernames.count(u) as usize;
             if skip >= n {
                 skip -= n;
                 return false;
@@ -2903,7 +2892,7 @@ impl Core {
         // pages cost a third more).
         fn each_match<'a>(
             names: impl Iterator<Item = &'a u32>,
-            matching: &NameBits,
+            matching: &SlotBits,
             take: impl FnMut(u32) -> bool,
         ) {
             let mut take = take;

@@ -391,7 +391,7 @@ impl Core {
             self.period_counts.forget(&stale.customers);
             self.day_types.adjust(&stale.day_types);
             let names = &self.t.usernames;
-            (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n));
+            (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n).ids);
         }
         stale.reset();
     }

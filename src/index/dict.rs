@@ -60,15 +60,9 @@ impl<P> Dict<P> {
             }
         };
         let (entries, hasher) = (&self.entries, &self.hasher);
-        let rehash = |&i: &u32| {
-            hasher.hash_one(
-                &*entries[i as usize]
-                    .as_ref()
-                    .expect("indexed ids are live")
-                    .0,
-            )
-        };
-        self.ids.insert_unique(self.hasher.hash_one(s), id, rehash);
+        let h = self.hasher.hash_one(s);
+        self.ids
+            .insert_unique(h, id, |&i| rehash(hasher, entries, i));
         (id, true)
     }
 
@@ -153,6 +147,14 @@ impl<P> Dict<P> {
 
     /// Heap bytes of the index, the entries and their strings (payloads' own
     /// heap not included).
+    /// Gives back the spare capacity the entries grew by.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.ids.shrink_to_fit(|&i| rehash(hasher, entries, i));
+        self.entries.shrink_to_fit();
+        self.free.shrink_to_fit();
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
         self.ids.allocation_size()
             + self.entries.capacity() * std::mem::size_of::<Option<(CompactString, P)>>()
@@ -182,6 +184,16 @@ impl<P> Dict<P> {
         }
         Ok(())
     }
+}
+
+/// The hash of stored string `id`, as [`Dict::id`] hashes a lookup's.
+fn rehash<P>(
+    hasher: &hashbrown::DefaultHashBuilder,
+    entries: &[Option<(CompactString, P)>],
+    id: u32,
+) -> u64 {
+    let (s, _) = entries[id as usize].as_ref().expect("indexed ids are live");
+    hasher.hash_one(s.as_str())
 }
 
 /// The username dictionary: per name the bitmap of its records, plus the
@@ -430,6 +442,16 @@ impl Usernames {
                     k.len() + v.lower.len() + 48 + 4 * v.found.ids.len() + bits
                 })
                 .sum::<usize>()
+    }
+
+    /// Gives back the spare capacity the names' lists grew by (a load
+    /// interns every name one at a time).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.dict.shrink_to_fit();
+        self.lower.shrink_to_fit();
+        self.starts.shrink_to_fit();
+        self.seg_of.shrink_to_fit();
+        self.counts.shrink_to_fit();
     }
 
     /// Adds record `slot` to name `id`'s bitmap and count.

@@ -471,6 +471,7 @@ impl Core {
         t.customers.shrink_to_fit();
         t.users.shrink_to_fit();
         t.texts.shrink_to_fit();
+        t.usernames.shrink_to_fit();
     }
 
     /// Rewrites every bitmap at exact capacity, entity bitmaps run-compressed.

@@ -3,6 +3,8 @@
 //! so no write is ever half-applied.
 
 use compact_str::CompactString;
+use std::hash::BuildHasher;
+
 use hashbrown::{HashMap, HashSet};
 use roaring::RoaringBitmap;
 use uuid::Uuid;
@@ -187,6 +189,93 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// The elements of a write that share their uuid, their natural key
+    /// or the key their record leaves with another element (by a 64-bit
+    /// hash of each: a collision only marks more), as a bit per element;
+    /// `None` (every element shares) when fewer than [`SHARED_MIN`]
+    /// elements change a key, where sorting would cost more than the
+    /// overlay it spares. O(k log k) for k elements.
+    ///
+    /// The plan's overlay (which uuid holds each key as the write
+    /// proceeds) needs entries for the shared ones alone: a load of 1M
+    /// records filled both its maps for every record: the plan's loop
+    /// over the elements took 280-300 ms of a 2.3 s load, 40-50 ms since,
+    /// and the whole plan, this included, 325-365 ms, 176-189 ms since.
+    fn shared_keys(&self, records: &[Record], stored: &[Stored]) -> Option<SlotBits> {
+        let moving = stored.iter().filter(|s| !s.keeps_key).count();
+        if moving < SHARED_MIN {
+            return None;
+        }
+        let key_hash = |cu: &Uuid, name: &str| self.hasher.hash_one((cu, name));
+        // Tokens of uuids and keys, told apart by their low bit, sorted.
+        let sorted = |from: usize, records: &[Record], stored: &[Stored]| {
+            let mut tokens: Vec<(u64, u32)> = Vec::with_capacity(2 * records.len());
+            for (i, (r, s)) in records.iter().zip(stored).enumerate() {
+                let i = (from + i) as u32;
+                tokens.push((self.uuid_hash(&r.uuid) | 1, i));
+                if !s.keeps_key {
+                    tokens.push((key_hash(&r.component_usage, &r.username) & !1, i));
+                    if s.slot != NO_SLOT {
+                        let row = self.row(s.slot);
+                        let name = self.usernames.dict.str(row.username);
+                        tokens.push((key_hash(&self.cus.get(row.cu).uuid, name) & !1, i));
+                    }
+                }
+            }
+            tokens.sort_unstable();
+            tokens
+        };
+        let mut shared = SlotBits::below(records.len());
+        let mut mark = |run: &[(u64, u32)]| {
+            if run.len() > 1 {
+                for &(_, i) in run {
+                    shared.insert(i);
+                }
+            }
+        };
+        if records.len() >= PARALLEL_LOOKUP_MIN && super::cores() >= 2 {
+            // Each half on a core, then the runs of equal tokens found
+            // across both in one merged walk (a 1M load's plan: 204-217
+            // ms with one core for this, 176-189 ms so; merging the
+            // halves by a sort took 36 ms).
+            let mid = records.len() / 2;
+            let (a, b) = std::thread::scope(|scope| {
+                let a = scope.spawn(|| sorted(0, &records[..mid], &stored[..mid]));
+                let b = sorted(mid, &records[mid..], &stored[mid..]);
+                (a.join().expect("hashing does not panic"), b)
+            });
+            let (mut x, mut y) = (a.as_slice(), b.as_slice());
+            let mut run: Vec<(u64, u32)> = Vec::new();
+            loop {
+                let next = match (x.first(), y.first()) {
+                    (Some(p), Some(q)) if p.0 <= q.0 => &mut x,
+                    (Some(_), Some(_)) | (None, Some(_)) => &mut y,
+                    (Some(_), None) => &mut x,
+                    (None, None) => break,
+                };
+                let t = next[0];
+                *next = &next[1..];
+                if run.first().is_some_and(|r| r.0 != t.0) {
+                    mark(&run);
+                    run.clear();
+                }
+                run.push(t);
+            }
+            mark(&run);
+        } else {
+            for run in sorted(0, records, stored).chunk_by(|a, b| a.0 == b.0) {
+                mark(run);
+            }
+        }
+        Some(shared)
+    }
+}
+
+/// Elements changing a key from which a write's plan finds the shared
+/// ones ([`Tables::shared_keys`]; chosen, not tuned).
+const SHARED_MIN: usize = 4096;
+
 /// Drops the comparisons of each uuid's later elements: an earlier
 /// element writes their record first. `slots` bounds the stored slots
 /// (the arena's length). O(k log k) for k stored elements, or O(k +
@@ -283,6 +372,7 @@ impl Core {
         }
         let (mut stored, first_bad) = self.t.look_up_batch(filter, records);
         forget_repeats(&mut stored, self.t.rows.len());
+        let shared = self.t.shared_keys(records, &stored);
         for (index, r) in records.iter().enumerate() {
             if first_bad == Some(index) {
                 check(filter, index, r)?;
@@ -301,6 +391,24 @@ impl Core {
             let untouched =
                 |k: &(Uuid, &str)| !key_holder.contains_key(k) && !uuid_key.contains_key(&r.uuid);
             if keeps_key && untouched(&key) {
+                continue;
+            }
+            // No other element has its uuid, its key or the key it leaves,
+            // and none was touched before (removals): the store alone says
+            // who holds the key, and no later element asks the overlay
+            // about them.
+            if shared.as_ref().is_some_and(|b| !b.contains(index as u32)) && untouched(&key) {
+                if !keeps_key
+                    && let Some(h) = self.key_holder(r.component_usage, &r.username)
+                    && h != r.uuid
+                {
+                    return Err(WriteError::Conflict {
+                        index,
+                        component_usage: r.component_usage,
+                        username: r.username.to_string(),
+                        holder: h,
+                    });
+                }
                 continue;
             }
             let stored_key =
@@ -1150,6 +1258,107 @@ mod tests {
             assert_eq!(store.get(a.uuid, &all), Some(a), "{others} others");
             store.validate().expect("invariants");
         }
+    }
+
+    /// Big writes (past [`super::SHARED_MIN`] elements changing a key)
+    /// find who holds a natural key as small ones do: the elements that
+    /// share a uuid or a key with another, in either half of the write,
+    /// go through the overlay, the rest ask the store. Each case is a
+    /// write of 17,000 fresh records with the case's elements at both
+    /// ends, so that a pair falls into different halves (from
+    /// [`super::PARALLEL_LOOKUP_MIN`] elements, on two threads).
+    #[test]
+    fn big_writes_see_shared_keys() {
+        for n in [5_000, 17_000] {
+            shared_keys_in_a_write_of(n);
+        }
+    }
+
+    fn shared_keys_in_a_write_of(n: u128) {
+        let base = Record::example();
+        let rec = |uuid: u128, name: &str| {
+            let mut r = base.clone();
+            r.uuid = Uuid::from_u128(uuid);
+            r.username = name.into();
+            r
+        };
+        let stored = rec(1, "stored");
+        let filler: Vec<Record> = (0..n).map(|i| rec(1_000 + i, &format!("f{i}"))).collect();
+        let write = |head: Vec<Record>, tail: Vec<Record>| {
+            let store = Store::new();
+            store.upsert(&stored).expect("valid");
+            let n = head.len();
+            let batch: Vec<Record> = head.into_iter().chain(filler.clone()).chain(tail).collect();
+            let before = store
+                .read()
+                .query(&Query::new())
+                .expect("runs")
+                .to_records();
+            let out = store.upsert_batch(&batch).map(|_| ());
+            store.validate().expect("invariants");
+            if out.is_err() {
+                let after = store
+                    .read()
+                    .query(&Query::new())
+                    .expect("runs")
+                    .to_records();
+                assert_eq!(after, before, "a failed write changed the store");
+            }
+            (out, store, n + filler.len())
+        };
+        let conflict = |index: usize, holder: u128| {
+            Err(crate::WriteError::Conflict {
+                index,
+                component_usage: base.component_usage,
+                username: String::new(),
+                holder: Uuid::from_u128(holder),
+            })
+        };
+        // Conflicts compared without the username.
+        let shape = |r: Result<(), crate::WriteError>| match r {
+            Err(crate::WriteError::Conflict { index, holder, .. }) => {
+                Err(crate::WriteError::Conflict {
+                    index,
+                    component_usage: base.component_usage,
+                    username: String::new(),
+                    holder,
+                })
+            }
+            other => other,
+        };
+        // A fresh record claims the stored record's key.
+        let (out, ..) = write(vec![], vec![rec(2, "stored")]);
+        assert_eq!(shape(out), conflict(n as usize, 1));
+        // The stored record moves to another key first: the key is free.
+        let (out, store, _) = write(vec![rec(1, "moved")], vec![rec(2, "stored")]);
+        assert_eq!(out, Ok(()));
+        let all = crate::Scope::everything();
+        assert_eq!(
+            store.get(Uuid::from_u128(2), &all).map(|r| r.username),
+            Some("stored".into())
+        );
+        // The claim first, the move after: the stored record still held it.
+        let (out, ..) = write(vec![rec(2, "stored")], vec![rec(1, "moved")]);
+        assert_eq!(shape(out), conflict(0, 1));
+        // Two fresh records with one key, one in each half.
+        let (out, _, tail) = write(vec![rec(3, "twice")], vec![rec(4, "twice")]);
+        assert_eq!(shape(out), conflict(tail, 3));
+        // One fresh uuid twice, its key changed by the second: the first
+        // key is free again for a third record after it.
+        let (out, store, _) = write(
+            vec![rec(5, "first")],
+            vec![rec(5, "second"), rec(6, "first")],
+        );
+        assert_eq!(out, Ok(()));
+        assert_eq!(
+            store.get(Uuid::from_u128(5), &all).map(|r| r.username),
+            Some("second".into())
+        );
+        assert_eq!(
+            store.get(Uuid::from_u128(6), &all).map(|r| r.username),
+            Some("first".into())
+        );
+        assert_eq!(store.len() as u128, n + 3, "{n}");
     }
 
     #[test]

@@ -194,7 +194,7 @@ impl Tables {
     /// or the key their record leaves with another element (by a 64-bit
     /// hash of each: a collision only marks more), as a bit per element;
     /// `None` (every element shares) when fewer than [`SHARED_MIN`]
-    /// elements change a key, where sorting would cost more than the
+    /// elements change a key (`moving` do), where sorting would cost more than the
     /// overlay it spares. O(k log k) for k elements.
     ///
     /// The plan's overlay (which uuid holds each key as the write
@@ -202,8 +202,12 @@ impl Tables {
     /// records filled both its maps for every record: the plan's loop
     /// over the elements took 280-300 ms of a 2.3 s load, 40-50 ms since,
     /// and the whole plan, this included, 325-365 ms, 176-189 ms since.
-    fn shared_keys(&self, records: &[Record], stored: &[Stored]) -> Option<SlotBits> {
-        let moving = stored.iter().filter(|s| !s.keeps_key).count();
+    fn shared_keys(
+        &self,
+        records: &[Record],
+        stored: &[Stored],
+        moving: usize,
+    ) -> Option<SlotBits> {
         if moving < SHARED_MIN {
             return None;
         }
@@ -372,7 +376,8 @@ impl Core {
         }
         let (mut stored, first_bad) = self.t.look_up_batch(filter, records);
         forget_repeats(&mut stored, self.t.rows.len());
-        let shared = self.t.shared_keys(records, &stored);
+        let moving = stored.iter().filter(|s| !s.keeps_key).count();
+        let shared = self.t.shared_keys(records, &stored, moving);
         for (index, r) in records.iter().enumerate() {
             if first_bad == Some(index) {
                 check(filter, index, r)?;
@@ -397,22 +402,8 @@ impl Core {
             // and none was touched before (removals): the store alone says
             // who holds the key, and no later element asks the overlay
             // about them.
-            if shared.as_ref().is_some_and(|b| !b.contains(index as u32)) && untouched(&key) {
-                if !keeps_key
-                    && let Some(h) = self.key_holder(r.component_usage, &r.username)
-                    && h != r.uuid
-                {
-                    return Err(WriteError::Conflict {
-                        index,
-                        component_usage: r.component_usage,
-                        username: r.username.to_string(),
-                        holder: h,
-                    });
-                }
-                continue;
-            }
-            let stored_key =
-                (slot != NO_SLOT).then(|| (self.cu_of(slot).uuid, self.username_of(slot)));
+            let alone =
+                shared.as_ref().is_some_and(|b| !b.contains(index as u32)) && untouched(&key);
             let holder = match key_holder.get(&key) {
                 Some(h) => *h,
                 // A re-report keeps its natural key: the stored record holds it.
@@ -429,14 +420,25 @@ impl Core {
                     holder: h,
                 });
             }
+            if alone {
+                continue;
+            }
+            let stored_key =
+                (slot != NO_SLOT).then(|| (self.cu_of(slot).uuid, self.username_of(slot)));
             let old_key = match uuid_key.get(&r.uuid) {
                 Some(k) => *k,
                 None => stored_key,
             };
-            if uuid_key.capacity() == 0 {
-                // A load inserts for every element from here on.
-                key_holder.reserve(records.len() - index);
-                uuid_key.reserve(records.len() - index);
+            if uuid_key.capacity() == 0 && shared.is_none() {
+                // Sized for the elements changing a key (fewer than
+                // `SHARED_MIN` here; a kept key inserts only when an
+                // earlier element touched it). With `shared`, only the
+                // shared elements insert: grown by doubling. (Sized for
+                // every later element before, a re-report of n records
+                // changing one username reserved both for up to n entries.)
+                let n = moving.min(records.len() - index);
+                key_holder.reserve(n);
+                uuid_key.reserve(n);
             }
             if let Some(k) = old_key {
                 key_holder.insert(k, None);

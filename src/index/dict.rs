@@ -145,8 +145,6 @@ impl<P> Dict<P> {
             .filter_map(|(i, e)| e.as_ref().map(|(s, p)| (i as u32, &**s, p)))
     }
 
-    /// Heap bytes of the index, the entries and their strings (payloads' own
-    /// heap not included).
     /// Gives back the spare capacity the entries grew by.
     pub(crate) fn shrink_to_fit(&mut self) {
         let (entries, hasher) = (&self.entries, &self.hasher);
@@ -155,6 +153,8 @@ impl<P> Dict<P> {
         self.free.shrink_to_fit();
     }
 
+    /// Heap bytes of the index, the entries and their strings (payloads' own
+    /// heap not included).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.ids.allocation_size()
             + self.entries.capacity() * std::mem::size_of::<Option<(CompactString, P)>>()
@@ -323,12 +323,12 @@ impl Usernames {
     fn name_added(&mut self, id: u32) {
         let name = self.dict.string(id);
         let lower = name.to_lowercase();
-        let found = self.found.0.get_mut();
+        let answers = self.found.0.get_mut();
         let mut kept = 0;
         for Kept {
             lower: needle,
             found,
-        } in found.values_mut()
+        } in answers.values_mut()
         {
             // `scan`'s test of one name.
             if lower.contains(&**needle) {
@@ -345,7 +345,7 @@ impl Usernames {
             kept += found.ids.len();
         }
         if kept > SEARCH_CACHE_IDS {
-            found.clear();
+            answers.clear();
         }
         if let Some(table) = self.ranks.0.get_mut() {
             // Nobody else holds the table during a write (readers hold it

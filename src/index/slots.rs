@@ -47,11 +47,11 @@ impl SlotIndex {
 
 /// A set of slots (or of other dense ids: a username search's names,
 /// [`Found`](super::dict::Found)) as a bit per id, for a pass over a
-/// whole view that tests every record: a test is one load, where a bitmap lookup searched
-/// its containers (`type=cpu` by username at 1M records: 10.3 ms with
-/// lookups, 4.2 ms with bits; a view's removal of a 1% re-report's slots,
-/// whose bitmap is arrays: 18 ms with lookups, 1.2 ms with bits). 125 KB at 1M records, made
-/// per pass.
+/// whole view that tests every record: a test is one load, where a
+/// bitmap lookup searched its containers (`type=cpu` by username at 1M
+/// records: 10.3 ms with lookups, 4.2 ms with bits; a view's removal of
+/// a 1% re-report's slots, whose bitmap is arrays: 18 ms with lookups,
+/// 1.2 ms with bits). 125 KB at 1M records, made per pass.
 #[derive(Clone, Debug)]
 pub(crate) struct SlotBits(Vec<u64>);
 

@@ -1126,7 +1126,6 @@ impl Core {
     }
 }
 
-/// Drops project `id` from a customer's project list (`Customer::projects`).
 /// Whether two strings are equal, compared inline: a record's strings are
 /// short (names, a username, a job id), and a re-report compares nine of
 /// them per record, where `==` called the library's `memcmp` for each
@@ -1157,6 +1156,7 @@ fn same(a: &str, b: &str) -> bool {
     x == 0
 }
 
+/// Drops project `id` from a customer's project list (`Customer::projects`).
 fn forget_project(projects: &mut Vec<u32>, id: u32) {
     if let Some(i) = projects.iter().position(|&p| p == id) {
         projects.swap_remove(i);

@@ -76,8 +76,10 @@ fn check(filter: Option<&Filter>, index: usize, r: &Record) -> Result<(), WriteE
 
 /// Elements from which a write's plan looks its elements up in two halves
 /// at once ([`Tables::look_up_batch`]; chosen, not tuned: a thread costs
-/// tens of microseconds, this many lookups milliseconds).
-const PARALLEL_LOOKUP_MIN: usize = 16_384;
+/// tens of microseconds, this many lookups milliseconds). Under the fuzzer
+/// (`cfg(fuzzing)`, set by cargo-fuzz) a few elements do, so that its
+/// small writes with colliding keys take the two-thread paths too.
+const PARALLEL_LOOKUP_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
 
 impl Tables {
     /// Per element of a write, what the store holds for it, and the first
@@ -277,8 +279,9 @@ impl Tables {
 }
 
 /// Elements changing a key from which a write's plan finds the shared
-/// ones ([`Tables::shared_keys`]; chosen, not tuned).
-const SHARED_MIN: usize = 4096;
+/// ones ([`Tables::shared_keys`]; chosen, not tuned). One under the
+/// fuzzer, as [`PARALLEL_LOOKUP_MIN`].
+const SHARED_MIN: usize = if cfg!(fuzzing) { 1 } else { 4096 };
 
 /// Drops the comparisons of each uuid's later elements: an earlier
 /// element writes their record first. `slots` bounds the stored slots

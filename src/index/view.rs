@@ -416,8 +416,9 @@ impl View {
 
 /// New slots from which [`View::merge_parts`] may merge in two halves
 /// at once: a thread costs tens of microseconds, a merge of this many
-/// slots milliseconds. (Chosen, not tuned.)
-const PARALLEL_MIN: usize = 16_384;
+/// slots milliseconds. (Chosen, not tuned.) Two under the fuzzer
+/// (`cfg(fuzzing)`), so that its bulk batches merge in halves too.
+const PARALLEL_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
 
 /// Merges `old` and `sorted` (see [`View::merge_parts`]) onto `out`.
 fn merge_into<K>(

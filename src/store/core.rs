@@ -1410,7 +1410,8 @@ fn sorted_ranked(
 /// Slots from which a flush may key and sort a view's new slots in two
 /// halves at once (see [`sorted_ranked`]; chosen, not tuned: a thread
 /// costs tens of microseconds, sorting this many slots milliseconds).
-const PARALLEL_SORT_MIN: usize = 16_384;
+/// Two under the fuzzer (`cfg(fuzzing)`), as [`View::merge_parts`]'s.
+const PARALLEL_SORT_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
 
 #[cfg(test)]
 mod tests {

@@ -148,6 +148,7 @@
 
 mod error;
 mod index;
+mod par;
 mod query;
 mod record;
 mod store;

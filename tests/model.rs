@@ -3195,7 +3195,15 @@ mod tests {
                 demo_check(&store, &want, &base, None, 300, page, "after the re-report");
             }
         }
-        // The first error of a big batch, found in either half.
+        // The first error of a big batch, found in either half: alone in
+        // the second half, then behind a conflict, then behind an invalid
+        // element of the first half.
+        let mut late = batch[..20_000].to_vec();
+        late[15_000].username = "".into();
+        match store.upsert_batch(&late) {
+            Err(WriteError::Invalid { index, .. }) => assert_eq!(index, 15_000),
+            other => panic!("element 15,000 invalid, got {other:?}"),
+        }
         let mut bad = batch[..20_000].to_vec();
         bad[15_000].username = "".into();
         // Another uuid claiming element 11,999's natural key.

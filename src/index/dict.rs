@@ -218,7 +218,7 @@ pub(crate) struct Usernames {
     /// Each name's number of records, by id (0 for free ids): a username
     /// filter's count is the sum over its names, where each name's
     /// bitmap counted its containers (`username=ann&o=username` at 1M
-    /// records, 1,400 names: most of a 10 µs query, with the names' set
+    /// records, 1,365 names: most of a 10 µs query, with the names' set
     /// of bits made per query). Invariant (checked by
     /// [`Usernames::check`]): `counts[id]` is the length of `id`'s bitmap.
     counts: Vec<u32>,

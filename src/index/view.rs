@@ -21,6 +21,8 @@
 
 use std::cmp::Ordering;
 
+use crate::par::PARALLEL_MIN;
+
 /// Blocks split when they reach this many slots.
 pub(crate) const MAX_BLOCK: usize = 1024;
 /// Bulk builds fill blocks to this many slots, leaving room for inserts.
@@ -277,16 +279,10 @@ impl View {
             // the halves merge apart.
             let mid = sorted.len() / 2;
             let k = &sorted[mid].0;
-            let p = key_part(k);
-            let lo = old.partition_point(|&s| part(s) < p);
-            let hi = lo + old[lo..].partition_point(|&s| part(s) == p);
-            let at = lo + old[lo..hi].partition_point(|&s| before(s, k));
+            let within = part_range(&old, &part, key_part(k));
+            let at = within.start + old[within].partition_point(|&s| before(s, k));
             let ((old_a, old_b), (new_a, new_b)) = (old.split_at(at), sorted.split_at(mid));
-            let (mut a, b) = std::thread::scope(|scope| {
-                let a = scope.spawn(|| merge(old_a, new_a));
-                let b = merge(old_b, new_b);
-                (a.join().expect("the merge does not panic"), b)
-            });
+            let (mut a, b) = crate::par::join(|| merge(old_a, new_a), || merge(old_b, new_b));
             a.extend_from_slice(&b);
             a
         } else {
@@ -414,12 +410,6 @@ impl View {
     }
 }
 
-/// New slots from which [`View::merge_parts`] may merge in two halves
-/// at once: a thread costs tens of microseconds, a merge of this many
-/// slots milliseconds. (Chosen, not tuned.) Two under the fuzzer
-/// (`cfg(fuzzing)`), so that its bulk batches merge in halves too.
-const PARALLEL_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
-
 /// Merges `old` and `sorted` (see [`View::merge_parts`]) onto `out`.
 fn merge_into<K>(
     old: &[u32],
@@ -431,11 +421,10 @@ fn merge_into<K>(
 ) {
     let mut rest = old;
     for run in sorted.chunk_by(|a, b| key_part(&a.0) == key_part(&b.0)) {
-        let p = key_part(&run[0].0);
-        let lo = rest.partition_point(|&s| part(s) < p);
-        let hi = lo + rest[lo..].partition_point(|&s| part(s) == p);
-        out.extend_from_slice(&rest[..lo]);
-        let mut within = &rest[lo..hi];
+        let range = part_range(rest, part, key_part(&run[0].0));
+        out.extend_from_slice(&rest[..range.start]);
+        let hi = range.end;
+        let mut within = &rest[range];
         let scan = if within.len() <= SCAN_GAP * run.len() {
             SCAN
         } else {
@@ -451,6 +440,13 @@ fn merge_into<K>(
         rest = &rest[hi..];
     }
     out.extend_from_slice(rest);
+}
+
+/// Where the slots of part `p` lie in `slots` (ordered by part).
+/// O(log n) reads of `part`.
+fn part_range(slots: &[u32], part: &impl Fn(u32) -> u32, p: u32) -> std::ops::Range<usize> {
+    let lo = slots.partition_point(|&s| part(s) < p);
+    lo..lo + slots[lo..].partition_point(|&s| part(s) == p)
 }
 
 /// How far apart, on average, new slots may fall among the stored ones

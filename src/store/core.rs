@@ -1140,7 +1140,7 @@ impl Core {
         // The names ranked only for the username view: a sort of every
         // name, for nothing when only usages moved (a re-report).
         let ranks = Ranks::new(t, !d.dirty[ViewKind::Username as usize].is_empty());
-        let cores = super::cores();
+        let cores = crate::par::cores();
         let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap, threads: usize| {
             let add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
             let gone = SlotBits::of(dirty);
@@ -1373,8 +1373,8 @@ fn ranked_before(t: &Tables, ranks: &Ranks, kind: ViewKind, slot: u32, key: &Ran
 /// `slots` in a view's order on integer keys (see [`ranked_key`]), each
 /// with its key. Takes the list to free it before the merge (a load's
 /// peak is the keys of two views at once). With `threads` ≥ 2 and at
-/// least [`PARALLEL_SORT_MIN`] slots, each half is keyed and sorted on a
-/// thread of its own, then the two are merged.
+/// least [`PARALLEL_MIN`](crate::par::PARALLEL_MIN) slots, each half is
+/// keyed and sorted on a thread of its own, then the two are merged.
 fn sorted_ranked(
     t: &Tables,
     ranks: &Ranks,
@@ -1390,15 +1390,11 @@ fn sorted_ranked(
         keyed.sort_unstable();
         keyed
     };
-    if threads < 2 || slots.len() < PARALLEL_SORT_MIN {
+    if threads < 2 || slots.len() < crate::par::PARALLEL_MIN {
         return sort(&slots);
     }
     let (a, b) = slots.split_at(slots.len() / 2);
-    let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| sort(a));
-        let b = sort(b);
-        (a.join().expect("sorting does not panic"), b)
-    });
+    let (a, b) = crate::par::join(|| sort(a), || sort(b));
     drop(slots);
     let mut out = a;
     out.extend(b);
@@ -1406,12 +1402,6 @@ fn sorted_ranked(
     out.sort();
     out
 }
-
-/// Slots from which a flush may key and sort a view's new slots in two
-/// halves at once (see [`sorted_ranked`]; chosen, not tuned: a thread
-/// costs tens of microseconds, sorting this many slots milliseconds).
-/// Two under the fuzzer (`cfg(fuzzing)`), as [`View::merge_parts`]'s.
-const PARALLEL_SORT_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
 
 #[cfg(test)]
 mod tests {

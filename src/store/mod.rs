@@ -373,14 +373,6 @@ impl Store {
     }
 }
 
-/// The cores this process may use, asked once: the answer reads the
-/// cgroup's limits (a single report's write took 28.8 → 41.8 µs when it
-/// asked each time).
-pub(crate) fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
 /// A consistent read view of a [`Store`]; created by [`Store::read`].
 ///
 /// Holds the store's shared lock: writes wait until it is dropped. Do not

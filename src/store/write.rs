@@ -14,6 +14,7 @@ use super::core::{Core, NO_SLOT, Part, Row, Tables, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
 use crate::error::WriteError;
 use crate::index::slots::SlotBits;
+use crate::par::{self, PARALLEL_MIN};
 use crate::query::{Filter, Scope};
 use crate::record::Record;
 use crate::wire::time::{date_to_day, to_micros};
@@ -74,13 +75,6 @@ fn check(filter: Option<&Filter>, index: usize, r: &Record) -> Result<(), WriteE
     Ok(())
 }
 
-/// Elements from which a write's plan looks its elements up in two halves
-/// at once ([`Tables::look_up_batch`]; chosen, not tuned: a thread costs
-/// tens of microseconds, this many lookups milliseconds). Under the fuzzer
-/// (`cfg(fuzzing)`, set by cargo-fuzz) a few elements do, so that its
-/// small writes with colliding keys take the two-thread paths too.
-const PARALLEL_LOOKUP_MIN: usize = if cfg!(fuzzing) { 2 } else { 16_384 };
-
 impl Tables {
     /// Per element of a write, what the store holds for it, and the first
     /// element that fails [`check`], if any: what planning the write reads
@@ -132,15 +126,14 @@ impl Tables {
             }
             (stored, first_bad)
         };
-        if records.len() < PARALLEL_LOOKUP_MIN || super::cores() < 2 {
+        if records.len() < PARALLEL_MIN || par::cores() < 2 {
             return look_up(0, records);
         }
         let mid = records.len() / 2;
-        let ((mut a, bad_a), (b, bad_b)) = std::thread::scope(|scope| {
-            let a = scope.spawn(|| look_up(0, &records[..mid]));
-            let b = look_up(mid, &records[mid..]);
-            (a.join().expect("lookups do not panic"), b)
-        });
+        let ((mut a, bad_a), (b, bad_b)) = par::join(
+            || look_up(0, &records[..mid]),
+            || look_up(mid, &records[mid..]),
+        );
         a.extend_from_slice(&b);
         (a, bad_a.or(bad_b))
     }
@@ -189,9 +182,7 @@ impl Tables {
             && same(&project.name, &r.project_name)
             && same(&customer.name, &r.customer_name)
     }
-}
 
-impl Tables {
     /// The elements of a write that share their uuid, their natural key
     /// or the key their record leaves with another element (by a 64-bit
     /// hash of each: a collision only marks more), as a bit per element;
@@ -240,17 +231,16 @@ impl Tables {
                 }
             }
         };
-        if records.len() >= PARALLEL_LOOKUP_MIN && super::cores() >= 2 {
+        if records.len() >= PARALLEL_MIN && par::cores() >= 2 {
             // Each half on a core, then the runs of equal tokens found
             // across both in one merged walk (a 1M load's plan: 204-217
             // ms with one core for this, 176-189 ms so; merging the
             // halves by a sort took 36 ms).
             let mid = records.len() / 2;
-            let (a, b) = std::thread::scope(|scope| {
-                let a = scope.spawn(|| sorted(0, &records[..mid], &stored[..mid]));
-                let b = sorted(mid, &records[mid..], &stored[mid..]);
-                (a.join().expect("hashing does not panic"), b)
-            });
+            let (a, b) = par::join(
+                || sorted(0, &records[..mid], &stored[..mid]),
+                || sorted(mid, &records[mid..], &stored[mid..]),
+            );
             let (mut x, mut y) = (a.as_slice(), b.as_slice());
             let mut run: Vec<(u64, u32)> = Vec::new();
             loop {
@@ -280,7 +270,7 @@ impl Tables {
 
 /// Elements changing a key from which a write's plan finds the shared
 /// ones ([`Tables::shared_keys`]; chosen, not tuned). One under the
-/// fuzzer, as [`PARALLEL_LOOKUP_MIN`].
+/// fuzzer, as [`PARALLEL_MIN`] is two.
 const SHARED_MIN: usize = if cfg!(fuzzing) { 1 } else { 4096 };
 
 /// Drops the comparisons of each uuid's later elements: an earlier
@@ -1271,7 +1261,7 @@ mod tests {
     /// go through the overlay, the rest ask the store. Each case is a
     /// write of 17,000 fresh records with the case's elements at both
     /// ends, so that a pair falls into different halves (from
-    /// [`super::PARALLEL_LOOKUP_MIN`] elements, on two threads).
+    /// [`crate::par::PARALLEL_MIN`] elements, on two threads).
     #[test]
     fn big_writes_see_shared_keys() {
         for n in [5_000, 17_000] {

@@ -66,6 +66,7 @@ impl<P> Dict<P> {
         (id, true)
     }
 
+    #[inline]
     pub(crate) fn str(&self, id: u32) -> &str {
         self.string(id)
     }
@@ -73,6 +74,7 @@ impl<P> Dict<P> {
     /// The string of `id` as stored: an owned copy of a short one is a
     /// 24-byte copy, where building it from a `&str` copies a variable
     /// length.
+    #[inline]
     pub(crate) fn string(&self, id: u32) -> &CompactString {
         &self.entries[id as usize]
             .as_ref()

@@ -54,6 +54,7 @@ impl Cu {
     }
 
     /// Report time, microseconds since the epoch.
+    #[inline]
     pub(crate) fn date(&self) -> Micros {
         (i64::from(self.date_hi) << 32) | i64::from(self.date_lo)
     }
@@ -64,6 +65,7 @@ impl Cu {
     }
 
     /// Id in the [`Kinds`] table.
+    #[inline]
     pub(crate) fn kind(&self) -> u32 {
         self.kind.get() - 1
     }
@@ -98,6 +100,7 @@ pub(crate) struct Kinds {
 }
 
 impl Kinds {
+    #[inline]
     pub(crate) fn get(&self, id: u32) -> Kind {
         let (k, refs) = self.items[id as usize];
         debug_assert!(refs > 0, "kind {id} is free");
@@ -355,6 +358,7 @@ impl<T: Keyed> Table<T> {
             .copied()
     }
 
+    #[inline]
     pub(crate) fn get(&self, id: u32) -> &T {
         self.items[id as usize].as_ref().expect("live entity id")
     }

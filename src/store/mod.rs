@@ -199,6 +199,7 @@ impl Store {
     /// let txn = s.read();
     /// assert_eq!(txn.len(), 0);
     /// ```
+    #[inline]
     pub fn read(&self) -> ReadTxn<'_> {
         ReadTxn {
             core: self.core.read(),
@@ -494,6 +495,7 @@ impl ReadTxn<'_> {
     /// let txn = s.read();
     /// assert_eq!(txn.get(r.uuid, &usage_store::Scope::everything()).unwrap().username(), "alice");
     /// ```
+    #[inline]
     pub fn get(&self, uuid: Uuid, scope: &Scope) -> Option<RecordRef<'_>> {
         let slot = self.core.slot_of(uuid)?;
         self.core
@@ -581,6 +583,7 @@ impl<'t> Page<'t> {
     }
 
     /// The records, in order.
+    #[inline]
     pub fn iter(&self) -> PageIter<'_, 't> {
         PageIter {
             core: self.core,
@@ -598,6 +601,7 @@ pub struct PageIter<'p, 't> {
 impl<'t> Iterator for PageIter<'_, 't> {
     type Item = RecordRef<'t>;
 
+    #[inline]
     fn next(&mut self) -> Option<RecordRef<'t>> {
         self.slots.next().map(|&s| self.core.record_at(s))
     }
@@ -633,6 +637,7 @@ impl std::fmt::Debug for RecordRef<'_> {
 
 #[allow(missing_docs)]
 impl<'t> RecordRef<'t> {
+    #[inline]
     pub(crate) fn new(core: &'t Core, slot: u32) -> RecordRef<'t> {
         let t = &core.t;
         let row = t.row(slot);
@@ -648,66 +653,87 @@ impl<'t> RecordRef<'t> {
         }
     }
 
+    #[inline]
     pub fn uuid(&self) -> Uuid {
         self.row.uuid
     }
+    #[inline]
     pub fn user(&self) -> Option<Uuid> {
         self.core.t.user_of_row(self.row)
     }
+    #[inline]
     pub fn username(&self) -> &'t str {
         self.core.t.usernames.dict.str(self.row.username)
     }
+    #[inline]
     pub fn component_usage(&self) -> Uuid {
         self.cu.uuid
     }
+    #[inline]
     pub fn usage(&self) -> Usage {
         Usage::from_cents(self.row.usage())
     }
+    #[inline]
     pub fn measured_unit(&self) -> &'t str {
         self.core.t.units.str(self.kind.unit)
     }
+    #[inline]
     pub fn description(&self) -> &'t str {
         self.core.t.texts.get(self.row.text).0
     }
+    #[inline]
     pub fn created(&self) -> DateTime<Utc> {
         crate::wire::time::from_micros(self.row.created())
     }
+    #[inline]
     pub fn modified(&self) -> DateTime<Utc> {
         crate::wire::time::from_micros(self.row.modified())
     }
+    #[inline]
     pub fn backend_id(&self) -> &'t str {
         self.core.t.texts.get(self.row.text).1
     }
+    #[inline]
     pub fn resource_name(&self) -> &'t str {
         &self.res.name
     }
+    #[inline]
     pub fn resource_uuid(&self) -> Uuid {
         self.res.uuid
     }
+    #[inline]
     pub fn offering_name(&self) -> &'t str {
         &self.core.t.offerings.get(self.res.offering).name
     }
+    #[inline]
     pub fn offering_uuid(&self) -> Uuid {
         self.core.t.offerings.get(self.res.offering).uuid
     }
+    #[inline]
     pub fn project_name(&self) -> &'t str {
         &self.project.name
     }
+    #[inline]
     pub fn project_uuid(&self) -> Uuid {
         self.project.uuid
     }
+    #[inline]
     pub fn customer_name(&self) -> &'t str {
         &self.core.t.customers.get(self.project.customer).name
     }
+    #[inline]
     pub fn customer_uuid(&self) -> Uuid {
         self.core.t.customers.get(self.project.customer).uuid
     }
+    #[inline]
     pub fn component_type(&self) -> &'t str {
         self.core.t.types.str(self.kind.ctype)
     }
+    #[inline]
     pub fn date(&self) -> DateTime<Utc> {
         crate::wire::time::from_micros(self.cu.date())
     }
+    #[inline]
     pub fn billing_period(&self) -> NaiveDate {
         self.kind.period_date
     }

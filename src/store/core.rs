@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::entities::{Cu, Customer, Kind, Kinds, Offering, Project, Resource, Table, User};
 use crate::index::dict::{Dict, Usernames};
-use crate::index::slots::{SlotBits, SlotIndex};
+use crate::index::slots::{Marks, SlotIndex};
 use crate::index::view::{Seek, View};
 use crate::query::Scope;
 use crate::wire::time::{Micros, micros_to_day};
@@ -854,7 +854,7 @@ impl Tables {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Deferred {
     /// Slots whose position in each view must be recomputed.
-    pub(crate) dirty: [RoaringBitmap; 4],
+    pub(crate) dirty: [Marks; 4],
     /// Slots written during the bulk write: counted in `live`, `by_uuid`
     /// and the row chains at once, but attached to the bitmaps and views
     /// only at the end, in slot order (appends, not inserts), from the final
@@ -1148,20 +1148,19 @@ impl Core {
             self.attach_indexes(slot);
         }
         let marked = self.deferred.take().expect("set above");
-        for (dirty, more) in d.dirty.iter_mut().zip(marked.dirty) {
-            *dirty |= more;
+        for (dirty, more) in d.dirty.iter_mut().zip(&marked.dirty) {
+            dirty.union_with(more);
         }
         let t = &self.t;
         // The names ranked only for the username view: a sort of every
         // name, for nothing when only usages moved (a re-report).
         let ranks = Ranks::new(t, !d.dirty[ViewKind::Username as usize].is_empty());
         let cores = crate::par::cores();
-        let work = |kind: ViewKind, view: &mut View, dirty: &RoaringBitmap, threads: usize| {
+        let work = |kind: ViewKind, view: &mut View, dirty: &Marks, threads: usize| {
             let add: Vec<u32> = dirty.iter().filter(|&s| t.live.contains(s)).collect();
-            let gone = SlotBits::of(dirty);
             let keyed = sorted_ranked(t, &ranks, kind, add, threads);
             view.merge_parts(
-                |s| gone.contains(s),
+                |s| dirty.contains(s),
                 &keyed,
                 |s| ranked_part(t, &ranks, kind, s),
                 |k| k.0,

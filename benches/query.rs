@@ -161,15 +161,16 @@ fn query(c: &mut Criterion) {
                     sqlite.explain(&sql)
                 );
             }
-            check(case, "sqlite", &want, &sqlite.run(&sql), true);
+            check(case, "sqlite", &want, &sqlite.run(&sql));
             sql
         });
         if let Some(mim) = &mim {
-            check(case, "multi_index_map", &want, &mim.run(&case.op), true);
+            check(case, "multi_index_map", &want, &mim.run(&case.op));
         }
         let plan = floor.as_ref().map(|floor| {
-            let plan = floor.plan(&case.op);
-            check(case, "floor", &want, &floor.run(&plan), false);
+            let page: Vec<uuid::Uuid> = want.records.iter().map(|r| r.uuid).collect();
+            let plan = floor.plan(&case.op, &page);
+            check(case, "floor", &want, &floor.run(&plan));
             plan
         });
         let (count, _) = store_borrowed(&store, case);

@@ -106,7 +106,7 @@ fn bench_queries_allocate_little() {
         ("resource_period", 2),
         ("type_order_usage", 2),
         ("date_range_project", 1),
-        ("count_only", 6),
+        ("count_only", 0),
         ("retrieve", 0),
         ("scoped", 1),
         ("unfiltered_deep_page", 1),

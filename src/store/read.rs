@@ -10,7 +10,7 @@ use std::sync::Arc;
 use roaring::{MultiOps, RoaringBitmap};
 use smallvec::SmallVec;
 
-use super::cache::{GroupOf, GroupOrderCache, TypedRunRead};
+use super::cache::{ANY_TYPE, GroupOf, GroupOrderCache, TypedRunRead};
 
 use super::PageInfo;
 use super::core::{Core, SortKey, Tables, ViewKind};
@@ -798,15 +798,18 @@ fn any_sized(parts: Parts<'_>, lens: SmallVec<[u64; 4]>, check: Check) -> Option
 
 /// The matches of a filter and scope: an intersection, smallest operand
 /// first. With `count_only` the last intersection is only counted.
+/// `known` gives the count when it is kept ([`Core::known_count`]); asked
+/// only where a plan would count (a lookup of the customer, which a small
+/// customer's page does not need).
 fn candidates<'a>(
     t: &'a Tables,
     f: &Filter,
     scope: &Scope,
     count_only: bool,
-    known: Option<u64>,
+    known: impl Fn() -> Option<u64>,
     held: Held<'a>,
 ) -> Cand<'a> {
-    if count_only && let Some(n) = known {
+    if count_only && let Some(n) = known() {
         return Cand::Counted(n);
     }
     let Some((mut preds, ty)) = predicates(t, f, scope, held) else {
@@ -984,7 +987,7 @@ fn candidates<'a>(
             else {
                 unreachable!()
             };
-            let count = known.unwrap_or_else(|| a.and_len_parts(&parts, &lens));
+            let count = known().unwrap_or_else(|| a.and_len_parts(&parts, &lens));
             drop(a);
             return Cand::Filtered {
                 count,
@@ -2657,7 +2660,7 @@ impl Core {
     /// The slots a query's filter and scope match, materialised (for `replace`).
     pub(crate) fn matching(&self, q: &Query) -> RoaringBitmap {
         let rows = self.held_rows(q);
-        match candidates(&self.t, &q.filter, &q.scope, false, None, rows.held()) {
+        match candidates(&self.t, &q.filter, &q.scope, false, || None, rows.held()) {
             Cand::All => self.t.live.clone(),
             Cand::Few(v) => RoaringBitmap::from_sorted_iter(v).expect("ascending slots"),
             Cand::Counted(_) => unreachable!("only count-only queries count"),
@@ -2694,7 +2697,7 @@ impl Core {
                 &q.filter,
                 &q.scope,
                 !fetch,
-                self.known_count(q),
+                || self.known_count(q),
                 held,
             ))
         };
@@ -2728,7 +2731,7 @@ impl Core {
             Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
             Plan::Merge(_) => {
                 // (Billing periods are never merged: no known count.)
-                let cand = candidates(&self.t, &q.filter, &q.scope, false, None, held);
+                let cand = candidates(&self.t, &q.filter, &q.scope, false, || None, held);
                 let n = self.count_of(&cand);
                 self.page_slots(&cand, n, &q.filter, &q.scope, &q.order, offset, limit)
             }
@@ -3154,7 +3157,7 @@ impl Core {
                 cut: Some(cut),
                 ..held
             };
-            candidates(t, f, s, false, None, held)
+            candidates(t, f, s, false, || None, held)
         }
         // A report-date range alone (or with billing periods: one
         // predicate, every record visible) is one run of each period's
@@ -3450,7 +3453,7 @@ impl Core {
                 ..Filter::default()
             };
             // (No username: see `period_groups`.)
-            let cand = candidates(&self.t, &f, &q.scope, false, None, Held::default());
+            let cand = candidates(&self.t, &f, &q.scope, false, || None, Held::default());
             debug_assert_eq!(self.count_of(&cand), n, "period {p}: kept count");
             // A big period's records in the later keys' order are kept
             // (see `GROUP_KEEP_MIN`): each page sorted them, or walked a
@@ -3505,10 +3508,10 @@ impl Core {
     }
 
     /// The number of a query's matches when it is a big customer's records
-    /// of a component type in billing periods, and nothing else: a sum of
-    /// the customer's counts of the type per period, each made by the first
-    /// such query that needs it (an intersection with customer ∧ type, as
-    /// the planner's) and kept, adjusted by writes
+    /// (of a component type, or of every type) in billing periods, and
+    /// nothing else: a sum of the customer's counts of the type per period,
+    /// each made by the first such query that needs it (an intersection
+    /// with customer ∧ type, as the planner's) and kept, adjusted by writes
     /// ([`PeriodCountCache`](super::cache::PeriodCountCache)); or a
     /// component type's records in a report-date range, and nothing else:
     /// a sum of the type's kept counts per day
@@ -3540,26 +3543,30 @@ impl Core {
             || f.date_after.is_some()
             || f.date_before.is_some()
             // (Checked before any lookup: every planned query asks.)
-            || f.component_type.as_deref().is_none_or(str::is_empty)
             || (f.year.is_none() && f.month.is_none() && f.billing_period.is_none())
         {
             return None;
         }
         let c = t.customers.id(f.customer.as_ref()?)?;
-        let ty = type_id(t, f)?;
-        let periods = selected_periods(t, f)?;
         let rows = &t.customers.get(c).rows;
         if rows.len() < PERIOD_COUNTS_MIN {
             return None;
         }
+        // (An unknown type matches nothing: the planner's.)
+        let ty = type_filter(t, f)?;
+        let periods = selected_periods(t, f)?;
         // Built on the first period not yet counted.
         let mut both: Option<RoaringBitmap> = None;
         let mut count = 0;
         for (p, part) in periods {
-            count += self.period_counts.get_or_make((c, ty, p), || {
-                let both = both.get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)));
-                both.intersection_len(part)
-            });
+            count += self
+                .period_counts
+                .get_or_make((c, ty.unwrap_or(ANY_TYPE), p), || match ty {
+                    Some(ty) => both
+                        .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
+                        .intersection_len(part),
+                    None => rows.intersection_len(part),
+                });
         }
         Some(count)
     }

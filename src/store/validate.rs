@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
+use super::cache::ANY_TYPE;
 use super::core::{Core, NO_SLOT, NO_TEXT, VIEW_KINDS};
 use super::entities::{PROJECT_TYPES, UNKEPT};
 use crate::wire::time::micros_to_day;
@@ -245,11 +246,13 @@ impl Core {
         // Cached period counts: each is its live customer's.
         for ((c, ty, p), n) in self.period_counts.entries() {
             ensure!(
-                !t.customers.is_free(c) && t.types.is_live(ty),
+                !t.customers.is_free(c) && (ty == ANY_TYPE || t.types.is_live(ty)),
                 "period count cache: customer {c} or type {ty} is dead"
             );
-            let want = t.periods.get(&p).map_or(0, |b| {
-                (&t.customers.get(c).rows & t.types.payload(ty)).intersection_len(b)
+            let rows = &t.customers.get(c).rows;
+            let want = t.periods.get(&p).map_or(0, |b| match ty {
+                ANY_TYPE => rows.intersection_len(b),
+                _ => (rows & t.types.payload(ty)).intersection_len(b),
             });
             ensure!(
                 n == want,

@@ -1466,31 +1466,44 @@ mod tests {
     }
 
     /// Queries that cache the counts of each record's customer (its type,
-    /// its year) and its project's tail.
+    /// its year; every type, its year: counted alone, as a `HEAD`) and its
+    /// project's tail.
     fn warm(store: &Store, rs: &[&Record]) {
-        let run = |qs: String| {
-            store
-                .query(&Query::parse(&qs).expect("valid query"))
-                .expect("query");
-        };
+        let parse = |qs: String| Query::parse(&qs).expect("valid query");
         for r in rs {
-            run(format!(
-                "customer_uuid={}&type={}&billing_period_year={}",
-                r.customer_uuid.simple(),
-                r.component_type,
-                r.billing_period.year()
-            ));
-            run(format!("project_uuid={}", r.project_uuid.simple()));
+            let c = r.customer_uuid.simple();
+            let year = r.billing_period.year();
+            for qs in [
+                format!(
+                    "customer_uuid={c}&type={}&billing_period_year={year}",
+                    r.component_type
+                ),
+                format!("customer_uuid={c}&billing_period_year={year}"),
+            ] {
+                store.read().count(&parse(qs)).expect("count");
+            }
+            let project = parse(format!("project_uuid={}", r.project_uuid.simple()));
+            store.query(&project).expect("query");
         }
     }
 
     /// The kept count of `r`'s customer, type and billing period, if any.
     fn kept_count(store: &Store, r: &Record) -> Option<u64> {
+        let ty = store.core.read().t.types.id(&r.component_type)?;
+        kept_of_type(store, r, ty)
+    }
+
+    /// The kept count of `r`'s customer and billing period over every
+    /// type, if any.
+    fn kept_any(store: &Store, r: &Record) -> Option<u64> {
+        kept_of_type(store, r, crate::store::cache::ANY_TYPE)
+    }
+
+    fn kept_of_type(store: &Store, r: &Record, ty: u32) -> Option<u64> {
         let core = store.core.read();
-        let t = &core.t;
         let key = (
-            t.customers.id(&r.customer_uuid)?,
-            t.types.id(&r.component_type)?,
+            core.t.customers.id(&r.customer_uuid)?,
+            ty,
             crate::wire::time::date_to_day(r.billing_period),
         );
         (core.period_counts.entries().into_iter()).find_map(|(k, n)| (k == key).then_some(n))
@@ -1515,6 +1528,8 @@ mod tests {
         // A re-dated report of the second customer's project: a count
         // moves only with a type, a period or a customer.
         let before = kept_count(&store, &b).expect("warmed");
+        let before_any = kept_any(&store, &b).expect("warmed");
+        assert!(before_any > before, "the customer has other types");
         let b = later(&b);
         store.upsert(&b).expect("valid");
         assert_eq!(
@@ -1523,6 +1538,7 @@ mod tests {
             "after a report in the second customer's project"
         );
         assert_eq!(kept_count(&store, &b), Some(before));
+        assert_eq!(kept_any(&store, &b), Some(before_any));
         store.validate().expect("invariants");
 
         // A usage alone changes no tail, period or report day.
@@ -1535,6 +1551,7 @@ mod tests {
         // Removing the first customer's record forgets its project's tail
         // and takes it from its count.
         let before = kept_count(&store, &a).expect("warmed");
+        let before_any = kept_any(&store, &a).expect("warmed");
         store.remove(a.uuid).expect("stored");
         assert_eq!(
             cached(&store),
@@ -1542,6 +1559,7 @@ mod tests {
             "after a removal"
         );
         assert_eq!(kept_count(&store, &a), Some(before - 1));
+        assert_eq!(kept_any(&store, &a), Some(before_any - 1));
         store.validate().expect("invariants");
 
         // A new component type reorders the tails: everything goes.
@@ -1579,6 +1597,7 @@ mod tests {
         // records leave the first customer's count.
         warm(&store, &[&a, &b, &c]);
         let before = kept_count(&store, &a).expect("warmed");
+        let before_any = kept_any(&store, &a).expect("warmed");
         store.upsert(&attrs(&a, &b, true)).expect("valid");
         assert_eq!(
             cached(&store),
@@ -1589,6 +1608,7 @@ mod tests {
             "after a component usage moved"
         );
         assert!(kept_count(&store, &a).expect("kept") < before);
+        assert!(kept_any(&store, &a).expect("kept") < before_any);
         store.validate().expect("invariants");
 
         // A resource moves to another customer's project.

@@ -52,7 +52,7 @@ impl SlotIndex {
 /// records: 10.3 ms with lookups, 4.2 ms with bits; a view's removal of
 /// a 1% re-report's slots, whose bitmap is arrays: 18 ms with lookups,
 /// 1.2 ms with bits). 125 KB at 1M records, made per pass.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct SlotBits(Vec<u64>);
 
 impl SlotBits {
@@ -87,17 +87,17 @@ impl SlotBits {
 
 /// A set of slots marked one at a time in no particular order: a bulk
 /// write's dirty slots per view ([`Deferred`](crate::store::core::Deferred)),
-/// as a bit per slot grown to the largest mark. A roaring insert per
-/// mark, at random places, was half of a re-report's row updates (106,837
-/// marks at 1M records: 5.5 ms in a micro-bench, 12 → 9.5 ms of row updates
-/// counting the flush's sort; a bit is set in O(1)); the flush then reads the
-/// marks in slot order and tests them with a load each, as [`SlotBits`]
-/// does, without building either. A bulk write marks at least 1/256 of
-/// the store, and its flush passes over whole views, so the bits' size (an
+/// as [`SlotBits`] grown to the largest mark. A roaring insert per mark,
+/// at random places, cost 5.5 ms for a re-report's 106,837 marks at 1M
+/// records (a micro-bench; the row updates took 11.4-12.3 ms with them,
+/// 8.8-9.8 ms with bits, a scratch harness); the flush then reads the
+/// marks in slot order and tests them with a load each, where it built a
+/// bit set from the bitmap. A bulk write marks at least 1/256 of the
+/// store, and its flush passes over whole views, so the bits' size (an
 /// eighth of a byte per slot) is in proportion.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Marks {
-    bits: Vec<u64>,
+    bits: SlotBits,
     len: usize,
 }
 
@@ -105,24 +105,23 @@ impl Marks {
     /// Adds `s`, perhaps again. O(1) amortised.
     #[inline]
     pub(crate) fn insert(&mut self, s: u32) {
-        let w = s as usize / 64;
-        if w >= self.bits.len() {
-            self.bits.resize(w + 1, 0);
+        let words = s as usize / 64 + 1;
+        if words > self.bits.0.len() {
+            self.bits.0.resize(words, 0);
         }
-        let bit = 1 << (s % 64);
-        self.len += usize::from(self.bits[w] & bit == 0);
-        self.bits[w] |= bit;
+        self.len += usize::from(self.bits.insert(s));
     }
 
     /// Adds every slot of `other`. O(other's bits).
     pub(crate) fn union_with(&mut self, other: &Marks) {
-        if other.bits.len() > self.bits.len() {
-            self.bits.resize(other.bits.len(), 0);
+        let (mine, theirs) = (&mut self.bits.0, &other.bits.0);
+        if theirs.len() > mine.len() {
+            mine.resize(theirs.len(), 0);
         }
-        for (w, o) in self.bits.iter_mut().zip(&other.bits) {
+        for (w, o) in mine.iter_mut().zip(theirs) {
             *w |= o;
         }
-        self.len = self.bits.iter().map(|w| w.count_ones() as usize).sum();
+        self.len = mine.iter().map(|w| w.count_ones() as usize).sum();
     }
 
     /// Number of slots marked. O(1).
@@ -136,12 +135,12 @@ impl Marks {
 
     #[inline]
     pub(crate) fn contains(&self, s: u32) -> bool {
-        (self.bits.get(s as usize / 64)).is_some_and(|w| w & (1 << (s % 64)) != 0)
+        self.bits.contains(s)
     }
 
     /// The marked slots in increasing order. O(largest mark / 64 + marks).
     pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.bits.iter().enumerate().flat_map(|(i, &w)| {
+        self.bits.0.iter().enumerate().flat_map(|(i, &w)| {
             let base = (i * 64) as u32;
             let mut w = w;
             std::iter::from_fn(move || {

@@ -3542,7 +3542,7 @@ impl Core {
             || f.username.as_deref().is_some_and(|s| !s.is_empty())
             || f.date_after.is_some()
             || f.date_before.is_some()
-            // (Checked before any lookup: every planned query asks.)
+            // (Checked before any lookup: every count-only query asks.)
             || (f.year.is_none() && f.month.is_none() && f.billing_period.is_none())
         {
             return None;

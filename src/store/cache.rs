@@ -13,9 +13,9 @@
 //! the counts and sets by its changes ([`Stale`], `Core::settle_derived`):
 //! under many writers (site agents, federation) the rest stays warm.
 //!
-//! A project's records are a date-ordered prefix and a tail
-//! (`Project::sorted_until`). Every write since the load that put a record
-//! out of date order (a site agent's re-report re-dates the current
+//! A project's records are a prefix in the reverse of the default order
+//! and a tail (`Project::sorted_until`). Every write since the load that
+//! put a record out of that order (a site agent's re-report re-dates the current
 //! period's records; every report after that joins the tail too) lengthens
 //! the tail, so sorting it per query would make the project's date-order
 //! reads cost its tail's sort. The first query that needs a project's

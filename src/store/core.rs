@@ -20,6 +20,9 @@ use std::num::NonZeroU32;
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
+/// [`Tables::tail_key`]: the default order's keys as integers.
+pub(crate) type TailKey = (Reverse<Micros>, u32, u128);
+
 use super::entities::{Cu, Customer, Kind, Kinds, Offering, Project, Resource, Table, User};
 use crate::index::dict::{Dict, Usernames};
 use crate::index::slots::{Marks, SlotIndex};
@@ -387,49 +390,60 @@ impl Tables {
     }
 
     /// Keeps `Project::sorted_until` for `slot`, just added to project `p`
-    /// (or re-dated alone): see [`Tables::note_block`]. O(log n); an
+    /// (or re-keyed alone): see [`Tables::note_block`]. O(log n); an
     /// append after a load or a new report reads only its neighbours.
     pub(crate) fn note_order(&mut self, p: u32, slot: u32) {
-        self.note_block(p, slot, slot, 1);
+        self.note_block(p, slot, slot, 1, slot);
     }
 
     /// [`Tables::note_order`] for every record of a component usage at
-    /// once (`changed`, of project `p`), just re-dated together: all of
-    /// one date. O(log n).
+    /// once (`changed`, of project `p`), just re-keyed together (a new
+    /// report date or component type): all of one date and type.
+    /// O(log n + changed).
     pub(crate) fn note_redate(&mut self, p: u32, changed: &RoaringBitmap) {
         if let (Some(lo), Some(hi)) = (changed.min(), changed.max()) {
-            self.note_block(p, lo, hi, changed.len());
+            // Of one date and type, the greatest uuid comes first in the
+            // project's sequence.
+            let least = (changed.iter())
+                .max_by_key(|&s| self.row(s).uuid)
+                .expect("not empty");
+            self.note_block(p, lo, hi, changed.len(), least);
         }
     }
 
     /// Keeps `Project::sorted_until` for `n` records of project `p`
-    /// between slots `lo` and `hi`, all of one report date, just added or
-    /// re-dated together. Nothing moves while they are a block of
-    /// consecutive prefix records in date order with the prefix records
-    /// around it (an append after a load, a new report) or, in the tail,
-    /// not dated before the prefix's end; otherwise the split moves back to
-    /// `lo`, or further to the first prefix record dated after them. A
-    /// block ending the prefix, when a tail follows, always joins the tail:
-    /// checking it against the tail would read all of it. Records changed
-    /// together are never compared with one another's old place: the
-    /// prefix kept is below all of them. O(log n).
-    fn note_block(&mut self, p: u32, lo: u32, hi: u32, n: u64) {
+    /// between slots `lo` and `hi`, all of one report date and component
+    /// type, just added or re-keyed together; `least` is the first of them
+    /// in the project's sequence (the reverse of the default order: by
+    /// date, then type rank and uuid descending, [`Tables::seq_key`]).
+    /// Nothing moves while they are a block of consecutive prefix records
+    /// in that order with the prefix records around it (an append after a
+    /// load, a new report) or, in the tail, after the prefix's end;
+    /// otherwise the split moves back to `lo`, or further to the first
+    /// prefix record after `least`. A block ending the prefix, when a tail
+    /// follows, always joins the tail: checking it against the tail would
+    /// read all of it. Records changed together are never compared with
+    /// one another's old place: the prefix kept is below all of them. (A
+    /// block within the prefix is in order within: its records had one
+    /// date and type before too, so the prefix's order put them by uuid.)
+    /// O(log n).
+    fn note_block(&mut self, p: u32, lo: u32, hi: u32, n: u64, least: u32) {
         let pr = self.projects.get(p);
         let (b, rows) = (pr.sorted_until, &pr.rows);
-        let date = |s: u32| self.cus.get(self.row(s).cu).date();
-        let d = date(lo);
+        let key = |s: u32| self.seq_key(s);
+        let first = key(least);
         let cut = if lo < b {
             let block = lo == hi || rows.range_cardinality(lo..=hi) == n;
-            let before = prev(rows, lo).is_none_or(|x| date(x) <= d);
-            let after = next(rows, hi).is_none_or(|y| y < b && d <= date(y));
+            let before = prev(rows, lo).is_none_or(|x| key(x) < first);
+            let after = next(rows, hi).is_none_or(|y| y < b && key(hi) < key(y));
             match (before, block && after && hi < b) {
                 (true, true) => return,
                 (true, false) => lo,
-                (false, _) => self.first_dated_after(p, lo, d),
+                (false, _) => self.first_after(p, lo, first),
             }
         } else {
             match prev(rows, b) {
-                Some(x) if date(x) > d => self.first_dated_after(p, b, d),
+                Some(x) if key(x) > first => self.first_after(p, b, first),
                 _ => return,
             }
         };
@@ -437,12 +451,19 @@ impl Tables {
         pr.sorted_until = pr.sorted_until.min(cut);
     }
 
-    /// The first record of project `p` below slot `end` dated after `d`
-    /// (`end` if none), where the project's records below `end` are in
-    /// date order. O(log² n): a binary search by rank.
-    fn first_dated_after(&self, p: u32, end: u32, d: Micros) -> u32 {
+    /// A record's place in its project's sequence: ascending along a
+    /// sorted prefix (`Project::sorted_until`), the reverse of the default
+    /// order ([`Tables::tail_key`]). O(1).
+    pub(crate) fn seq_key(&self, slot: u32) -> Reverse<TailKey> {
+        Reverse(self.tail_key(slot))
+    }
+
+    /// The first record of project `p` below slot `end` whose
+    /// [`Tables::seq_key`] is above `k` (`end` if none), where the
+    /// project's records below `end` ascend by it. O(log² n): a binary
+    /// search by rank.
+    fn first_after(&self, p: u32, end: u32, k: Reverse<TailKey>) -> u32 {
         let rows = &self.projects.get(p).rows;
-        let date = |s: u32| self.cus.get(self.row(s).cu).date();
         let n = if end == 0 {
             0
         } else {
@@ -451,7 +472,7 @@ impl Tables {
         let (mut a, mut z) = (0, n);
         while a < z {
             let m = a + (z - a) / 2;
-            if date(rows.select(m).expect("below the rank")) <= d {
+            if self.seq_key(rows.select(m).expect("below the rank")) <= k {
                 a = m + 1;
             } else {
                 z = m;
@@ -522,7 +543,7 @@ impl Tables {
 
     /// The default order's keys as integers (`-date`, the type's rank in
     /// name order, uuid): how every sort and merge breaks ties.
-    pub(crate) fn tail_key(&self, slot: u32) -> (Reverse<Micros>, u32, u128) {
+    pub(crate) fn tail_key(&self, slot: u32) -> TailKey {
         let r = self.row(slot);
         let cu = self.cus.get(r.cu);
         (
@@ -868,8 +889,8 @@ pub(crate) struct Core {
     pub(crate) views: [View; 4],
     /// During a bulk write, view maintenance is deferred to one merge at the end.
     pub(crate) deferred: Option<Deferred>,
-    /// Projects' tails sorted by date, kept by reads until a write changes
-    /// the project's records.
+    /// Projects' tails in the reverse of the default order, kept by reads
+    /// until a write changes the project's records.
     pub(crate) tails: super::cache::TailCache,
     /// Report days' starts in the default view, kept until a write changes
     /// the view.
@@ -1419,6 +1440,54 @@ fn sorted_ranked(
 
 #[cfg(test)]
 mod tests {
+    /// A project's prefix is in the reverse of the default order, ties of
+    /// date included (`Project::sorted_until`): re-dating a component
+    /// usage's two records onto another's date, of the same type, puts a
+    /// third record's uuid between theirs, which the split must see from
+    /// the greatest of their uuids, not from their first slot.
+    #[test]
+    fn rekeyed_blocks_keep_the_prefix_in_order() {
+        use crate::{Query, Record, Store};
+        use uuid::Uuid;
+        let at = |r: &mut Record, uuid: u128, cu: u128, day: i64| {
+            r.uuid = Uuid::from_u128(uuid);
+            r.component_usage = Uuid::from_u128(cu);
+            r.date = Record::example().date + chrono::Duration::days(day);
+        };
+        let mut x = Record::example();
+        at(&mut x, 5, 100, 0);
+        let (mut y1, mut y9) = (Record::example(), Record::example());
+        at(&mut y1, 1, 200, 1);
+        at(&mut y9, 9, 200, 1);
+        // (One record per user and component usage.)
+        (y9.username, y9.user) = ("bob".into(), Some(Uuid::from_u128(7)));
+        let store = Store::new();
+        // Slots in the order of the writes, here the sequence's.
+        for r in [&x, &y9, &y1] {
+            store.upsert(r).unwrap();
+        }
+        store.validate().expect("written in order");
+        let split = |store: &Store| {
+            let core = store.core.read();
+            core.t
+                .projects
+                .iter()
+                .map(|(_, p)| p.sorted_until)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(split(&store), [u32::MAX], "all three in order");
+        // The component usage re-dated to x's date: the sequence is now
+        // y9, x, y1 while the slots hold x, y9, y1.
+        y9.date = x.date;
+        store.upsert(&y9).unwrap();
+        store.validate().expect("the split moved before x");
+        assert_eq!(split(&store), [0]);
+        let q = Query::parse(&format!("project_uuid={}", x.project_uuid.simple())).unwrap();
+        let (_, records) = store.query(&q).unwrap();
+        let uuids: Vec<u128> = records.iter().map(|r| r.uuid.as_u128()).collect();
+        assert_eq!(uuids, [1, 5, 9], "default order: date, type, then uuid");
+    }
+
     #[test]
     fn row_stays_small() {
         // 60 bytes: the per-record arena cost before indexes (see BENCHMARKS.md).

@@ -188,12 +188,15 @@ pub(crate) struct Project {
     pub(crate) customer: u32,
     pub(crate) rows: RoaringBitmap,
     /// Splits `rows` into a prefix (the slots below it) and a tail.
-    /// Invariant: the prefix's report dates do not decrease in slot order,
-    /// and no record of the tail is dated before the prefix's last one. So
-    /// the prefix followed by the tail sorted by date is the project's
-    /// records in date order, and so for each of its resources (a subset).
+    /// Invariant: the prefix, in slot order, is in exactly the reverse of
+    /// the default order (report date, then type rank and uuid
+    /// descending: `Tables::seq_key` ascends), and every record of the
+    /// tail comes after the prefix's last one in that order. So the prefix
+    /// followed by the tail sorted the same way is the project's sequence,
+    /// and so for each of its resources (a subset): a default-order page
+    /// of it is a slice read backwards, with no tie of dates to sort.
     ///
-    /// A load numbers a project's slots by date, and new reports come last:
+    /// A load numbers a project's slots in that order, and new reports come last:
     /// the prefix is then everything (`u32::MAX`). A write that puts a
     /// record out of order moves the split back just enough
     /// (`Tables::note_order`, `Tables::note_redate`): a site agent's

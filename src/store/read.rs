@@ -1241,14 +1241,14 @@ const SEQ_TESTS_MAX: u32 = 4096;
 /// records were reached by rank).
 const SEQ_TEST_ALL: u32 = 64;
 
-/// Slots in report-date order as runs, and the matches' positions in them:
-/// created by [`Core::date_seq`].
+/// Slots in the reverse of the default order (by report date, ties by
+/// type rank and uuid descending; see `Project::sorted_until`) as runs,
+/// and the matches' positions in them: created by [`Core::date_seq`].
 struct DateSeq<'a> {
     /// The first `plen` positions: the prefix of `Project::sorted_until`.
     slots: SeqSlots<'a>,
     plen: u32,
-    /// The rest: the tail, in the reverse of the default order (so by
-    /// date, ties by type rank and uuid descending).
+    /// The rest: the tail, sorted the same way.
     tail: Tail,
     /// The positions `lo..hi` hold the matches of the entity and date
     /// range; with billing period filters, `kept` holds those of them that
@@ -2675,8 +2675,8 @@ impl Core {
         q: &Query,
         fetch: bool,
     ) -> Result<(PageInfo, Vec<u32>), QueryError> {
-        // One project's matches in the default order are its date order,
-        // and a few projects' matches are their merge.
+        // One project's matches in the default order are its sequence
+        // backwards, and a few projects' matches are their merge.
         let mut seqs = SeqBuf::new();
         let rows = self.held_rows(q);
         let held = rows.held();
@@ -3739,7 +3739,7 @@ impl Core {
         let t = &self.t;
         // (A bitmap's length is a sum over its containers.)
         let len = rows.len();
-        // The prefix in date order, then the tail sorted by date.
+        // The prefix in order, then the tail sorted.
         let plen = match split {
             u32::MAX => len,
             0 => 0,
@@ -4220,41 +4220,14 @@ impl Core {
 
     /// A page in the default order (report date descending, then type rank
     /// and uuid) of a [`DateSeq`]'s matches: the matches at the page's
-    /// distance from the end, widened to whole groups of one report date
-    /// (ordered within by type rank and uuid), sorted.
-    /// O(log n + limit + the widened groups).
+    /// distance from the end, read backwards, since a sequence is in
+    /// exactly the reverse of that order, ties of date included. (Ordered
+    /// by date alone, the prefix needed the page widened to whole groups
+    /// of one date and sorted: 8 % of `date_range_project`.) O(limit).
     fn date_seq_page(&self, seq: &DateSeq<'_>, offset: usize, limit: usize) -> Vec<u32> {
-        let t = &self.t;
-        // The matches are positions `lo..hi` of `at`, in date order.
-        let (lo, hi) = seq.window();
-        let at = |p: u32| seq.at(p);
-        let date = |p: u32| t.cus.get(t.row(at(p)).cu).date();
-        // Positions [a, b) hold the page's records, in some order.
+        let (_, hi) = seq.window();
         let b = hi - offset as u32;
-        let a = b - limit as u32;
-        let first = date(a);
-        // The tail is in exactly the reverse of the default order: a page
-        // within it, whose first date no prefix record shares, is read
-        // backwards (after a re-report, the whole re-reported period is a
-        // group of one date, which the widening below would sort).
-        if seq.kept.is_none() && a >= seq.plen && (seq.plen == 0 || date(seq.plen - 1) < first) {
-            return (a..b).rev().map(at).collect();
-        }
-        let (mut wa, mut wb) = (a, b);
-        while wa > lo && date(wa - 1) == first {
-            wa -= 1;
-        }
-        let last = date(b - 1);
-        while wb < hi && date(wb) == last {
-            wb += 1;
-        }
-        let mut window: Vec<u32> = (wa..wb).map(at).collect();
-        self.sort_default(&mut window);
-        // The window's first record in the default order is the
-        // `hi - wb`-th match.
-        window.drain(..offset - (hi - wb) as usize);
-        window.truncate(limit);
-        window
+        (b - limit as u32..b).rev().map(|p| seq.at(p)).collect()
     }
 
     /// A page of a planned query's matches, `count` of them

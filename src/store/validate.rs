@@ -195,27 +195,31 @@ impl Core {
                 p.run,
                 super::entities::run_bounds(&p.rows)
             );
-            let date = |s: u32| t.cus.get(t.row(s).cu).date();
-            let prefix: Vec<i64> = p
+            // The prefix ascends by the sequence's key, strictly (uuids
+            // differ), and the tail comes after all of it.
+            let key = |s: u32| t.seq_key(s);
+            let prefix: Vec<_> = p
                 .rows
                 .iter()
                 .take_while(|&s| s < p.sorted_until)
-                .map(date)
+                .map(key)
                 .collect();
             ensure!(
-                prefix.is_sorted(),
-                "project {id}: report dates out of slot order below {}",
+                prefix.windows(2).all(|w| w[0] < w[1]),
+                "project {id}: records out of the reverse of the default order below slot {}",
                 p.sorted_until
             );
             if let Some(&last) = prefix.last() {
                 ensure!(
-                    p.rows.iter().skip(prefix.len()).all(|s| date(s) >= last),
-                    "project {id}: a record from slot {} on is dated before the prefix's last",
+                    p.rows.iter().skip(prefix.len()).all(|s| key(s) > last),
+                    "project {id}: a record from slot {} on comes before the prefix's last \
+                     in the reverse of the default order",
                     p.sorted_until
                 );
             }
         }
-        // Cached tails: each is its live project's tail in date order.
+        // Cached tails: each is its live project's tail in the reverse of
+        // the default order.
         for (id, tail) in self.tails.entries() {
             ensure!(!t.projects.is_free(id), "tail cache: project {id} is dead");
             let p = t.projects.get(id);

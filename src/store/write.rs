@@ -636,14 +636,15 @@ impl Core {
     }
 
     /// Reserves fresh slots for the records of a bulk write whose uuid is
-    /// new, numbered in (customer, project, report date, resource, component
-    /// usage) order: a customer's or project's records then sit in a few
-    /// consecutive slots, which keeps its bitmap to a container or two
-    /// instead of one per 65,536 slots, and a project's run is in report-date
-    /// order (`Project::sorted_until`). (A resource's records are then spread over
-    /// its project's run: its bitmap is an array, not a run, 0.8 bytes a
-    /// record more.) Returns the slot per record index (`u32::MAX`: none
-    /// reserved).
+    /// new, numbered by customer, project, then the reverse of the default
+    /// order (report date, type name descending, uuid descending): a
+    /// customer's or project's records then sit in a few consecutive
+    /// slots, which keeps its bitmap to a container or two instead of one
+    /// per 65,536 slots, and a project's run is its sequence
+    /// (`Project::sorted_until`), so a page of it is a slice read
+    /// backwards. (A resource's records are then spread over its project's
+    /// run: its bitmap is an array, not a run, 0.8 bytes a record more.)
+    /// Returns the slot per record index (`u32::MAX`: none reserved).
     fn reserve_slots(&mut self, records: &[Record], stored: &[Stored]) -> Vec<u32> {
         let mut fresh: Vec<usize> = (0..records.len())
             .filter(|&i| stored[i].slot == NO_SLOT)
@@ -659,10 +660,9 @@ impl Core {
             (
                 r.customer_uuid,
                 r.project_uuid,
-                r.date,
-                r.resource_uuid,
-                r.component_usage,
-                i,
+                r.date.timestamp_micros(),
+                std::cmp::Reverse(r.component_type.as_str()),
+                std::cmp::Reverse(r.uuid),
             )
         });
         let base = self.t.rows.len();

@@ -76,10 +76,12 @@
 //! Billing periods met with a report-date range are sorted out by their
 //! report days: a period whose days lie inside the range needs no date
 //! test, one outside it is dropped, and only the few the range cuts
-//! through are intersected with the range's days. A load numbers each customer's records project by project,
-//! and a project's by report date, and the store tracks how much of each
-//! project is still in that order after later writes (records written out
-//! of order since form a tail, sorted by the first query after a write and
+//! through are intersected with the range's days. A load numbers each
+//! customer's records project by project, and a project's in the reverse
+//! of the default order (by report date, then component type and uuid
+//! descending), and the store tracks how much of each project is still in
+//! that order after later writes (records written out of order since
+//! form a tail, sorted by the first query after a write and
 //! shared by the next ones): the UI's usage table (one project, perhaps a
 //! date range or a year, default order) is then a binary search and a
 //! slice, not a sort, and a small customer's table or a user's visibility

@@ -433,10 +433,11 @@ impl ReadTxn<'_> {
     /// with at most a report-date range and billing period filters, in the
     /// default order, costs O(log n + page size) after a load (plus a test
     /// per record of the periods' report days): a load numbers each
-    /// project's records by report date, and the store keeps track of
-    /// how much of each project later writes left in that order (a new
-    /// report comes last; records re-dated or written out of order join a
-    /// tail, sorted by the first query after a write and shared by the
+    /// project's records in the reverse of the default order (by report
+    /// date, then component type and uuid descending), and the store
+    /// keeps track of how much of each project later writes left in that
+    /// order (a new report comes last; records re-dated or written out of
+    /// order join a tail, sorted by the first query after a write and shared by the
     /// next ones; a tail of more than 16,384 records falls back to the
     /// general plan for that project). Unfiltered pages in a
     /// view's order cost O(log n + page size), except a usage order over

@@ -1516,6 +1516,40 @@ mod tests {
         }
     }
 
+    /// A load numbers each project's records in its sequence's order
+    /// (`Core::reserve_slots`, [`Tables::seq_key`]), ties of report date
+    /// included: the demo's component usages have one record or several,
+    /// all of one date and type, and no project is left with a tail. A
+    /// load that numbered a date's records any other way would leave
+    /// tails, which every query of their projects sorts.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn a_load_leaves_every_project_in_order() {
+        use crate::Store;
+        use crate::demo::{Demo, DemoConfig};
+        let records: Vec<_> = Demo::new(DemoConfig {
+            records: 20_000,
+            seed: 5,
+        })
+        .records()
+        .collect();
+        let mut dated: Vec<_> = records.iter().map(|r| (r.project_uuid, r.date)).collect();
+        dated.sort_unstable();
+        let ties = dated.windows(2).filter(|w| w[0] == w[1]).count();
+        assert!(
+            ties > 100,
+            "the demo has ties of date within a project: {ties}"
+        );
+        let store = Store::new();
+        store.upsert_batch(&records).unwrap();
+        store.validate().unwrap();
+        let core = store.core.read();
+        let tails = (core.t.projects.iter())
+            .filter(|(_, p)| p.sorted_until != u32::MAX)
+            .count();
+        assert_eq!(tails, 0, "projects with a tail after the load");
+    }
+
     /// Wherever two slots' fences decide, they decide as the view's order
     /// does: on demo records with usages past the fences' 48 bits, equal
     /// usages, and reports before 1970 and after 2106 (past the seconds'

@@ -20,15 +20,15 @@ use std::num::NonZeroU32;
 use roaring::RoaringBitmap;
 use uuid::Uuid;
 
-/// [`Tables::tail_key`]: the default order's keys as integers.
-pub(crate) type TailKey = (Reverse<Micros>, u32, u128);
-
 use super::entities::{Cu, Customer, Kind, Kinds, Offering, Project, Resource, Table, User};
 use crate::index::dict::{Dict, Usernames};
 use crate::index::slots::{Marks, SlotIndex};
 use crate::index::view::{Seek, View};
 use crate::query::Scope;
 use crate::wire::time::{Micros, micros_to_day};
+
+/// [`Tables::tail_key`]: the default order's keys as integers.
+pub(crate) type TailKey = (Reverse<Micros>, u32, u128);
 
 /// One record's own fields; everything shared lives in the entity tables.
 ///

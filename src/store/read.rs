@@ -1488,9 +1488,10 @@ enum Plan<'a, 'b> {
     Seq(DateSeq<'a>),
     /// A few projects' date orders, merged.
     Merge(MergeSeq<'a, 'b>),
-    /// A username search alone, counted from its names' kept counts
-    /// ([`Core::names_count`]), paged by name.
-    Names(u64),
+    /// A username search alone, counted from its names' kept counts and
+    /// paged by name ([`Core::names_plan`]): the count, and the matching
+    /// names as a bit per name.
+    Names(u64, Arc<SlotBits>),
     /// The planner's bitmaps.
     Cand(Cand<'a>),
 }
@@ -2694,8 +2695,8 @@ impl Core {
             .flatten()
         {
             Plan::Merge(m)
-        } else if let Some(count) = self.names_count(q, fetch) {
-            Plan::Names(count)
+        } else if let Some((count, names)) = self.names_plan(q, fetch) {
+            Plan::Names(count, names)
         } else {
             Plan::Cand(candidates(
                 &self.t,
@@ -2710,7 +2711,7 @@ impl Core {
             Plan::Periods(groups) => groups.iter().map(|g| g.1).sum(),
             Plan::Seq(seq) => seq.count(),
             Plan::Merge(m) => m.count,
-            Plan::Names(count) => *count,
+            Plan::Names(count, _) => *count,
             Plan::Cand(cand) => self.count_of(cand),
         };
         let size = q.page_size as u64;
@@ -2734,8 +2735,7 @@ impl Core {
         let slots = match plan {
             Plan::Periods(groups) => self.period_groups_page(q, &groups, offset, limit),
             Plan::Seq(seq) => self.date_seq_page(&seq, offset, limit),
-            Plan::Names(_) => (self.username_page(q, offset, limit))
-                .expect("names_count admits only what username_page pages"),
+            Plan::Names(_, names) => self.username_page(q, &names, offset, limit),
             Plan::Merge(m) if m.affordable(offset + limit) => self.merge_page(&m, offset, limit),
             Plan::Merge(_) => {
                 // (Billing periods are never merged: no known count.)
@@ -2743,8 +2743,7 @@ impl Core {
                 let n = self.count_of(&cand);
                 self.page_slots(&cand, n, &q.filter, &q.scope, &q.order, offset, limit)
             }
-            Plan::Cand(cand) => (self.username_page(q, offset, limit))
-                .or_else(|| self.kept_order_page(q, &cand, count, offset, limit))
+            Plan::Cand(cand) => (self.kept_order_page(q, &cand, count, offset, limit))
                 .or_else(|| self.period_split_page(q, &cand, held, count, offset, limit))
                 .unwrap_or_else(|| {
                     self.page_slots(&cand, count, &q.filter, &q.scope, &q.order, offset, limit)
@@ -2754,16 +2753,16 @@ impl Core {
     }
 
     /// The number of records of a username search alone (no other filter,
-    /// every record visible): a sum of its names' kept counts
-    /// ([`Usernames::count`](crate::index::dict::Usernames::count)). For
-    /// a count alone, or when the page is read by name
-    /// ([`Core::username_page`]); `None` otherwise. The planner listed the
-    /// names' bitmaps and their counts for the same sum (at 1M records,
-    /// two lists of the 1,365 names containing `ann`, 11 KB each: a
-    /// request past glibc's small bins, which first consolidates every
+    /// every record visible), a sum of its names' kept counts
+    /// ([`Usernames::count`](crate::index::dict::Usernames::count)), and
+    /// the matching names: for a count alone, or when the page is read by
+    /// name alone ([`Core::username_page`]); `None` otherwise. The planner
+    /// listed the names' bitmaps and their counts for the same sum (at 1M
+    /// records, two lists of the 1,365 names containing `ann`, 11 KB each:
+    /// a request past glibc's small bins, which first consolidates every
     /// small chunk freed since the last), for a page that never read
     /// them. O(names).
-    fn names_count(&self, q: &Query, fetch: bool) -> Option<u64> {
+    fn names_plan(&self, q: &Query, fetch: bool) -> Option<(u64, Arc<SlotBits>)> {
         let f = &q.filter;
         let needle = f.username.as_deref().filter(|n| !n.is_empty())?;
         if !q.scope.everything || f.kinds() != Filter::USERNAME {
@@ -2775,7 +2774,8 @@ impl Core {
             return None;
         }
         let found = self.t.usernames.search(needle);
-        Some(found.ids.iter().map(|&id| self.t.usernames.count(id)).sum())
+        let count = found.ids.iter().map(|&id| self.t.usernames.count(id)).sum();
+        Some((count, found.bits))
     }
 
     /// The billing periods a query's matches fall in, each with its number
@@ -2884,7 +2884,8 @@ impl Core {
     }
 
     /// A page of a username search ordered by username alone (no other
-    /// filter, every record visible): the names are read in order (kept,
+    /// filter, every record visible; admitted by [`Core::names_plan`],
+    /// whose matching `names` it reads): the names are read in order (kept,
     /// see [`Usernames::rank_table`](crate::index::dict::Usernames::rank_table)), a matching name's
     /// records counted until the page's first, and the page read from the
     /// username view, where each name's records lie together in the
@@ -2893,17 +2894,9 @@ impl Core {
     /// tested every record before the page, and a name has ten times the
     /// records at 10M than at 1M. O(names before the page + log n +
     /// the page).
-    fn username_page(&self, q: &Query, offset: usize, limit: usize) -> Option<Vec<u32>> {
-        let (t, f) = (&self.t, &q.filter);
-        let first = q.order.first().filter(|k| k.field == SortField::Username)?;
-        let needle = f.username.as_deref().filter(|n| !n.is_empty())?;
-        if effective_keys(&q.order).len() != 1
-            || !q.scope.everything
-            || f.kinds() != Filter::USERNAME
-        {
-            return None;
-        }
-        let names = t.usernames.search(needle).bits;
+    fn username_page(&self, q: &Query, names: &SlotBits, offset: usize, limit: usize) -> Vec<u32> {
+        let t = &self.t;
+        let descending = q.order.first().is_some_and(|k| k.descending);
         let table = t.usernames.rank_table();
         let view = self.view(ViewKind::Username);
         let mut out = Vec::with_capacity(limit);
@@ -2934,12 +2927,12 @@ impl Core {
             let mut take = take;
             let _ = names.filter(|&&u| matching.contains(u)).any(|&u| take(u));
         }
-        if first.descending {
-            each_match(table.order.iter().rev(), &names, take);
+        if descending {
+            each_match(table.order.iter().rev(), names, take);
         } else {
-            each_match(table.order.iter(), &names, take);
+            each_match(table.order.iter(), names, take);
         }
-        Some(out)
+        out
     }
 
     /// A page of a query in an order led by its usage or username over
@@ -3790,7 +3783,7 @@ impl Core {
             let mut it = rows.iter();
             it.advance_to(split);
             let mut tail: Vec<u32> = it.collect();
-            tail.sort_by_cached_key(|&s| std::cmp::Reverse(t.tail_key(s)));
+            tail.sort_by_cached_key(|&s| t.seq_key(s));
             tail
         };
         let tail = match shared {

@@ -224,7 +224,7 @@ impl Core {
             ensure!(!t.projects.is_free(id), "tail cache: project {id} is dead");
             let p = t.projects.get(id);
             let mut want: Vec<u32> = p.rows.iter().filter(|&s| s >= p.sorted_until).collect();
-            want.sort_by_key(|&s| std::cmp::Reverse(t.tail_key(s)));
+            want.sort_by_key(|&s| t.seq_key(s));
             ensure!(
                 *tail == want[..],
                 "project {id}: cached tail differs from its records from slot {} on, \

@@ -910,6 +910,9 @@ pub(crate) struct Core {
     pub(crate) flat_offerings: super::cache::FlatCache,
     /// Queries' matches per report day, kept until a write changes an index.
     pub(crate) set_days: super::cache::SetDaysCache,
+    /// Billing periods' records on some of their report days, kept until
+    /// a write changes the period's records.
+    pub(crate) cuts: super::cache::CutCache,
     /// Big groups of equal first sort key sorted by later keys, kept
     /// until a write moves a record in a view or changes an index.
     pub(crate) group_orders: super::cache::GroupOrderCache,
@@ -1277,7 +1280,7 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, group orders)",
+                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
@@ -1287,6 +1290,7 @@ impl Core {
                     + self.needle_rows.heap_bytes(bitmap_bytes)
                     + (self.flat_offerings).heap_bytes(|b| b.as_ref().map_or(0, bitmap_bytes))
                     + self.set_days.heap_bytes()
+                    + self.cuts.heap_bytes(bitmap_bytes)
                     + self.group_orders.heap_bytes(),
             ),
         ]

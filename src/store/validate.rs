@@ -297,6 +297,18 @@ impl Core {
                 "day type cache: type {ty}'s counts by day differ from its records'"
             );
         }
+        // Kept cuts: the period's records reported on the cut's days.
+        for e in self.cuts.entries() {
+            let (p, x, y) = e.key;
+            let Some(period) = t.periods.get(&p) else {
+                return Err(format!("cut cache: period {p} has no records"));
+            };
+            let days = (t.days.range(x..=y)).fold(RoaringBitmap::new(), |acc, (_, b)| acc | b);
+            ensure!(
+                *e.rows == (period & &days),
+                "cut cache: period {p}'s records on days {x} to {y} differ"
+            );
+        }
         // Kept expanded offerings: the offering's records.
         for (o, flat) in self.flat_offerings.entries() {
             ensure!(!t.offerings.is_free(o), "flat cache: offering {o} is dead");

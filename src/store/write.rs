@@ -472,6 +472,7 @@ impl Core {
             self.needle_rows.clear();
             self.flat_offerings.clear();
             self.set_days.clear();
+            self.cuts.clear();
             self.group_orders.clear();
         } else {
             if stale.any() {
@@ -490,6 +491,7 @@ impl Core {
             self.flat_offerings.forget(&stale.offerings);
             // Adjusted, not recounted: most writes (a report re-dating its
             // component usage) change no count at all.
+            self.cuts.forget(&stale.counts);
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
             self.day_types.adjust(&stale.day_types);

@@ -648,6 +648,11 @@ impl CutCache {
         )
     }
 
+    /// Whether the cut of `key` is kept. O(entries).
+    pub(crate) fn has(&self, key: (i32, i32, i32)) -> bool {
+        self.0.read().iter().any(|e| e.key == key)
+    }
+
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
         let v = self.0.get_mut();

@@ -524,8 +524,16 @@ fn predicates<'a>(
                 // at 1M records: 16.7 million instructions, 1.8 ms).
                 let sorted = PeriodsInRange::new(t, periods, contiguous, lo, hi);
                 let cut_len: u64 = sorted.partial.iter().map(|(_, b)| b.len()).sum();
+                // The days a cut keeps of each period: they key it.
+                let cut_key = |p: i32| {
+                    let span = t.period_days[&p];
+                    (p, span.0.max(lo), span.1.min(hi))
+                };
+                // Kept cuts cost nothing to make.
+                let kept = |cuts: &CutCache| sorted.partial.iter().all(|e| cuts.has(cut_key(e.0)));
                 let cut = held.cut.filter(|_| {
-                    !sorted.partial.is_empty() && cut_pays(t, &preds, &sorted, cut_len)
+                    !sorted.partial.is_empty()
+                        && (held.cuts.is_some_and(kept) || cut_pays(t, &preds, &sorted, cut_len))
                 });
                 if sorted.partial.is_empty() {
                     // Every record of the periods kept is within the range
@@ -537,13 +545,11 @@ fn predicates<'a>(
                     let cut = cell.get_or_init(|| {
                         (sorted.partial.iter())
                             .map(|&(p, b)| {
-                                let span = t.period_days[&p];
-                                let make = || cut_records(t, b, span, lo, hi);
-                                // The days kept key it: the range's others
-                                // hold none of the period's records.
-                                let key = (p, span.0.max(lo), span.1.min(hi));
+                                let make = || cut_records(t, b, t.period_days[&p], lo, hi);
+                                // The range's other days hold none of the
+                                // period's records.
                                 let rows = match held.cuts {
-                                    Some(cuts) => cuts.get_or_make(key, make),
+                                    Some(cuts) => cuts.get_or_make(cut_key(p), make),
                                     None => Arc::new(make()),
                                 };
                                 (p, rows)
@@ -1345,15 +1351,24 @@ impl Kept {
 /// customer's run is then paged from the default view, 0.2 to 3.3 µs,
 /// where the merge takes about 0.5 + 0.03 per project), between 69 and
 /// 77 with a component type (where the planner's plan for a big customer
-/// takes over: 1 to 3 µs), and near 240 with a report-date range (which
-/// the planner pages day by day over the runs, about 20 µs); the limits
-/// leave the date range some room, since a narrower range is cheaper for
-/// the planner and not for the merge.
+/// takes over: 1 to 3 µs).
+///
+/// With a report-date range, measured again once the planner read the
+/// range as billing periods (`predicates`; one build forcing the planner
+/// against the merge, 47 customers of 8 to 844 projects, best of five
+/// rounds of 300): the merge takes 0.8 µs at 8 projects to 16 µs at 176
+/// (about 0.09 µs a project); the planner about 2.5 µs for customers of
+/// 84 projects and more (whose records make the periods' cuts pay,
+/// `cut_pays`), 12 to 45 µs below. With a type too, the planner took 6
+/// to 50 µs throughout, overtaking the merge between 134 projects (18
+/// against 45 µs) and 176 (24 against 17).
 const MERGE_PROJECTS_MAX: usize = 30;
 /// With a component type.
 const MERGE_PROJECTS_TYPED_MAX: usize = 72;
 /// With a report-date range.
-const MERGE_PROJECTS_DATED_MAX: usize = 192;
+const MERGE_PROJECTS_DATED_MAX: usize = 80;
+/// With a report-date range and a component type.
+const MERGE_PROJECTS_DATED_TYPED_MAX: usize = 150;
 
 /// Groups of one report date up to this long are sorted by insertion
 /// ([`Core::sort_tied`]), their keys read as compared.
@@ -3952,7 +3967,7 @@ impl Core {
     /// The matches of a query in the default order whose customer and
     /// project filters and scope admit at most [`MERGE_PROJECTS_MAX`]
     /// ([`MERGE_PROJECTS_TYPED_MAX`] with a type, [`MERGE_PROJECTS_DATED_MAX`]
-    /// with a date range)
+    /// with a date range, [`MERGE_PROJECTS_DATED_TYPED_MAX`] with both)
     /// projects, with at most a component type and a report-date range:
     /// each project's records in date order (see [`Core::date_seq`]; a
     /// whole project that is one run of slots in date order, just its
@@ -3988,12 +4003,12 @@ impl Core {
         }
         // (An unknown type is the planner's.)
         let ty = type_filter(t, f)?;
-        let max = if f.date_after.is_some() || f.date_before.is_some() {
-            MERGE_PROJECTS_DATED_MAX
-        } else if ty.is_some() {
-            MERGE_PROJECTS_TYPED_MAX
-        } else {
-            MERGE_PROJECTS_MAX
+        let dated = f.date_after.is_some() || f.date_before.is_some();
+        let max = match (dated, ty.is_some()) {
+            (true, true) => MERGE_PROJECTS_DATED_TYPED_MAX,
+            (true, false) => MERGE_PROJECTS_DATED_MAX,
+            (false, true) => MERGE_PROJECTS_TYPED_MAX,
+            (false, false) => MERGE_PROJECTS_MAX,
         };
         let MergeScope {
             projects,
@@ -4184,7 +4199,7 @@ impl Core {
     /// list sorted by date), testing the type, until the page's last match
     /// and every match of its report date are read; those sorted.
     /// O((offset + limit) / selectivity × projects), the factor a short
-    /// move of at most [`MERGE_PROJECTS_DATED_MAX`] entries.
+    /// move of at most [`MERGE_PROJECTS_DATED_TYPED_MAX`] entries.
     fn merge_page(&self, m: &MergeSeq<'_, '_>, offset: usize, limit: usize) -> Vec<u32> {
         let t = &self.t;
         let date = |s: u32| t.cus.get(t.row(s).cu).date();

@@ -900,6 +900,9 @@ pub(crate) struct Core {
     pub(crate) period_counts: super::cache::PeriodCountCache,
     /// Component types' records per report day, adjusted by writes.
     pub(crate) day_types: super::cache::DayTypeCache,
+    /// Offerings' records per report day, adjusted by writes that re-date
+    /// them, forgotten by those that add or remove them.
+    pub(crate) offering_days: super::cache::OfferingDayCache,
     /// Whole projects' records of a type, kept until a write changes the
     /// project's records.
     pub(crate) typed_runs: super::cache::TypedRunCache,
@@ -1039,11 +1042,11 @@ impl Core {
                 self.t.periods.entry(period).or_default().insert(slot);
                 self.t.days.entry(day).or_default().insert(slot);
                 *self.t.period_type_rows.entry((period, ctype)).or_default() += 1;
-                let (_, _, p, c) = self.t.chain(slot);
+                let (_, o, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, true);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, 1);
-                self.stale.day_type(slot, ctype, day, 1);
+                self.stale.day_type(slot, (ctype, o), day, 1);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -1091,11 +1094,11 @@ impl Core {
                 if !self.t.periods.contains_key(&period) {
                     self.t.period_days.remove(&period);
                 }
-                let (_, _, p, c) = self.t.chain(slot);
+                let (_, o, p, c) = self.t.chain(slot);
                 self.t.count_type(c, p, ctype, 1, false);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, -1);
-                self.stale.day_type(slot, ctype, day, -1);
+                self.stale.day_type(slot, (ctype, o), day, -1);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {
@@ -1280,11 +1283,12 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
+                "query caches (project tails, day starts, period counts, day type counts, offering day counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes(|v| 8 * v.capacity())
+                    + self.offering_days.heap_bytes(|v| 8 * v.capacity())
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes()
                     + self.needle_rows.heap_bytes(bitmap_bytes)

@@ -297,6 +297,28 @@ impl Core {
                 "day type cache: type {ty}'s counts by day differ from its records'"
             );
         }
+        // Cached records per (offering, report day): the offering's
+        // records of each day, zeros aside.
+        for (o, days) in self.offering_days.entries() {
+            ensure!(
+                days.windows(2).all(|w| w[0].0 < w[1].0),
+                "offering day cache: offering {o}'s days do not ascend"
+            );
+            ensure!(
+                !t.offerings.is_free(o),
+                "offering day cache: offering {o} is dead"
+            );
+            let rows = &t.offerings.get(o).rows;
+            let want: Vec<(i32, u32)> = (t.days.iter())
+                .map(|(&d, b)| (d, b.intersection_len(rows) as u32))
+                .filter(|e| e.1 > 0)
+                .collect();
+            let have: Vec<(i32, u32)> = days.iter().copied().filter(|e| e.1 > 0).collect();
+            ensure!(
+                have == want,
+                "offering day cache: offering {o}'s counts by day differ from its records'"
+            );
+        }
         // Kept cuts: the period's records reported on the cut's days.
         for e in self.cuts.entries() {
             let (p, x, y) = e.key;

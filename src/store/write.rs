@@ -468,6 +468,7 @@ impl Core {
             self.day_starts.clear();
             self.period_counts.clear();
             self.day_types.clear();
+            self.offering_days.clear();
             self.typed_runs.clear();
             self.needle_rows.clear();
             self.flat_offerings.clear();
@@ -495,6 +496,10 @@ impl Core {
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
             self.day_types.adjust(&stale.day_types);
+            // (Forgotten first: an offering that gained or lost records
+            // is counted anew.)
+            self.offering_days.forget(&stale.offerings);
+            self.offering_days.adjust(&stale.offering_days);
             let names = &self.t.usernames;
             (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n).ids);
         }
@@ -1693,6 +1698,72 @@ mod tests {
         store.upsert(&typed).expect("valid");
         assert_eq!(kept_days(&store, &b.component_type), None);
         store.validate().expect("invariants");
+    }
+
+    /// An offering's report-date range keeps the offering's records per
+    /// report day (`OfferingDayCache`) and counts from them; a write that
+    /// re-dates a record adjusts them (the entry stays, and the next
+    /// count is right), one that adds a record to the offering forgets
+    /// them. `validate` compares every kept count with the day's bitmap
+    /// after each write.
+    #[test]
+    fn offering_day_counts_follow_writes() {
+        let (store, [a, _, _]) = fixture();
+        let kept = || -> Option<Vec<(i32, u32)>> {
+            let core = store.core.read();
+            let id = core.t.offerings.id(&a.offering_uuid)?;
+            (core.offering_days.entries().into_iter())
+                .find_map(|(k, v)| (k == id).then(|| v.to_vec()))
+        };
+        // The count of `a`'s offering from `a`'s report day, kept or not,
+        // against the records stored.
+        let range = format!(
+            "offering_uuid={}&date_after={}",
+            a.offering_uuid.simple(),
+            a.date.date_naive()
+        );
+        let check = || {
+            let q = Query::parse(&range).expect("valid query");
+            let n = store.read().count(&q).expect("count").count;
+            // The offering's records, every page of them, dated by hand.
+            let mut want = 0;
+            for page in 1.. {
+                let q = format!(
+                    "offering_uuid={}&page_size=300&page={page}",
+                    a.offering_uuid.simple()
+                );
+                let (info, records) = store
+                    .query(&Query::parse(&q).expect("valid"))
+                    .expect("a page");
+                want += (records.iter())
+                    .filter(|r| r.date.date_naive() >= a.date.date_naive())
+                    .count() as u64;
+                if page >= info.num_pages {
+                    break;
+                }
+            }
+            assert_eq!(n, want, "{range}");
+            store.validate().expect("invariants");
+        };
+        assert_eq!(kept(), None, "cold");
+        check();
+        let before = kept().expect("kept by the count");
+
+        // Re-dated past every report: adjusted, not forgotten.
+        let moved = later(&a);
+        store.upsert(&moved).expect("valid");
+        let after = kept().expect("adjusted, still kept");
+        assert_ne!(before, after, "a new day counted");
+        check();
+
+        // A new record of the offering: forgotten, then counted anew.
+        let mut new = a.clone();
+        new.uuid = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0001);
+        new.component_usage = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0002);
+        store.upsert(&new).expect("valid");
+        assert_eq!(kept(), None, "a record joined the offering");
+        check();
+        assert!(kept().is_some());
     }
 
     /// The filters whose day counts are kept (`SetDaysCache`).

@@ -423,6 +423,15 @@ fn dated_offering(f: &Filter, scope: &Scope) -> bool {
         && !run_entity(f)
 }
 
+/// Whether the filter is a username search and a report-date range, and
+/// nothing else, every record visible: counted by the search's kept
+/// records per report day (`Core::known_count`, from its kept records,
+/// `Core::needle_rows`), and paged by a walk when they are dense enough
+/// ([`walkable`]).
+fn dated_username(f: &Filter, scope: &Scope) -> bool {
+    f.kinds() == Filter::USERNAME | Filter::DATES && scope.everything
+}
+
 /// Whether a set of `len` records is dense enough to walk for a page
 /// ([`DAYS_WALK_SHARE`]).
 fn walkable(t: &Tables, len: u64) -> bool {
@@ -460,8 +469,9 @@ fn predicates<'a>(
     }
     let mut preds = SmallVec::new();
     let mut ty = None;
-    // An offering to walk in a report-date range (`dated_offering`).
-    let mut walked_offering = false;
+    // An offering or a username search to walk in a report-date range
+    // (`dated_offering`, `dated_username`).
+    let mut walked = false;
     if let Some(u) = &f.customer {
         preds.push(Pred::One(&t.customers.get(t.customers.id(u)?).rows));
     }
@@ -474,7 +484,7 @@ fn predicates<'a>(
             .unwrap_or(&t.offerings.get(t.offerings.id(u)?).rows);
         // (Only then its length: summing a big offering's runs costs
         // about 20 µs when it is not expanded.)
-        walked_offering = dated_offering(f, scope) && walkable(t, rows.len());
+        walked = dated_offering(f, scope) && walkable(t, rows.len());
         preds.push(Pred::One(rows));
     }
     let resource = match (f.resource_uuid, f.resource) {
@@ -494,6 +504,7 @@ fn predicates<'a>(
         if rows.is_empty() {
             return None;
         }
+        walked = dated_username(f, scope) && walkable(t, rows.len());
         preds.push(Pred::One(rows));
     } else if let Some(needle) = f.username.as_deref().filter(|s| !s.is_empty()) {
         let found = t.usernames.search(needle);
@@ -542,10 +553,10 @@ fn predicates<'a>(
     // which its kept counts per day count and page (`Core::known_count`,
     // `Core::skip_days`): `type=cpu` from March to September at 1M
     // records took 19 µs as periods, 4.5 by days. Nor an offering's
-    // (`dated_offering`), counted by its kept counts per day.
+    // (`dated_offering`) or a username search's (`dated_username`),
+    // counted by their kept counts per day.
     let implied = f.year.is_none() && f.month.is_none() && f.billing_period.is_none();
-    let kept_days =
-        (f.kinds() == Filter::TYPE | Filter::DATES && scope.everything) || walked_offering;
+    let kept_days = (f.kinds() == Filter::TYPE | Filter::DATES && scope.everything) || walked;
     if let Some(periods) = periods_of(t, f, dates.is_some() && !kept_days) {
         // Without a month-only filter, the selected periods are every
         // period of the store within a range of days.
@@ -1051,7 +1062,7 @@ fn candidates<'a>(
         // too sparse to walk (see `DAYS_WALK_SHARE`).
         if i == last
             && !count_only
-            && dated_offering(f, scope)
+            && (dated_offering(f, scope) || dated_username(f, scope))
             && walkable(t, a.len)
             && matches!(
                 p,
@@ -3711,7 +3722,8 @@ impl Core {
     /// with customer ∧ type, as the planner's) and kept, adjusted by writes
     /// ([`PeriodCountCache`](super::cache::PeriodCountCache)); or a
     /// component type's records in a report-date range, and nothing else:
-    /// a sum of the type's kept counts per day
+    /// a sum of the type's kept counts per day (an offering's, a username
+    /// search's likewise)
     /// ([`DayTypeCache`](super::cache::DayTypeCache)). `None` for
     /// any other query, which the planner counts. O(periods), or
     /// O(log days + the range's days), with the counts kept.
@@ -3733,6 +3745,17 @@ impl Core {
             let o = t.offerings.id(f.offering.as_ref()?)?;
             let days = (self.offering_days)
                 .get_or_make(o, || Arc::new(day_counts_of(t, &t.offerings.get(o).rows)));
+            let (lo, hi) = date_days(f);
+            return Some(days_sum(&days, lo, hi));
+        }
+        // A username search in a report-date range, and nothing else: its
+        // kept records' counts per day (`NeedleRowsCache`), when its
+        // records are kept (`Core::needle_rows` keeps them for this).
+        if dated_username(f, &q.scope) {
+            let needle = f.username.as_deref()?;
+            let days = self
+                .needle_rows
+                .days_or_make(needle, |b| day_counts(t, b))?;
             let (lo, hi) = date_days(f);
             return Some(days_sum(&days, lo, hi));
         }

@@ -667,6 +667,13 @@ impl CutCache {
         )
     }
 
+    /// The cut of `key`, if kept. O(entries).
+    pub(crate) fn get(&self, key: (i32, i32, i32)) -> Option<Arc<RoaringBitmap>> {
+        (self.0.read().iter())
+            .find(|e| e.key == key)
+            .map(|e| Arc::clone(&e.rows))
+    }
+
     /// Whether the cut of `key` is kept. O(entries).
     pub(crate) fn has(&self, key: (i32, i32, i32)) -> bool {
         self.0.read().iter().any(|e| e.key == key)

@@ -3766,10 +3766,8 @@ impl Core {
             || f.resource_uuid.is_some()
             || f.resource.is_some()
             || f.username.as_deref().is_some_and(|s| !s.is_empty())
-            || f.date_after.is_some()
-            || f.date_before.is_some()
             // (Checked before any lookup: every count-only query asks.)
-            || (f.year.is_none() && f.month.is_none() && f.billing_period.is_none())
+            || (f.kinds() & (Filter::PERIODS | Filter::DATES) == 0)
         {
             return None;
         }
@@ -3780,19 +3778,48 @@ impl Core {
         }
         // (An unknown type matches nothing: the planner's.)
         let ty = type_filter(t, f)?;
-        let periods = selected_periods(t, f)?;
+        let dated = f.kinds() & Filter::DATES != 0;
+        let periods = periods_of(t, f, dated)?;
         // Built on the first period not yet counted.
         let mut both: Option<RoaringBitmap> = None;
         let mut count = 0;
-        for (p, part) in periods {
-            count += self
-                .period_counts
-                .get_or_make((c, ty.unwrap_or(ANY_TYPE), p), || match ty {
-                    Some(ty) => both
-                        .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
-                        .intersection_len(part),
-                    None => rows.intersection_len(part),
-                });
+        // With a report-date range and a type, the periods the range keeps
+        // whole are counted as kept, and those it cuts through are the
+        // customer's records of the type in their cuts, when the cuts are
+        // kept (the planner made them: `predicates`), else the planner
+        // counts (the largest customer's CPU from 2025 at 1M records:
+        // 42.5 -> 17.8 µs a page). Without a type, the planner's range
+        // cardinalities of the periods over the customer's run cost less
+        // than the cuts' intersections (1.3 µs against 4.2 for March to
+        // September).
+        // A kept count, made from the customer's records (of the type).
+        let kept = |p: i32, part: &RoaringBitmap, both: &mut Option<RoaringBitmap>| {
+            (self.period_counts).get_or_make((c, ty.unwrap_or(ANY_TYPE), p), || match ty {
+                Some(ty) => both
+                    .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
+                    .intersection_len(part),
+                None => rows.intersection_len(part),
+            })
+        };
+        if dated {
+            let ty = ty?;
+            let (lo, hi) = date_days(f);
+            let sorted = PeriodsInRange::new(t, periods, true, lo, hi);
+            for &(p, _) in &sorted.partial {
+                let span = t.period_days[&p];
+                let cut = self.cuts.get((p, span.0.max(lo), span.1.min(hi)))?;
+                count += both
+                    .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
+                    .intersection_len(&cut);
+            }
+            for &(p, part) in &sorted.whole {
+                count += kept(p, part, &mut both);
+            }
+        } else {
+            // (Not listed first: a year's twelve periods were a heap list.)
+            for (p, part) in periods {
+                count += kept(p, part, &mut both);
+            }
         }
         Some(count)
     }

@@ -100,24 +100,38 @@ impl Clone for PeriodCountCache {
 }
 
 impl PeriodCountCache {
-    /// Customer `c`'s count of type `ty` in period `p`: cached, or made
-    /// by `make` and cached.
-    pub(crate) fn get_or_make(
+    /// The sum of customer `c`'s counts of type `ty` in `periods`: each
+    /// cached, or made by `make` (from the period's key and records) and
+    /// cached. The cached ones are read under one lock and one lookup of
+    /// the customer, where a lookup per period took the lock and found
+    /// the customer each time (the largest customer's year at 1M records:
+    /// 56 % of a 300 ns count). O(periods) when cached.
+    pub(crate) fn sum<'b>(
         &self,
-        (c, ty, p): (u32, u32, i32),
-        make: impl FnOnce() -> u64,
+        c: u32,
+        ty: u32,
+        periods: impl Iterator<Item = (i32, &'b RoaringBitmap)>,
+        mut make: impl FnMut(i32, &RoaringBitmap) -> u64,
     ) -> u64 {
-        if let Some(&n) = self.0.read().get(&c).and_then(|m| m.get(&(ty, p))) {
-            return n;
+        let mut sum = 0;
+        let mut missing: SmallVec<[(i32, &RoaringBitmap); 4]> = SmallVec::new();
+        {
+            let map = self.0.read();
+            let kept = map.get(&c);
+            for (p, part) in periods {
+                match kept.and_then(|m| m.get(&(ty, p))) {
+                    Some(&n) => sum += n,
+                    None => missing.push((p, part)),
+                }
+            }
         }
-        let n = make();
-        *self
-            .0
-            .write()
-            .entry(c)
-            .or_default()
-            .entry((ty, p))
-            .or_insert(n)
+        for (p, part) in missing {
+            let n = make(p, part);
+            sum += *(self.0.write().entry(c).or_default())
+                .entry((ty, p))
+                .or_insert(n);
+        }
+        sum
     }
 
     /// Forgets every count.

@@ -417,7 +417,9 @@ const DAYS_WALK_SHARE: u64 = 256;
 /// counts per report day (`Core::known_count`), and paged by a walk when
 /// the offering is dense enough ([`walkable`]).
 fn dated_offering(f: &Filter, scope: &Scope) -> bool {
-    f.kinds() == Filter::ENTITIES | Filter::DATES
+    // (The dates first: every offering's plan asks.)
+    (f.date_after.is_some() || f.date_before.is_some())
+        && f.kinds() == Filter::ENTITIES | Filter::DATES
         && scope.everything
         && f.offering.is_some()
         && !run_entity(f)
@@ -429,7 +431,9 @@ fn dated_offering(f: &Filter, scope: &Scope) -> bool {
 /// `Core::needle_rows`), and paged by a walk when they are dense enough
 /// ([`walkable`]).
 fn dated_username(f: &Filter, scope: &Scope) -> bool {
-    f.kinds() == Filter::USERNAME | Filter::DATES && scope.everything
+    (f.date_after.is_some() || f.date_before.is_some())
+        && f.kinds() == Filter::USERNAME | Filter::DATES
+        && scope.everything
 }
 
 /// Whether a set of `len` records is dense enough to walk for a page
@@ -556,8 +560,10 @@ fn predicates<'a>(
     // (`dated_offering`) or a username search's (`dated_username`),
     // counted by their kept counts per day.
     let implied = f.year.is_none() && f.month.is_none() && f.billing_period.is_none();
-    let kept_days = (f.kinds() == Filter::TYPE | Filter::DATES && scope.everything) || walked;
-    if let Some(periods) = periods_of(t, f, dates.is_some() && !kept_days) {
+    let every = dates.is_some()
+        && !walked
+        && !(scope.everything && f.kinds() == Filter::TYPE | Filter::DATES);
+    if let Some(periods) = periods_of(t, f, every) {
         // Without a month-only filter, the selected periods are every
         // period of the store within a range of days.
         let contiguous = f.month.is_none() || f.year.is_some();
@@ -3767,7 +3773,11 @@ impl Core {
             || f.resource.is_some()
             || f.username.as_deref().is_some_and(|s| !s.is_empty())
             // (Checked before any lookup: every count-only query asks.)
-            || (f.kinds() & (Filter::PERIODS | Filter::DATES) == 0)
+            || (f.year.is_none()
+                && f.month.is_none()
+                && f.billing_period.is_none()
+                && f.date_after.is_none()
+                && f.date_before.is_none())
         {
             return None;
         }
@@ -3778,7 +3788,7 @@ impl Core {
         }
         // (An unknown type matches nothing: the planner's.)
         let ty = type_filter(t, f)?;
-        let dated = f.kinds() & Filter::DATES != 0;
+        let dated = f.date_after.is_some() || f.date_before.is_some();
         let periods = periods_of(t, f, dated)?;
         // Built on the first period not yet counted.
         let mut both: Option<RoaringBitmap> = None;
@@ -3792,15 +3802,14 @@ impl Core {
         // cardinalities of the periods over the customer's run cost less
         // than the cuts' intersections (1.3 µs against 4.2 for March to
         // September).
-        // A kept count, made from the customer's records (of the type).
-        let kept = |p: i32, part: &RoaringBitmap, both: &mut Option<RoaringBitmap>| {
-            (self.period_counts).get_or_make((c, ty.unwrap_or(ANY_TYPE), p), || match ty {
-                Some(ty) => both
-                    .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
-                    .intersection_len(part),
-                None => rows.intersection_len(part),
-            })
+        // A kept count is made from the customer's records (of the type).
+        let make = |part: &RoaringBitmap, both: &mut Option<RoaringBitmap>| match ty {
+            Some(ty) => both
+                .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
+                .intersection_len(part),
+            None => rows.intersection_len(part),
         };
+        let key = ty.unwrap_or(ANY_TYPE);
         if dated {
             let ty = ty?;
             let (lo, hi) = date_days(f);
@@ -3812,14 +3821,11 @@ impl Core {
                     .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
                     .intersection_len(&cut);
             }
-            for &(p, part) in &sorted.whole {
-                count += kept(p, part, &mut both);
-            }
+            let whole = sorted.whole.iter().copied();
+            count += (self.period_counts).sum(c, key, whole, |_, b| make(b, &mut both));
         } else {
             // (Not listed first: a year's twelve periods were a heap list.)
-            for (p, part) in periods {
-                count += kept(p, part, &mut both);
-            }
+            count += (self.period_counts).sum(c, key, periods, |_, b| make(b, &mut both));
         }
         Some(count)
     }

@@ -73,10 +73,15 @@
 //! on days only the billing periods' records were reported on, or the
 //! query's own counts per day, made once and kept), from
 //! whichever end is nearer, and walks only the day that holds it.
-//! Billing periods met with a report-date range are sorted out by their
-//! report days: a period whose days lie inside the range needs no date
-//! test, one outside it is dropped, and only the few the range cuts
-//! through are intersected with the range's days. A load numbers each
+//! A report-date range is read as billing periods, with the periods'
+//! filters or without them (every period then): a period whose report
+//! days lie inside the range needs no date test, one outside it is
+//! dropped, and only the one or two the range cuts through are
+//! intersected with the range's days, their records in it kept for the
+//! next queries until a write changes the period. A component type, an
+//! offering or a username search in a range alone is counted by its
+//! kept counts per report day, and a big customer's records of a type
+//! in a range by its kept counts per billing period and the kept cuts. A load numbers each
 //! customer's records project by project, and a project's in the reverse
 //! of the default order (by report date, then component type and uuid
 //! descending), and the store tracks how much of each project is still in
@@ -93,7 +98,8 @@
 //! start in the default view, the usernames' order and their substring
 //! matches, the records of a username search combined with a type,
 //! billing periods, dates or an offering, a union of its names' bitmaps
-//! that makes such a page one intersection, and a big offering's
+//! that makes such a page one intersection, an offering's records per
+//! report day, a billing period's records cut by a range's days, and a big offering's
 //! records with their thousands of runs expanded for intersections, and
 //! a few queries' matches per report day for their deep pages, and a
 //! few big groups or queries' matches sorted by an order's keys) is

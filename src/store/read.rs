@@ -1079,16 +1079,8 @@ fn candidates<'a>(
             )
             && let Some(count) = known()
         {
-            let Some(Pred::Any { parts, check, .. }) = preds.pop() else {
-                unreachable!("matched above")
-            };
             drop(a);
-            return Cand::Filtered {
-                count,
-                base: acc,
-                check,
-                parts,
-            };
+            return leave_last(&mut preds, acc, count);
         }
         // A report-date range last, against an entity's few runs: counted
         // by range cardinalities, and its page read from the latest days
@@ -1130,20 +1122,12 @@ fn candidates<'a>(
             && (acc.len() * 16 >= *len || acc.len() * SURVIVOR_RATIO >= overlap(&acc, parts, *len))
             && !count_only
         {
-            let Some(Pred::Any {
-                parts, check, lens, ..
-            }) = preds.pop()
-            else {
-                unreachable!()
+            let Pred::Any { parts, lens, .. } = p else {
+                unreachable!("matched above")
             };
-            let count = known().unwrap_or_else(|| a.and_len_parts(&parts, &lens));
+            let count = known().unwrap_or_else(|| a.and_len_parts(parts, lens));
             drop(a);
-            return Cand::Filtered {
-                count,
-                base: acc,
-                check,
-                parts,
-            };
+            return leave_last(&mut preds, acc, count);
         }
         // The last bitmap against a few runs, when the matches would be
         // many (sorting them for a page would cost tens of microseconds):
@@ -1215,6 +1199,25 @@ fn candidates<'a>(
         extent.is_none_or(|e| e.len == acc.len() && (e.len == 0 || Some(e.min) == acc.min()))
     );
     Cand::Set(acc, extent)
+}
+
+/// The plan that tests the last predicate, a union, on the running set
+/// `base` (`count` matches), for [`candidates`]: its parts are left
+/// unbuilt.
+fn leave_last<'a>(
+    preds: &mut SmallVec<[Pred<'a>; 4]>,
+    base: Cow<'a, RoaringBitmap>,
+    count: u64,
+) -> Cand<'a> {
+    let Some(Pred::Any { parts, check, .. }) = preds.pop() else {
+        unreachable!("a union last")
+    };
+    Cand::Filtered {
+        count,
+        base,
+        check,
+        parts,
+    }
 }
 
 /// Whose kept counts by report day [`Core::skip_days`] reads.

@@ -903,6 +903,8 @@ pub(crate) struct Core {
     /// Offerings' records per report day, adjusted by writes that re-date
     /// them, forgotten by those that add or remove them.
     pub(crate) offering_days: super::cache::OfferingDayCache,
+    /// Offerings' records per billing period, kept as their day counts.
+    pub(crate) offering_periods: super::cache::OfferingPeriodCache,
     /// Whole projects' records of a type, kept until a write changes the
     /// project's records.
     pub(crate) typed_runs: super::cache::TypedRunCache,
@@ -1046,7 +1048,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, true);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, 1);
-                self.stale.day_type(slot, (ctype, o), day, 1);
+                self.stale.day_type(slot, (ctype, o), (day, period), 1);
                 let b = self.t.period_days.entry(period).or_insert((day, day));
                 *b = (b.0.min(day), b.1.max(day));
                 self.view_insert(slot, &VIEW_KINDS);
@@ -1098,7 +1100,7 @@ impl Core {
                 self.t.count_type(c, p, ctype, 1, false);
                 self.stale.project(p);
                 self.stale.count(c, ctype, period, -1);
-                self.stale.day_type(slot, (ctype, o), day, -1);
+                self.stale.day_type(slot, (ctype, o), (day, period), -1);
                 if let hashbrown::hash_map::Entry::Occupied(mut e) =
                     self.t.period_type_rows.entry((period, ctype))
                 {
@@ -1283,12 +1285,13 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, offering day counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
+                "query caches (project tails, day starts, period counts, day type counts, offering day and period counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes(|v| 8 * v.capacity())
                     + self.offering_days.heap_bytes(|v| 8 * v.capacity())
+                    + self.offering_periods.heap_bytes(|v| 8 * v.capacity())
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes()
                     + self.needle_rows.heap_bytes(bitmap_bytes)

@@ -436,6 +436,18 @@ fn dated_username(f: &Filter, scope: &Scope) -> bool {
         && scope.everything
 }
 
+/// Whether the filter is one offering and billing period filters, and
+/// nothing else, every record visible: counted by the offering's kept
+/// counts per billing period (`Core::known_count`), and paged by a walk
+/// when the offering is dense enough ([`walkable`]).
+fn periods_offering(f: &Filter, scope: &Scope) -> bool {
+    (f.year.is_some() || f.month.is_some() || f.billing_period.is_some())
+        && f.kinds() == Filter::ENTITIES | Filter::PERIODS
+        && scope.everything
+        && f.offering.is_some()
+        && !run_entity(f)
+}
+
 /// Whether a set of `len` records is dense enough to walk for a page
 /// ([`DAYS_WALK_SHARE`]).
 fn walkable(t: &Tables, len: u64) -> bool {
@@ -1069,12 +1081,12 @@ fn candidates<'a>(
         // too sparse to walk (see `DAYS_WALK_SHARE`).
         if i == last
             && !count_only
-            && (dated_offering(f, scope) || dated_username(f, scope))
+            && (dated_offering(f, scope) || dated_username(f, scope) || periods_offering(f, scope))
             && walkable(t, a.len)
             && matches!(
                 p,
                 Pred::Any {
-                    check: Check::Dates(..),
+                    check: Check::Dates(..) | Check::Periods(..),
                     ..
                 }
             )
@@ -3759,6 +3771,24 @@ impl Core {
                 .get_or_make(o, || Arc::new(day_counts_of(t, &t.offerings.get(o).rows)));
             let (lo, hi) = date_days(f);
             return Some(days_sum(&days, lo, hi));
+        }
+        // An offering in billing periods, and nothing else: the
+        // offering's kept counts per period (`OfferingPeriodCache`).
+        if periods_offering(f, &q.scope) {
+            let o = t.offerings.id(f.offering.as_ref()?)?;
+            let kept = self.offering_periods.get_or_make(o, || {
+                let rows = &t.offerings.get(o).rows;
+                let counts = t
+                    .periods
+                    .iter()
+                    .map(|(&p, b)| (p, b.intersection_len(rows) as u32));
+                Arc::new(counts.filter(|e| e.1 > 0).collect())
+            });
+            let count = |p: i32| match kept.binary_search_by_key(&p, |e| e.0) {
+                Ok(i) => u64::from(kept[i].1),
+                Err(_) => 0,
+            };
+            return Some(selected_periods(t, f)?.map(|(p, _)| count(p)).sum());
         }
         // A username search in a report-date range, and nothing else: its
         // kept records' counts per day (`NeedleRowsCache`), when its

@@ -319,6 +319,27 @@ impl Core {
                 "offering day cache: offering {o}'s counts by day differ from its records'"
             );
         }
+        // Cached records per (offering, billing period), zeros aside.
+        for (o, periods) in self.offering_periods.entries() {
+            ensure!(
+                periods.windows(2).all(|w| w[0].0 < w[1].0),
+                "offering period cache: offering {o}'s periods do not ascend"
+            );
+            ensure!(
+                !t.offerings.is_free(o),
+                "offering period cache: offering {o} is dead"
+            );
+            let rows = &t.offerings.get(o).rows;
+            let want: Vec<(i32, u32)> = (t.periods.iter())
+                .map(|(&p, b)| (p, b.intersection_len(rows) as u32))
+                .filter(|e| e.1 > 0)
+                .collect();
+            let have: Vec<(i32, u32)> = periods.iter().copied().filter(|e| e.1 > 0).collect();
+            ensure!(
+                have == want,
+                "offering period cache: offering {o}'s counts by period differ from its records'"
+            );
+        }
         // Kept cuts: the period's records reported on the cut's days.
         for e in self.cuts.entries() {
             let (p, x, y) = e.key;

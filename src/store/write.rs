@@ -469,6 +469,7 @@ impl Core {
             self.period_counts.clear();
             self.day_types.clear();
             self.offering_days.clear();
+            self.offering_periods.clear();
             self.typed_runs.clear();
             self.needle_rows.clear();
             self.flat_offerings.clear();
@@ -500,6 +501,8 @@ impl Core {
             // is counted anew.)
             self.offering_days.forget(&stale.offerings);
             self.offering_days.adjust(&stale.offering_days);
+            self.offering_periods.forget(&stale.offerings);
+            self.offering_periods.adjust(&stale.offering_periods);
             let names = &self.t.usernames;
             (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n).ids);
         }
@@ -1701,59 +1704,89 @@ mod tests {
     }
 
     /// An offering's report-date range keeps the offering's records per
-    /// report day (`OfferingDayCache`) and counts from them; a write that
-    /// re-dates a record adjusts them (the entry stays, and the next
-    /// count is right), one that adds a record to the offering forgets
-    /// them. `validate` compares every kept count with the day's bitmap
-    /// after each write.
+    /// report day (`OfferingDayCache`), and its billing period its records
+    /// per period (`OfferingPeriodCache`), and they count from them; a
+    /// write that re-dates or re-periods a record adjusts them (the
+    /// entries stay, and the next counts are right), one that adds a
+    /// record to the offering forgets them. `validate` compares every
+    /// kept count with the day's or period's bitmap after each write.
     #[test]
-    fn offering_day_counts_follow_writes() {
+    fn offering_day_and_period_counts_follow_writes() {
+        // Kept counts by day or period.
+        type Counts = Vec<(i32, u32)>;
         let (store, [a, _, _]) = fixture();
-        let kept = || -> Option<Vec<(i32, u32)>> {
+        let o = a.offering_uuid.simple();
+        let kept = || -> (Option<Counts>, Option<Counts>) {
             let core = store.core.read();
-            let id = core.t.offerings.id(&a.offering_uuid)?;
-            (core.offering_days.entries().into_iter())
-                .find_map(|(k, v)| (k == id).then(|| v.to_vec()))
+            let Some(id) = core.t.offerings.id(&a.offering_uuid) else {
+                return (None, None);
+            };
+            let find = |v: Vec<(u32, std::sync::Arc<Counts>)>| {
+                v.into_iter()
+                    .find_map(|(k, v)| (k == id).then(|| v.to_vec()))
+            };
+            (
+                find(core.offering_days.entries()),
+                find(core.offering_periods.entries()),
+            )
         };
-        // The count of `a`'s offering from `a`'s report day, kept or not,
-        // against the records stored.
-        let range = format!(
-            "offering_uuid={}&date_after={}",
-            a.offering_uuid.simple(),
-            a.date.date_naive()
-        );
+        let next_month = a.billing_period + chrono::Months::new(1);
+        // The counts of `a`'s offering from `a`'s report day, in `a`'s
+        // billing period and in the next, against the records stored.
         let check = || {
-            let q = Query::parse(&range).expect("valid query");
-            let n = store.read().count(&q).expect("count").count;
-            // The offering's records, every page of them, dated by hand.
-            let mut want = 0;
+            let queries = [
+                format!("offering_uuid={o}&date_after={}", a.date.date_naive()),
+                format!(
+                    "offering_uuid={o}&component_usage__billing_period={}",
+                    a.billing_period
+                ),
+                format!("offering_uuid={o}&component_usage__billing_period={next_month}"),
+            ];
+            let counts: Vec<u64> = (queries.iter())
+                .map(|q| {
+                    let q = Query::parse(q).expect("valid query");
+                    store.read().count(&q).expect("count").count
+                })
+                .collect();
+            // The offering's records, every page of them, read by hand.
+            let mut want = [0u64; 3];
             for page in 1.. {
-                let q = format!(
-                    "offering_uuid={}&page_size=300&page={page}",
-                    a.offering_uuid.simple()
-                );
+                let q = format!("offering_uuid={o}&page_size=300&page={page}");
                 let (info, records) = store
                     .query(&Query::parse(&q).expect("valid"))
                     .expect("a page");
-                want += (records.iter())
-                    .filter(|r| r.date.date_naive() >= a.date.date_naive())
-                    .count() as u64;
+                for r in &records {
+                    want[0] += u64::from(r.date.date_naive() >= a.date.date_naive());
+                    want[1] += u64::from(r.billing_period == a.billing_period);
+                    want[2] += u64::from(r.billing_period == next_month);
+                }
                 if page >= info.num_pages {
                     break;
                 }
             }
-            assert_eq!(n, want, "{range}");
+            assert_eq!(counts, want, "{queries:?}");
             store.validate().expect("invariants");
         };
-        assert_eq!(kept(), None, "cold");
+        assert_eq!(kept(), (None, None), "cold");
         check();
-        let before = kept().expect("kept by the count");
+        let (days, periods) = kept();
+        let (days, periods) = (days.expect("kept"), periods.expect("kept"));
 
         // Re-dated past every report: adjusted, not forgotten.
         let moved = later(&a);
         store.upsert(&moved).expect("valid");
-        let after = kept().expect("adjusted, still kept");
-        assert_ne!(before, after, "a new day counted");
+        let (days2, periods2) = kept();
+        assert_ne!(Some(days), days2, "a new day counted");
+        assert_eq!(Some(periods.clone()), periods2, "no period changed");
+        check();
+
+        // Moved to the next billing period: adjusted, not forgotten.
+        let mut later_period = moved.clone();
+        later_period.billing_period = next_month;
+        store.upsert(&later_period).expect("valid");
+        let (days3, periods3) = kept();
+        assert!(days3.is_some(), "still kept");
+        assert_ne!(Some(periods), periods3, "the periods' counts moved");
         check();
 
         // A new record of the offering: forgotten, then counted anew.
@@ -1761,9 +1794,9 @@ mod tests {
         new.uuid = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0001);
         new.component_usage = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0002);
         store.upsert(&new).expect("valid");
-        assert_eq!(kept(), None, "a record joined the offering");
+        assert_eq!(kept(), (None, None), "a record joined the offering");
         check();
-        assert!(kept().is_some());
+        assert!(kept().0.is_some() && kept().1.is_some());
     }
 
     /// The filters whose day counts are kept (`SetDaysCache`).

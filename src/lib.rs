@@ -80,7 +80,8 @@
 //! intersected with the range's days, their records in it kept for the
 //! next queries until a write changes the period. A component type, an
 //! offering or a username search in a range alone is counted by its
-//! kept counts per report day, and a big customer's records of a type
+//! kept counts per report day, an offering's billing periods alone by
+//! its kept counts per period, and a big customer's records of a type
 //! in a range by its kept counts per billing period and the kept cuts. A load numbers each
 //! customer's records project by project, and a project's in the reverse
 //! of the default order (by report date, then component type and uuid
@@ -99,7 +100,8 @@
 //! matches, the records of a username search combined with a type,
 //! billing periods, dates or an offering, a union of its names' bitmaps
 //! that makes such a page one intersection, an offering's records per
-//! report day, a billing period's records cut by a range's days, and a big offering's
+//! report day and per billing period, a billing period's records cut by
+//! a range's days, and a big offering's
 //! records with their thousands of runs expanded for intersections, and
 //! a few queries' matches per report day for their deep pages, and a
 //! few big groups or queries' matches sorted by an order's keys) is

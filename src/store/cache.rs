@@ -701,11 +701,6 @@ impl CutCache {
             .map(|e| Arc::clone(&e.rows))
     }
 
-    /// Whether the cut of `key` is kept. O(entries).
-    pub(crate) fn has(&self, key: (i32, i32, i32)) -> bool {
-        self.0.read().iter().any(|e| e.key == key)
-    }
-
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
         let v = self.0.get_mut();

@@ -255,7 +255,11 @@ impl HeldRows<'_> {
 /// within the range: made by the query's first plan that needs them
 /// ([`predicates`]), for one query, from the store's kept cuts
 /// ([`CutCache`]) when it has them.
-type CutCell = std::cell::OnceCell<SmallVec<[(i32, Arc<RoaringBitmap>); 2]>>;
+type CutCell = std::cell::OnceCell<PeriodCuts>;
+
+/// The records of the billing periods a range cuts through, each in the
+/// range, by period.
+type PeriodCuts = SmallVec<[(i32, Arc<RoaringBitmap>); 2]>;
 
 /// Billing periods sorted out by a report-date range of days `[lo, hi]`,
 /// by their first and last report days (`Tables::period_days`, which
@@ -462,6 +466,14 @@ fn days_sum(days: &[(i32, u32)], lo: i32, hi: i32) -> u64 {
     days[a..b.max(a)].iter().map(|e| u64::from(e.1)).sum()
 }
 
+/// The key of billing period `p`'s cut by the report days `[lo, hi]`
+/// ([`CutCache`]): the period and the days of its span the range keeps
+/// (the range's other days hold none of its records). O(log periods).
+fn cut_key(t: &Tables, p: i32, lo: i32, hi: i32) -> (i32, i32, i32) {
+    let span = t.period_days[&p];
+    (p, span.0.max(lo), span.1.min(hi))
+}
+
 /// Whether the filter names a customer, project or resource: a few runs
 /// of slots after a load (an offering's records are spread over every
 /// customer), within which other bitmaps are cheap to count.
@@ -594,16 +606,17 @@ fn predicates<'a>(
                 // at 1M records: 16.7 million instructions, 1.8 ms).
                 let sorted = PeriodsInRange::new(t, periods, contiguous, lo, hi);
                 let cut_len: u64 = sorted.partial.iter().map(|(_, b)| b.len()).sum();
-                // The days a cut keeps of each period: they key it.
-                let cut_key = |p: i32| {
-                    let span = t.period_days[&p];
-                    (p, span.0.max(lo), span.1.min(hi))
-                };
-                // Kept cuts cost nothing to make.
-                let kept = |cuts: &CutCache| sorted.partial.iter().all(|e| cuts.has(cut_key(e.0)));
+                let cut_key = |p: i32| cut_key(t, p, lo, hi);
+                // The range's cuts, when every one is kept: they cost
+                // nothing to make.
+                let kept: Option<PeriodCuts> = held.cuts.and_then(|cuts| {
+                    (sorted.partial.iter())
+                        .map(|&(p, _)| Some((p, cuts.get(cut_key(p))?)))
+                        .collect()
+                });
                 let cut = held.cut.filter(|_| {
                     !sorted.partial.is_empty()
-                        && (held.cuts.is_some_and(kept) || cut_pays(t, &preds, &sorted, cut_len))
+                        && (kept.is_some() || cut_pays(t, &preds, &sorted, cut_len))
                 });
                 if sorted.partial.is_empty() {
                     // Every record of the periods kept is within the range
@@ -613,11 +626,12 @@ fn predicates<'a>(
                     days = None;
                 } else if let Some(cell) = cut {
                     let cut = cell.get_or_init(|| {
+                        if let Some(kept) = kept {
+                            return kept;
+                        }
                         (sorted.partial.iter())
                             .map(|&(p, b)| {
                                 let make = || cut_records(t, b, t.period_days[&p], lo, hi);
-                                // The range's other days hold none of the
-                                // period's records.
                                 let rows = match held.cuts {
                                     Some(cuts) => cuts.get_or_make(cut_key(p), make),
                                     None => Arc::new(make()),
@@ -3847,15 +3861,13 @@ impl Core {
         };
         let key = ty.unwrap_or(ANY_TYPE);
         if dated {
-            let ty = ty?;
+            // (Without a type, the planner counts: see above.)
+            ty?;
             let (lo, hi) = date_days(f);
             let sorted = PeriodsInRange::new(t, periods, true, lo, hi);
             for &(p, _) in &sorted.partial {
-                let span = t.period_days[&p];
-                let cut = self.cuts.get((p, span.0.max(lo), span.1.min(hi)))?;
-                count += both
-                    .get_or_insert_with(|| Acc::new(rows).and(t.types.payload(ty)))
-                    .intersection_len(&cut);
+                let cut = self.cuts.get(cut_key(t, p, lo, hi))?;
+                count += make(&cut, &mut both);
             }
             let whole = sorted.whole.iter().copied();
             count += (self.period_counts).sum(c, key, whole, |_, b| make(b, &mut both));

@@ -277,68 +277,28 @@ impl Core {
                 "typed run cache: project {p}'s records of type {ty} differ"
             );
         }
-        // Cached records per (type, report day): the type's records of
-        // each day, zeros aside.
+        // Kept counts per report day or billing period: the records of a
+        // type or offering in each day's or period's bitmap.
         for (ty, days) in self.day_types.entries() {
-            ensure!(
-                days.windows(2).all(|w| w[0].0 < w[1].0),
-                "day type cache: type {ty}'s days do not ascend"
-            );
-            let want: Vec<(i32, u32)> = match t.types.is_live(ty) {
-                true => (t.days.iter())
-                    .map(|(&d, b)| (d, b.intersection_len(t.types.payload(ty)) as u32))
-                    .filter(|e| e.1 > 0)
-                    .collect(),
-                false => Vec::new(),
-            };
-            let have: Vec<(i32, u32)> = days.iter().copied().filter(|e| e.1 > 0).collect();
-            ensure!(
-                have == want,
-                "day type cache: type {ty}'s counts by day differ from its records'"
-            );
+            let rows = t.types.is_live(ty).then(|| t.types.payload(ty));
+            kept_counts(&days, &t.days, rows)
+                .map_err(|why| format!("day type cache: type {ty}'s {why}"))?;
         }
-        // Cached records per (offering, report day): the offering's
-        // records of each day, zeros aside.
         for (o, days) in self.offering_days.entries() {
-            ensure!(
-                days.windows(2).all(|w| w[0].0 < w[1].0),
-                "offering day cache: offering {o}'s days do not ascend"
-            );
             ensure!(
                 !t.offerings.is_free(o),
                 "offering day cache: offering {o} is dead"
             );
-            let rows = &t.offerings.get(o).rows;
-            let want: Vec<(i32, u32)> = (t.days.iter())
-                .map(|(&d, b)| (d, b.intersection_len(rows) as u32))
-                .filter(|e| e.1 > 0)
-                .collect();
-            let have: Vec<(i32, u32)> = days.iter().copied().filter(|e| e.1 > 0).collect();
-            ensure!(
-                have == want,
-                "offering day cache: offering {o}'s counts by day differ from its records'"
-            );
+            kept_counts(&days, &t.days, Some(&t.offerings.get(o).rows))
+                .map_err(|why| format!("offering day cache: offering {o}'s {why}"))?;
         }
-        // Cached records per (offering, billing period), zeros aside.
         for (o, periods) in self.offering_periods.entries() {
-            ensure!(
-                periods.windows(2).all(|w| w[0].0 < w[1].0),
-                "offering period cache: offering {o}'s periods do not ascend"
-            );
             ensure!(
                 !t.offerings.is_free(o),
                 "offering period cache: offering {o} is dead"
             );
-            let rows = &t.offerings.get(o).rows;
-            let want: Vec<(i32, u32)> = (t.periods.iter())
-                .map(|(&p, b)| (p, b.intersection_len(rows) as u32))
-                .filter(|e| e.1 > 0)
-                .collect();
-            let have: Vec<(i32, u32)> = periods.iter().copied().filter(|e| e.1 > 0).collect();
-            ensure!(
-                have == want,
-                "offering period cache: offering {o}'s counts by period differ from its records'"
-            );
+            kept_counts(&periods, &t.periods, Some(&t.offerings.get(o).rows))
+                .map_err(|why| format!("offering period cache: offering {o}'s {why}"))?;
         }
         // Kept cuts: the period's records reported on the cut's days.
         for e in self.cuts.entries() {
@@ -630,4 +590,30 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// Checks kept counts by key (report days or billing periods, as
+/// `by_key`): keys ascending, and the nonzero counts exactly the records
+/// of `rows` (none when `None`) in each key's bitmap; a key whose records
+/// left keeps a zero. The reason when not.
+fn kept_counts(
+    kept: &[(i32, u32)],
+    by_key: &std::collections::BTreeMap<i32, RoaringBitmap>,
+    rows: Option<&RoaringBitmap>,
+) -> Result<(), &'static str> {
+    if !kept.windows(2).all(|w| w[0].0 < w[1].0) {
+        return Err("keys do not ascend");
+    }
+    let want: Vec<(i32, u32)> = match rows {
+        Some(rows) => (by_key.iter())
+            .map(|(&k, b)| (k, b.intersection_len(rows) as u32))
+            .filter(|e| e.1 > 0)
+            .collect(),
+        None => Vec::new(),
+    };
+    let have: Vec<(i32, u32)> = kept.iter().copied().filter(|e| e.1 > 0).collect();
+    if have != want {
+        return Err("counts differ from its records'");
+    }
+    Ok(())
 }

@@ -3,8 +3,10 @@
 //! ([`TailCache`]), where report days start in the default view
 //! ([`DayCache`]), big customers' records of a type per billing period
 //! ([`PeriodCountCache`]), a type's records per report day
-//! ([`DayTypeCache`]), an offering's records per report day
-//! ([`OfferingDayCache`]), whole projects' records of a type
+//! ([`DayTypeCache`]), an offering's records per report day or billing
+//! period and type ([`OfferingDayCache`], [`OfferingPeriodCache`]), an
+//! offering's records of a type ([`OfferingTypeCache`]), whole projects'
+//! records of a type
 //! ([`TypedRunCache`]), a username search's records
 //! ([`NeedleRowsCache`]), big offerings' records expanded
 //! ([`FlatCache`]), queries' matches per report day
@@ -299,47 +301,101 @@ pub(crate) type FlatCache = Derived<Option<roaring::RoaringBitmap>>;
 /// day (a day whose records left keeps a zero).
 pub(crate) type DayTypeCache = Derived<Vec<(i32, u32)>>;
 
-/// Records of one offering per report day, by offering id: an offering's
-/// report-date range alone (a provider's usage from a date) is counted by
-/// these, where the planner tested each of the offering's records (its
-/// records are spread over every customer that uses it, so neither a run
-/// nor a cheap intersection; the biggest offering from 2025 took 190 µs
-/// at 1M records, one of 16,847 records 281 µs). Made on the first such
-/// query from the offering's records, each one's report day read.
-/// Adjusted by writes that re-date records ([`Stale::offering_days`]);
-/// forgotten by a write that adds, removes or moves one of its records
-/// ([`Stale::offerings`]), and by a bulk write. The same counts as a
-/// [`DayTypeCache`] entry, kept alike.
+/// Records of one offering per report day and component type, by
+/// offering id: an offering's report-date range, alone or with a type (a
+/// provider's usage from a date), is counted by these, where the planner
+/// tested each of the offering's records (its records are spread over
+/// every customer that uses it, so neither a run nor a cheap
+/// intersection; the biggest offering from 2025 took 190 µs at 1M
+/// records, one of 16,847 records 281 µs; the biggest's CPU from 2025
+/// 804 µs). Made on the first such query by reading each of the
+/// offering's records' report day and type. Adjusted by writes that
+/// re-date records ([`Stale::offering_days`]); forgotten by a write that
+/// adds, removes or moves one of its records ([`Stale::offerings`]), and
+/// by a bulk write. Each entry holds `((day, type), records)`, ascending,
+/// 12 bytes each: an offering measures a few of the store's types (the
+/// biggest at 1M, five types over 1,101 days: 66 KB).
 ///
-/// Invariant (checked by `Core::validate`): an entry's days ascend, and
-/// its nonzero counts are exactly the offering's live records on each
-/// report day.
-pub(crate) type OfferingDayCache = Derived<Vec<(i32, u32)>>;
+/// Invariant (checked by `Core::validate`): an entry's keys ascend, and
+/// its nonzero counts are exactly the offering's live records of each
+/// type on each report day.
+pub(crate) type OfferingDayCache = Derived<Vec<((i32, u32), u32)>>;
 
-/// Records of one offering per billing period, by offering id: an
-/// offering's billing periods alone (a provider's year or month) are
-/// counted by these, where the planner intersected the offering with
-/// each period or tested each of its records (the biggest offering's
-/// year took 185 µs at 1M records, one of 16,847 records 294 µs). Kept
-/// as an [`OfferingDayCache`] entry is, by period instead of report day
-/// ([`Stale::offering_periods`]).
+/// Records of one offering per billing period and component type, by
+/// offering id: an offering's billing periods, alone or with a type (a
+/// provider's year or month), are counted by these, where the planner
+/// intersected the offering with each period or tested each of its
+/// records (the biggest offering's year took 185 µs at 1M records, one
+/// of 16,847 records 294 µs; the biggest's CPU in a year 733 µs). Kept as
+/// an [`OfferingDayCache`] entry is, by period instead of report day
+/// ([`Stale::offering_periods`]). The types with records tell which
+/// parts of the usage view an offering's usage order walks
+/// (`Core::offering_types`).
 ///
-/// Invariant (checked by `Core::validate`): an entry's periods ascend,
-/// and its nonzero counts are exactly the offering's live records of
-/// each billing period.
-pub(crate) type OfferingPeriodCache = Derived<Vec<(i32, u32)>>;
+/// Invariant (checked by `Core::validate`): an entry's keys ascend, and
+/// its nonzero counts are exactly the offering's live records of each
+/// type in each billing period.
+pub(crate) type OfferingPeriodCache = Derived<Vec<((i32, u32), u32)>>;
 
-impl DayTypeCache {
-    /// Adjusts the kept counts by a write's changes ([`Stale::day_types`],
-    /// or for an [`OfferingDayCache`], [`Stale::offering_days`]):
-    /// a day new to an entry is inserted in its place. O(changes × log
-    /// days), plus a shift of the entry's later days per new day.
-    pub(crate) fn adjust(&mut self, changes: &[((u32, i32), i64)]) {
+/// `(offering, (report day or billing period, type))`: what a change to
+/// an [`OfferingDayCache`] or [`OfferingPeriodCache`] entry counts.
+pub(crate) type OfferingKey = (u32, (i32, u32));
+
+/// An offering's records of one component type, by `(offering, type)`:
+/// a query that names both (a provider's CPU usage) reads these where
+/// the planner intersected the two bitmaps (the biggest offering's CPU
+/// at 1M records, 44,595 of its 223,813 records: about 120 µs a query,
+/// the offering's runs against the type's bitmap containers). Made by the
+/// first such query; adjusted by writes, record by record, as they attach
+/// and detach a record's type ([`Stale::offering_types`]: a re-dated
+/// record leaves and rejoins its entry); forgotten by a write that adds,
+/// removes or moves a record of the offering ([`Stale::offerings`]), and
+/// by a bulk write. The entries of one offering are disjoint, so all of
+/// them together hold each record of the store at most once.
+///
+/// Invariant (checked by `Core::validate`): an entry is its live
+/// offering's records of its type.
+pub(crate) type OfferingTypeCache = Derived<RoaringBitmap, (u32, u32)>;
+
+impl OfferingTypeCache {
+    /// Adjusts the kept bitmaps by a write's attaches and detaches of
+    /// records' types, in order ([`Stale::offering_types`]). O(changes).
+    pub(crate) fn adjust(&mut self, changes: &[((u32, u32), u32, bool)]) {
         if self.0.get_mut().is_empty() {
             return;
         }
-        for &((ty, day), n) in changes {
-            self.update(ty, |v| match v.binary_search_by_key(&day, |e| e.0) {
+        for &(key, slot, attached) in changes {
+            self.update(key, |b| {
+                if attached {
+                    b.insert(slot);
+                } else {
+                    b.remove(slot);
+                }
+            });
+        }
+    }
+
+    /// Forgets the entries of these offerings (unsorted, with repeats).
+    /// O(entries) when any offering is given.
+    pub(crate) fn forget_offerings(&mut self, offerings: &[u32]) {
+        let map = self.0.get_mut();
+        if !map.is_empty() && !offerings.is_empty() {
+            map.retain(|k, _| !offerings.contains(&k.0));
+        }
+    }
+}
+
+impl<D: Ord + Copy> Derived<Vec<(D, u32)>> {
+    /// Adjusts the kept counts by a write's changes ([`Stale::day_types`],
+    /// or for an [`OfferingDayCache`], [`Stale::offering_days`], and so
+    /// on): a key new to an entry is inserted in its place. O(changes ×
+    /// log keys), plus a shift of the entry's later keys per new key.
+    pub(crate) fn adjust(&mut self, changes: &[((u32, D), i64)]) {
+        if self.0.get_mut().is_empty() {
+            return;
+        }
+        for &((id, key), n) in changes {
+            self.update(id, |v| match v.binary_search_by_key(&key, |e| e.0) {
                 Ok(i) => {
                     let c = &mut v[i].1;
                     *c = c
@@ -349,8 +405,8 @@ impl DayTypeCache {
                 Err(i) => v.insert(
                     i,
                     (
-                        day,
-                        u32::try_from(n).expect("a day's first records are added"),
+                        key,
+                        u32::try_from(n).expect("a key's first records are added"),
                     ),
                 ),
             });
@@ -1018,16 +1074,20 @@ pub(crate) struct Stale {
     /// are attached and detached, the only places its day and type enter
     /// or leave the indexes.
     pub(crate) day_types: Vec<((u32, i32), i64)>,
-    /// Changes to the number of records of `(offering, report day)`, by
-    /// which an [`OfferingDayCache`] entry is adjusted: noted with
-    /// [`Stale::day_types`]. A record that joins or leaves an offering
-    /// has its offering noted in [`Stale::offerings`] too, which forgets
-    /// the entry.
-    pub(crate) offering_days: Vec<((u32, i32), i64)>,
-    /// Changes to the number of records of `(offering, billing period)`,
-    /// by which an [`OfferingPeriodCache`] entry is adjusted: noted with
-    /// [`Stale::offering_days`].
-    pub(crate) offering_periods: Vec<((u32, i32), i64)>,
+    /// Changes to the number of records of `(offering, (report day,
+    /// type))`, by which an [`OfferingDayCache`] entry is adjusted: noted
+    /// with [`Stale::day_types`]. A record that joins or leaves an
+    /// offering has its offering noted in [`Stale::offerings`] too, which
+    /// forgets the entry.
+    pub(crate) offering_days: Vec<(OfferingKey, i64)>,
+    /// Changes to the number of records of `(offering, (billing period,
+    /// type))`, by which an [`OfferingPeriodCache`] entry is adjusted:
+    /// noted with [`Stale::offering_days`].
+    pub(crate) offering_periods: Vec<(OfferingKey, i64)>,
+    /// Slots attached to (`true`) or detached from (`false`) the records
+    /// of `(offering, type)`, in order: by these an [`OfferingTypeCache`]
+    /// entry is adjusted. Noted with [`Stale::day_types`].
+    pub(crate) offering_types: Vec<((u32, u32), u32, bool)>,
     /// Slots attached to (`true`) or detached from (`false`) a username's
     /// bitmap, with the name's id, in order: by these a
     /// [`NeedleRowsCache`] entry is adjusted. Noted where the username
@@ -1059,6 +1119,7 @@ impl Stale {
             || !self.day_types.is_empty()
             || !self.offering_days.is_empty()
             || !self.offering_periods.is_empty()
+            || !self.offering_types.is_empty()
             || !self.names.is_empty()
             || !self.offerings.is_empty()
             || !self.dated.is_empty()
@@ -1082,6 +1143,8 @@ impl Stale {
         self.offering_days.shrink_to(1024);
         self.offering_periods.clear();
         self.offering_periods.shrink_to(1024);
+        self.offering_types.clear();
+        self.offering_types.shrink_to(1024);
         self.names.clear();
         self.names.shrink_to(1024);
         self.dated.clear();
@@ -1126,8 +1189,9 @@ impl Stale {
     ) {
         if !self.all {
             self.day_types.push(((ty, day), n));
-            self.offering_days.push(((o, day), n));
-            self.offering_periods.push(((o, p), n));
+            self.offering_days.push(((o, (day, ty)), n));
+            self.offering_periods.push(((o, (p, ty)), n));
+            self.offering_types.push(((o, ty), slot, n > 0));
             self.dated.push(slot);
         }
     }

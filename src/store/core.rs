@@ -900,11 +900,15 @@ pub(crate) struct Core {
     pub(crate) period_counts: super::cache::PeriodCountCache,
     /// Component types' records per report day, adjusted by writes.
     pub(crate) day_types: super::cache::DayTypeCache,
-    /// Offerings' records per report day, adjusted by writes that re-date
-    /// them, forgotten by those that add or remove them.
+    /// Offerings' records per report day and type, adjusted by writes
+    /// that re-date them, forgotten by those that add or remove them.
     pub(crate) offering_days: super::cache::OfferingDayCache,
-    /// Offerings' records per billing period, kept as their day counts.
+    /// Offerings' records per billing period and type, kept as their day
+    /// counts.
     pub(crate) offering_periods: super::cache::OfferingPeriodCache,
+    /// Offerings' records of a type, adjusted by writes that re-date
+    /// them, forgotten by those that add or remove them.
+    pub(crate) offering_types: super::cache::OfferingTypeCache,
     /// Whole projects' records of a type, kept until a write changes the
     /// project's records.
     pub(crate) typed_runs: super::cache::TypedRunCache,
@@ -1285,13 +1289,14 @@ impl Core {
                 self.views.iter().map(View::heap_bytes).sum(),
             ),
             (
-                "query caches (project tails, day starts, period counts, day type counts, offering day and period counts, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
+                "query caches (project tails, day starts, period counts, day type counts, offering day and period counts, offerings' records of a type, typed runs, username ranks, username search records, expanded offerings, queries' day counts, period cuts, group orders)",
                 self.tails.heap_bytes(|t| 4 * t.len())
                     + self.day_starts.heap_bytes(|_| std::mem::size_of::<usize>())
                     + self.period_counts.heap_bytes()
                     + self.day_types.heap_bytes(|v| 8 * v.capacity())
-                    + self.offering_days.heap_bytes(|v| 8 * v.capacity())
-                    + self.offering_periods.heap_bytes(|v| 8 * v.capacity())
+                    + self.offering_days.heap_bytes(|v| 12 * v.capacity())
+                    + self.offering_periods.heap_bytes(|v| 12 * v.capacity())
+                    + self.offering_types.heap_bytes(bitmap_bytes)
                     + self.typed_runs.heap_bytes()
                     + t.usernames.ranks_heap_bytes()
                     + self.needle_rows.heap_bytes(bitmap_bytes)

@@ -7,7 +7,7 @@ use hashbrown::HashMap;
 use roaring::RoaringBitmap;
 
 use super::cache::ANY_TYPE;
-use super::core::{Core, NO_SLOT, NO_TEXT, VIEW_KINDS};
+use super::core::{Core, NO_SLOT, NO_TEXT, Tables, VIEW_KINDS};
 use super::entities::{PROJECT_TYPES, UNKEPT};
 use crate::wire::time::micros_to_day;
 
@@ -289,7 +289,7 @@ impl Core {
                 !t.offerings.is_free(o),
                 "offering day cache: offering {o} is dead"
             );
-            kept_counts(&days, &t.days, Some(&t.offerings.get(o).rows))
+            kept_typed_counts(t, &days, &t.days, &t.offerings.get(o).rows)
                 .map_err(|why| format!("offering day cache: offering {o}'s {why}"))?;
         }
         for (o, periods) in self.offering_periods.entries() {
@@ -297,8 +297,18 @@ impl Core {
                 !t.offerings.is_free(o),
                 "offering period cache: offering {o} is dead"
             );
-            kept_counts(&periods, &t.periods, Some(&t.offerings.get(o).rows))
+            kept_typed_counts(t, &periods, &t.periods, &t.offerings.get(o).rows)
                 .map_err(|why| format!("offering period cache: offering {o}'s {why}"))?;
+        }
+        for ((o, ty), rows) in self.offering_types.entries() {
+            ensure!(
+                !t.offerings.is_free(o) && t.types.is_live(ty),
+                "offering type cache: offering {o} or type {ty} is dead"
+            );
+            ensure!(
+                *rows == (&t.offerings.get(o).rows & t.types.payload(ty)),
+                "offering type cache: offering {o}'s records of type {ty} differ"
+            );
         }
         // Kept cuts: the period's records reported on the cut's days.
         for e in self.cuts.entries() {
@@ -601,9 +611,6 @@ fn kept_counts(
     by_key: &std::collections::BTreeMap<i32, RoaringBitmap>,
     rows: Option<&RoaringBitmap>,
 ) -> Result<(), &'static str> {
-    if !kept.windows(2).all(|w| w[0].0 < w[1].0) {
-        return Err("keys do not ascend");
-    }
     let want: Vec<(i32, u32)> = match rows {
         Some(rows) => (by_key.iter())
             .map(|(&k, b)| (k, b.intersection_len(rows) as u32))
@@ -611,7 +618,37 @@ fn kept_counts(
             .collect(),
         None => Vec::new(),
     };
-    let have: Vec<(i32, u32)> = kept.iter().copied().filter(|e| e.1 > 0).collect();
+    same_counts(kept, want)
+}
+
+/// Checks kept counts of `rows` per day or period and type, as
+/// [`kept_counts`] does per day or period.
+fn kept_typed_counts(
+    t: &Tables,
+    kept: &[((i32, u32), u32)],
+    by_key: &std::collections::BTreeMap<i32, RoaringBitmap>,
+    rows: &RoaringBitmap,
+) -> Result<(), &'static str> {
+    let mut want = Vec::new();
+    for (&k, b) in by_key {
+        let both = b & rows;
+        for (ty, _, _) in t.types.iter() {
+            let n = both.intersection_len(t.types.payload(ty)) as u32;
+            if n > 0 {
+                want.push(((k, ty), n));
+            }
+        }
+    }
+    want.sort_unstable();
+    same_counts(kept, want)
+}
+
+/// Whether kept counts ascend by key and, zeros left out, are `want`.
+fn same_counts<K: Ord + Copy>(kept: &[(K, u32)], want: Vec<(K, u32)>) -> Result<(), &'static str> {
+    if !kept.windows(2).all(|w| w[0].0 < w[1].0) {
+        return Err("keys do not ascend");
+    }
+    let have: Vec<(K, u32)> = kept.iter().copied().filter(|e| e.1 > 0).collect();
     if have != want {
         return Err("counts differ from its records'");
     }

@@ -470,6 +470,7 @@ impl Core {
             self.day_types.clear();
             self.offering_days.clear();
             self.offering_periods.clear();
+            self.offering_types.clear();
             self.typed_runs.clear();
             self.needle_rows.clear();
             self.flat_offerings.clear();
@@ -503,6 +504,8 @@ impl Core {
             self.offering_days.adjust(&stale.offering_days);
             self.offering_periods.forget(&stale.offerings);
             self.offering_periods.adjust(&stale.offering_periods);
+            self.offering_types.forget_offerings(&stale.offerings);
+            self.offering_types.adjust(&stale.offering_types);
             let names = &self.t.usernames;
             (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n).ids);
         }
@@ -1704,35 +1707,50 @@ mod tests {
     }
 
     /// An offering's report-date range keeps the offering's records per
-    /// report day (`OfferingDayCache`), and its billing period its records
-    /// per period (`OfferingPeriodCache`), and they count from them; a
-    /// write that re-dates or re-periods a record adjusts them (the
-    /// entries stay, and the next counts are right), one that adds a
-    /// record to the offering forgets them. `validate` compares every
-    /// kept count with the day's or period's bitmap after each write.
+    /// report day and type (`OfferingDayCache`), its billing period its
+    /// records per period and type (`OfferingPeriodCache`), and they count
+    /// from them, with a type or without; with a type, the offering's
+    /// records of the type are kept (`OfferingTypeCache`). A write that
+    /// re-dates or re-periods a record adjusts them (the entries stay, and
+    /// the next counts are right), one that re-types a record adjusts the
+    /// records of a type, and one that adds a record to the offering
+    /// forgets them. `validate` compares every kept count with the day's
+    /// or period's bitmap, and the kept records with the two bitmaps,
+    /// after each write.
     #[test]
     fn offering_day_and_period_counts_follow_writes() {
-        // Kept counts by day or period.
-        type Counts = Vec<(i32, u32)>;
+        // Kept counts by day or period, and type.
+        type Counts = Vec<((i32, u32), u32)>;
+        type Kept = (
+            Option<Counts>,
+            Option<Counts>,
+            Option<roaring::RoaringBitmap>,
+        );
         let (store, [a, _, _]) = fixture();
         let o = a.offering_uuid.simple();
-        let kept = || -> (Option<Counts>, Option<Counts>) {
+        let ty = a.component_type.clone();
+        let kept = || -> Kept {
             let core = store.core.read();
-            let Some(id) = core.t.offerings.id(&a.offering_uuid) else {
-                return (None, None);
+            let (Some(id), Some(t)) = (core.t.offerings.id(&a.offering_uuid), core.t.types.id(&ty))
+            else {
+                return (None, None, None);
             };
             let find = |v: Vec<(u32, std::sync::Arc<Counts>)>| {
                 v.into_iter()
                     .find_map(|(k, v)| (k == id).then(|| v.to_vec()))
             };
+            let rows = (core.offering_types.entries().into_iter())
+                .find_map(|(k, v)| (k == (id, t)).then(|| (*v).clone()));
             (
                 find(core.offering_days.entries()),
                 find(core.offering_periods.entries()),
+                rows,
             )
         };
         let next_month = a.billing_period + chrono::Months::new(1);
         // The counts of `a`'s offering from `a`'s report day, in `a`'s
-        // billing period and in the next, against the records stored.
+        // billing period and in the next, of every type and of `a`'s,
+        // against the records stored.
         let check = || {
             let queries = [
                 format!("offering_uuid={o}&date_after={}", a.date.date_naive()),
@@ -1742,23 +1760,30 @@ mod tests {
                 ),
                 format!("offering_uuid={o}&component_usage__billing_period={next_month}"),
             ];
-            let counts: Vec<u64> = (queries.iter())
+            let typed = queries.clone().map(|q| format!("{q}&type={ty}"));
+            let counts: Vec<u64> = (queries.iter().chain(&typed))
                 .map(|q| {
                     let q = Query::parse(q).expect("valid query");
                     store.read().count(&q).expect("count").count
                 })
                 .collect();
             // The offering's records, every page of them, read by hand.
-            let mut want = [0u64; 3];
+            let mut want = [0u64; 6];
             for page in 1.. {
                 let q = format!("offering_uuid={o}&page_size=300&page={page}");
                 let (info, records) = store
                     .query(&Query::parse(&q).expect("valid"))
                     .expect("a page");
                 for r in &records {
-                    want[0] += u64::from(r.date.date_naive() >= a.date.date_naive());
-                    want[1] += u64::from(r.billing_period == a.billing_period);
-                    want[2] += u64::from(r.billing_period == next_month);
+                    let of = [
+                        r.date.date_naive() >= a.date.date_naive(),
+                        r.billing_period == a.billing_period,
+                        r.billing_period == next_month,
+                    ];
+                    for (i, yes) in of.into_iter().enumerate() {
+                        want[i] += u64::from(yes);
+                        want[i + 3] += u64::from(yes && *r.component_type == *ty);
+                    }
                 }
                 if page >= info.num_pages {
                     break;
@@ -1767,26 +1792,44 @@ mod tests {
             assert_eq!(counts, want, "{queries:?}");
             store.validate().expect("invariants");
         };
-        assert_eq!(kept(), (None, None), "cold");
+        assert_eq!(kept(), (None, None, None), "cold");
         check();
-        let (days, periods) = kept();
+        let (days, periods, rows) = kept();
         let (days, periods) = (days.expect("kept"), periods.expect("kept"));
+        assert!(rows.is_some(), "the offering's records of the type kept");
 
         // Re-dated past every report: adjusted, not forgotten.
         let moved = later(&a);
         store.upsert(&moved).expect("valid");
-        let (days2, periods2) = kept();
+        let (days2, periods2, rows2) = kept();
         assert_ne!(Some(days), days2, "a new day counted");
         assert_eq!(Some(periods.clone()), periods2, "no period changed");
+        assert_eq!(rows, rows2, "no record changed its type");
         check();
 
         // Moved to the next billing period: adjusted, not forgotten.
         let mut later_period = moved.clone();
         later_period.billing_period = next_month;
         store.upsert(&later_period).expect("valid");
-        let (days3, periods3) = kept();
+        let (days3, periods3, rows3) = kept();
         assert!(days3.is_some(), "still kept");
         assert_ne!(Some(periods), periods3, "the periods' counts moved");
+        assert_eq!(rows, rows3, "no record changed its type");
+        check();
+
+        // Re-typed (to a type the store has: a new one forgets every
+        // cache): adjusted, not forgotten.
+        let mut retyped = later_period.clone();
+        retyped.component_type = if *ty == *"storage" { "cpu" } else { "storage" }.into();
+        store.upsert(&retyped).expect("valid");
+        let (days4, periods4, rows4) = kept();
+        assert!(days4.is_some() && periods4.is_some(), "still kept");
+        let rows4 = rows4.expect("still kept");
+        assert_eq!(
+            rows4.len() + 1,
+            rows.as_ref().expect("kept").len(),
+            "left its type"
+        );
         check();
 
         // A new record of the offering: forgotten, then counted anew.
@@ -1794,9 +1837,10 @@ mod tests {
         new.uuid = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0001);
         new.component_usage = Uuid::from_u128(0x0ffe_0000_0000_4000_8000_0000_0000_0002);
         store.upsert(&new).expect("valid");
-        assert_eq!(kept(), (None, None), "a record joined the offering");
+        assert_eq!(kept(), (None, None, None), "a record joined the offering");
         check();
-        assert!(kept().0.is_some() && kept().1.is_some());
+        let (days5, periods5, rows5) = kept();
+        assert!(days5.is_some() && periods5.is_some() && rows5.is_some());
     }
 
     /// The filters whose day counts are kept (`SetDaysCache`).
@@ -2144,7 +2188,13 @@ mod tests {
             .map(|e| *e.0)
             .expect("offerings");
         let meet = |o: Uuid| {
-            let q = format!("offering_uuid={}&type={}", o.simple(), a.component_type);
+            // (Not a type: an offering's records of a type are kept
+            // instead, `OfferingTypeCache`.)
+            let q = format!(
+                "offering_uuid={}&component_usage__billing_period={}",
+                o.simple(),
+                a.billing_period
+            );
             store
                 .query(&Query::parse(&q).expect("valid"))
                 .expect("query");

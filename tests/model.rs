@@ -2283,6 +2283,60 @@ mod tests {
         check(&store, "the late report removed");
     }
 
+    /// An offering with a component type, alone, with billing periods and
+    /// with a report-date range, and an offering ordered by usage: plans
+    /// read the offering's kept records of the type (`OfferingTypeCache`),
+    /// count by its kept counts per day or period and type, and merge only
+    /// the usage view's parts of its types (offering 0 has two types,
+    /// offering 1 one). Again after writes that re-type a component usage
+    /// of offering 0 (its records leave one kept set and join another),
+    /// re-date it, and add a type to offering 1.
+    #[test]
+    fn offering_types_match_model() {
+        let records = prefill_records(3000, 29);
+        let store = Store::new();
+        store.upsert_batch(&records).expect("valid records");
+        store.validate().expect("invariants after the load");
+        let check = |store: &Store, ctx: &str| {
+            let stored = store_content(store);
+            let mut checked = 0;
+            for o in [0, 1] {
+                let o = Uuid::from_u128(OFFERING_UUIDS[o]).simple();
+                for ty in ["", "&type=cpu", "&type=ram", "&type=storage"] {
+                    for extra in ["", "&billing_period_year=2024", "&date_after=2025-01-31"] {
+                        for order in ["", "&o=-usage", "&o=usage", "&o=-usage,username"] {
+                            let base = format!("offering_uuid={o}{ty}{extra}{order}");
+                            checked += check_pages(store, &stored, &base, &[7, 100], ctx);
+                        }
+                    }
+                }
+            }
+            checked
+        };
+        assert!(check(&store, "after the load") > 500);
+        // Offering 0's first component usage (CPU) becomes storage.
+        let first = &records[0];
+        assert_eq!(first.offering_uuid, Uuid::from_u128(OFFERING_UUIDS[0]));
+        let mut retyped = first.clone();
+        retyped.component_type = "storage".to_owned().into();
+        store.upsert(&retyped).expect("valid record");
+        store.validate().expect("invariants after a re-type");
+        check(&store, "a component usage re-typed");
+        let mut redated = retyped.clone();
+        redated.date = ts("2025-03-01T00:00:00Z");
+        store.upsert(&redated).expect("valid record");
+        store.validate().expect("invariants after a re-date");
+        check(&store, "a component usage re-dated");
+        let mut new = records[1].clone();
+        assert_eq!(new.offering_uuid, Uuid::from_u128(OFFERING_UUIDS[1]));
+        new.uuid = Uuid::from_u128(0x0f7e_0000_0000_4000_8000_0000_0000_0000);
+        new.component_usage = Uuid::from_u128(0x0f7e_0000_0000_4000_8000_0000_0000_0001);
+        new.component_type = "cpu".to_owned().into();
+        store.upsert(&new).expect("valid record");
+        store.validate().expect("invariants after a new type");
+        check(&store, "offering 1 with CPU");
+    }
+
     /// The demo's records and a store holding them, its invariants checked.
     /// The demo's entities are consistent, so its records are what the
     /// store holds (the model resolves nothing on this side).

@@ -81,8 +81,13 @@
 //! next queries until a write changes the period. A component type, an
 //! offering or a username search in a range alone is counted by its
 //! kept counts per report day, an offering's billing periods alone by
-//! its kept counts per period, and a big customer's records of a type
-//! in a range by its kept counts per billing period and the kept cuts. A load numbers each
+//! its kept counts per period (an offering's counts are by component
+//! type too, so an offering with a type is counted the same way), and a
+//! big customer's records of a type in a range by its kept counts per
+//! billing period and the kept cuts. An offering with a component type
+//! reads the offering's kept records of the type, one bitmap for both
+//! filters, and an order by usage over an offering merges only the
+//! usage view's parts of the offering's types. A load numbers each
 //! customer's records project by project, and a project's in the reverse
 //! of the default order (by report date, then component type and uuid
 //! descending), and the store tracks how much of each project is still in
@@ -100,7 +105,8 @@
 //! matches, the records of a username search combined with a type,
 //! billing periods, dates or an offering, a union of its names' bitmaps
 //! that makes such a page one intersection, an offering's records per
-//! report day and per billing period, a billing period's records cut by
+//! report day and per billing period (by type), an offering's records
+//! of a type, a billing period's records cut by
 //! a range's days, and a big offering's
 //! records with their thousands of runs expanded for intersections, and
 //! a few queries' matches per report day for their deep pages, and a
@@ -110,7 +116,8 @@
 //! (the tails and typed records of the projects whose records it
 //! touched, the counts by the records it added or took, the search
 //! records by the records that joined or left a name, an offering's
-//! expanded records when its records change; the day starts go whenever
+//! records of a type by the records that took or left the type, an
+//! offering's expanded records when its records change; the day starts go whenever
 //! the default view changes, the queries' day counts whenever an index
 //! does, the sorted groups whenever a record moves in a view; a name added or removed updates the
 //! usernames' order and kept matches in place), so under many writers (site agents

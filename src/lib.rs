@@ -82,12 +82,13 @@
 //! offering or a username search in a range alone is counted by its
 //! kept counts per report day, an offering's billing periods alone by
 //! its kept counts per period (an offering's counts are by component
-//! type too, so an offering with a type is counted the same way), and a
-//! big customer's records of a type in a range by its kept counts per
-//! billing period and the kept cuts. An offering with a component type
-//! reads the offering's kept records of the type, one bitmap for both
-//! filters, and an order by usage over an offering merges only the
-//! usage view's parts of the offering's types. A load numbers each
+//! type too, so an offering with a type is counted the same way), a
+//! username search with a type or billing periods by its kept counts per
+//! period and type, and a big customer's records of a type in a range by
+//! its kept counts per billing period and the kept cuts. An offering or
+//! a username search with a component type reads its kept records of the
+//! type, one bitmap for both filters, and an order by usage over an
+//! offering merges only the usage view's parts of the offering's types. A load numbers each
 //! customer's records project by project, and a project's in the reverse
 //! of the default order (by report date, then component type and uuid
 //! descending), and the store tracks how much of each project is still in
@@ -104,7 +105,8 @@
 //! start in the default view, the usernames' order and their substring
 //! matches, the records of a username search combined with a type,
 //! billing periods, dates or an offering, a union of its names' bitmaps
-//! that makes such a page one intersection, an offering's records per
+//! that makes such a page one intersection, with its counts per billing
+//! period and type and its records of a type, an offering's records per
 //! report day and per billing period (by type), an offering's records
 //! of a type, a billing period's records cut by
 //! a range's days, and a big offering's

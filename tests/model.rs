@@ -2283,14 +2283,16 @@ mod tests {
         check(&store, "the late report removed");
     }
 
-    /// An offering with a component type, alone, with billing periods and
-    /// with a report-date range, and an offering ordered by usage: plans
-    /// read the offering's kept records of the type (`OfferingTypeCache`),
-    /// count by its kept counts per day or period and type, and merge only
-    /// the usage view's parts of its types (offering 0 has two types,
-    /// offering 1 one). Again after writes that re-type a component usage
-    /// of offering 0 (its records leave one kept set and join another),
-    /// re-date it, and add a type to offering 1.
+    /// An offering or a username search with a component type, alone,
+    /// with billing periods and with a report-date range, and an offering
+    /// ordered by usage: plans read the offering's or the search's kept
+    /// records of the type (`OfferingTypeCache`, `NeedleRows::typed`),
+    /// count by their kept counts per day or period and type, and merge
+    /// only the usage view's parts of an offering's types (offering 0 has
+    /// two types, offering 1 one). Again after writes that re-type a
+    /// component usage of offering 0 and of `ann` (its records leave one
+    /// kept set and join another), re-date it, add a type to offering 1,
+    /// and rename a record of `ann`.
     #[test]
     fn offering_types_match_model() {
         let records = prefill_records(3000, 29);
@@ -2300,12 +2302,23 @@ mod tests {
         let check = |store: &Store, ctx: &str| {
             let stored = store_content(store);
             let mut checked = 0;
-            for o in [0, 1] {
-                let o = Uuid::from_u128(OFFERING_UUIDS[o]).simple();
+            let filters = [0, 1].map(|o| {
+                format!(
+                    "offering_uuid={}",
+                    Uuid::from_u128(OFFERING_UUIDS[o]).simple()
+                )
+            });
+            let searches = ["username=ann", "username=o"].map(str::to_owned);
+            for filter in filters.iter().chain(&searches) {
                 for ty in ["", "&type=cpu", "&type=ram", "&type=storage"] {
-                    for extra in ["", "&billing_period_year=2024", "&date_after=2025-01-31"] {
+                    for extra in [
+                        "",
+                        "&billing_period_year=2024",
+                        "&billing_period_month=12",
+                        "&date_after=2025-01-31",
+                    ] {
                         for order in ["", "&o=-usage", "&o=usage", "&o=-usage,username"] {
-                            let base = format!("offering_uuid={o}{ty}{extra}{order}");
+                            let base = format!("{filter}{ty}{extra}{order}");
                             checked += check_pages(store, &stored, &base, &[7, 100], ctx);
                         }
                     }
@@ -2314,9 +2327,11 @@ mod tests {
             checked
         };
         assert!(check(&store, "after the load") > 500);
-        // Offering 0's first component usage (CPU) becomes storage.
+        // Offering 0's first component usage (CPU, `ann`'s) becomes
+        // storage.
         let first = &records[0];
         assert_eq!(first.offering_uuid, Uuid::from_u128(OFFERING_UUIDS[0]));
+        assert_eq!(&*first.username, "ann");
         let mut retyped = first.clone();
         retyped.component_type = "storage".to_owned().into();
         store.upsert(&retyped).expect("valid record");
@@ -2335,6 +2350,11 @@ mod tests {
         store.upsert(&new).expect("valid record");
         store.validate().expect("invariants after a new type");
         check(&store, "offering 1 with CPU");
+        let mut renamed = new.clone();
+        renamed.username = "zed".to_owned().into();
+        store.upsert(&renamed).expect("valid record");
+        store.validate().expect("invariants after a rename");
+        check(&store, "a record of ann renamed");
     }
 
     /// The demo's records and a store holding them, its invariants checked.

@@ -355,6 +355,17 @@ impl Core {
                     "username search cache: the day counts of {needle:?} differ from its records'"
                 );
             }
+            for (ty, b) in &e.typed {
+                ensure!(
+                    t.types.is_live(*ty) && **b == (rows & t.types.payload(*ty)),
+                    "username search cache: {needle:?}'s records of type {ty} differ"
+                );
+            }
+            if let Some(kinds) = &e.kinds {
+                kept_typed_counts(t, kinds, &t.periods, rows).map_err(|why| {
+                    format!("username search cache: {needle:?}'s period and type {why}")
+                })?;
+            }
         }
         // Kept queries' day counts: their matches planned afresh, each
         // day intersected with them (not read record by record, as made).

@@ -436,7 +436,7 @@ impl<D: Ord + Copy> Derived<Vec<(D, u32)>> {
 /// whole days by them (`Core::skip_days`) where each page intersected
 /// every day before it with the union (an export of `username=ann`, 275
 /// pages of 300 at 1M, took 572 µs a page). A write that changes the
-/// union, or re-dates one of its records ([`Stale::dated`]), drops them:
+/// union, or re-dates one of its records ([`Stale::keyed`]), drops them:
 /// they are remade by the next such page.
 ///
 /// Invariant (checked by `Core::validate`): an entry's records are the
@@ -453,16 +453,25 @@ pub(crate) struct NeedleRows {
     /// `(report day, records)`, days ascending, days without records left out.
     pub(crate) days: Option<Arc<Vec<(i32, u32)>>>,
     /// `((billing period, type), records)`, ascending, zeros left out:
-    /// made by the first count of the search with a component type or
-    /// billing periods and nothing else (`Core::known_count`), which
+    /// for the counts of the search with a component type or billing
+    /// periods and nothing else (`Core::known_count`), where the planner
     /// intersected the search's records with each period (`ann` in a
-    /// year at 1M records: 170 µs a page). Dropped as `days` are.
+    /// year at 1M records: 170 µs a page). Made by the second such count
+    /// (`kinds_asked` notes the first): making them reads each of the
+    /// search's records, several of the planner's counts (`ann`: about
+    /// 250 µs; `a`, 351,761 records, 9.7 ms), which a search counted once
+    /// would not pay back. Adjusted by writes, record by record
+    /// ([`NeedleRowsCache::adjust`]), where `days` are dropped: a site
+    /// agent's report re-dates its records, and a broad search holds some
+    /// of nearly every report's (`a`: a third of the store).
     pub(crate) kinds: Option<Arc<KeyTypeCounts>>,
+    /// Whether a count asked for `kinds` since they were last dropped.
+    pub(crate) kinds_asked: bool,
     /// The search's records of a component type, by type id: made by the
     /// first query of the search with that type (`Core::needle_type`),
     /// which intersected the search's records with the type's (`ann`
-    /// with `type=cpu` at 1M records: about 110 µs a query). Dropped as
-    /// `days` are.
+    /// with `type=cpu` at 1M records: about 110 µs a query). Adjusted as
+    /// `kinds` are.
     pub(crate) typed: Vec<(u32, Arc<RoaringBitmap>)>,
 }
 
@@ -498,6 +507,15 @@ fn position(v: &[NeedleRows], needle: &str) -> Option<usize> {
     v.iter().position(|e| *e.needle == *needle)
 }
 
+/// A slot's billing period and type, and whether a write attached them
+/// (`true`) or detached them ([`Stale::keyed`]).
+type KeyNote = ((i32, u32), bool);
+
+/// A write of more username and key notes than this drops the kept
+/// searches' counts per billing period and type and records of a type
+/// ([`NeedleRowsCache::adjust`]) instead of following each slot.
+const FOLLOW_MAX: usize = 4096;
+
 /// Needles a [`NeedleRowsCache`] keeps: a bitmap is at most an eighth of a
 /// byte per record of the store (125 KB at 1M records), and a UI pages
 /// through one search at a time.
@@ -529,6 +547,7 @@ impl NeedleRowsCache {
                 rows: Arc::new(make()),
                 days: None,
                 kinds: None,
+                kinds_asked: false,
                 typed: Vec::new(),
             },
         )
@@ -552,12 +571,28 @@ impl NeedleRowsCache {
 
     /// The counts of `needle`'s records per billing period and type
     /// ([`NeedleRows::kinds`]): kept, or made by `make` from its records
-    /// and kept. `None` when the needle has no entry.
+    /// and kept when asked for the second time since the records last
+    /// changed. `None` when the needle has no entry, or at the first ask.
     pub(crate) fn kinds_or_make(
         &self,
         needle: &str,
         make: impl FnOnce(&RoaringBitmap) -> KeyTypeCounts,
     ) -> Option<Arc<KeyTypeCounts>> {
+        {
+            let v = self.0.read();
+            let e = &v[position(&v, needle)?];
+            if let Some(kinds) = &e.kinds {
+                return Some(Arc::clone(kinds));
+            }
+            if !e.kinds_asked {
+                drop(v);
+                let mut v = self.0.write();
+                if let Some(i) = position(&v, needle) {
+                    v[i].kinds_asked = true;
+                }
+                return None;
+            }
+        }
         self.counts_or_make(needle, |e| &e.kinds, |e| &mut e.kinds, make)
     }
 
@@ -640,17 +675,67 @@ impl NeedleRowsCache {
     /// joins those whose needle its name matches, by `names(needle)` (the
     /// needle's matching names, ascending, as they are after the write:
     /// the last note of a slot is its live record's, whose name is live).
-    /// Day counts, and counts per billing period and type, go when their
-    /// union changed or a record of it was re-keyed (`dated`: re-dated,
-    /// moved to another period or type). O(needles × changes × log names).
+    /// The counts per billing period and type and the records of a type
+    /// follow each touched slot ([`NeedleRows::kinds`],
+    /// [`NeedleRows::typed`]): out of its old period and type if it was in
+    /// the union before the write, into its new ones if it is after. Its
+    /// keys before and after are its first and last key notes
+    /// ([`Stale::keyed`]: a first note that attaches means none before, a
+    /// last that detaches none after), or without notes its keys as they
+    /// are (`keys(slot)`, read from the live record). A write of more than
+    /// [`FOLLOW_MAX`] notes drops them instead. Day counts go when their
+    /// union changed or a record of it was re-keyed.
+    /// O(needles × changes × log names).
     pub(crate) fn adjust(
         &mut self,
         changes: &[(u32, u32, bool)],
-        dated: &[u32],
+        keyed: &[(u32, (i32, u32), bool)],
         names: impl Fn(&str) -> Arc<[u32]>,
+        keys: impl Fn(u32) -> (i32, u32),
     ) {
-        for e in self.0.get_mut() {
+        let entries = self.0.get_mut();
+        if entries.is_empty() || (changes.is_empty() && keyed.is_empty()) {
+            return;
+        }
+        // A big write (a re-report of every record of a period) drops the
+        // counts and records of a type, where following its slots would
+        // cost more than making them again.
+        let big = changes.len() + keyed.len() > FOLLOW_MAX;
+        let follows = |e: &NeedleRows| !big && (e.kinds.is_some() || !e.typed.is_empty());
+        // Each touched slot's first and last key note, by slot.
+        let mut notes: hashbrown::HashMap<u32, [KeyNote; 2]> = hashbrown::HashMap::new();
+        let mut touched: Vec<u32> = Vec::new();
+        if entries.iter().any(follows) {
+            for &(slot, k, attached) in keyed {
+                (notes.entry(slot))
+                    .and_modify(|e| e[1] = (k, attached))
+                    .or_insert([(k, attached); 2]);
+            }
+            touched.extend(changes.iter().map(|c| c.0).chain(keyed.iter().map(|k| k.0)));
+            touched.sort_unstable();
+            touched.dedup();
+        }
+        let before = |slot: u32| match notes.get(&slot) {
+            None => Some(keys(slot)),
+            Some([(k, attached), _]) => (!attached).then_some(*k),
+        };
+        let after = |slot: u32| match notes.get(&slot) {
+            None => Some(keys(slot)),
+            Some([_, (k, attached)]) => attached.then_some(*k),
+        };
+        for e in entries {
             let ids = names(&e.needle);
+            if big {
+                e.kinds = None;
+                e.kinds_asked = false;
+                e.typed = Vec::new();
+            }
+            let follow = follows(e);
+            let was: Vec<bool> = if follow {
+                touched.iter().map(|&s| e.rows.contains(s)).collect()
+            } else {
+                Vec::new()
+            };
             // (No reader holds the bitmap during a write: no copy.)
             let rows = Arc::make_mut(&mut e.rows);
             let mut changed = false;
@@ -661,10 +746,50 @@ impl NeedleRowsCache {
                     ids.binary_search(&id).is_ok() && rows.insert(slot)
                 };
             }
-            if changed || dated.iter().any(|&s| rows.contains(s)) {
+            if changed || keyed.iter().any(|k| rows.contains(k.0)) {
                 e.days = None;
-                e.kinds = None;
-                e.typed = Vec::new();
+            }
+            if !follow {
+                continue;
+            }
+            for (&slot, &was) in touched.iter().zip(&was) {
+                let old = was.then(|| before(slot)).flatten();
+                let new = rows.contains(slot).then(|| after(slot)).flatten();
+                if old == new {
+                    continue;
+                }
+                if let Some(kinds) = &mut e.kinds {
+                    let kinds = Arc::make_mut(kinds);
+                    // (Every record of the search is counted: a count
+                    // missing would be a bug, and drops the counts rather
+                    // than fail the write.)
+                    let lost = old.is_some_and(|k| match kinds.binary_search_by_key(&k, |x| x.0) {
+                        Ok(i) if kinds[i].1 > 0 => {
+                            kinds[i].1 -= 1;
+                            false
+                        }
+                        _ => true,
+                    });
+                    if let Some(k) = new {
+                        match kinds.binary_search_by_key(&k, |x| x.0) {
+                            Ok(i) => kinds[i].1 += 1,
+                            Err(i) => kinds.insert(i, (k, 1)),
+                        }
+                    }
+                    if lost {
+                        debug_assert!(false, "a record of the search not counted");
+                        e.kinds = None;
+                    }
+                }
+                for (ty, b) in &mut e.typed {
+                    let b = Arc::make_mut(b);
+                    if old.is_some_and(|k| k.1 == *ty) {
+                        b.remove(slot);
+                    }
+                    if new.is_some_and(|k| k.1 == *ty) {
+                        b.insert(slot);
+                    }
+                }
             }
         }
     }
@@ -1180,10 +1305,12 @@ pub(crate) struct Stale {
     /// Offerings whose records changed: their expanded bitmaps
     /// ([`FlatCache`]). Unsorted, with repeats.
     pub(crate) offerings: Vec<u32>,
-    /// Slots whose report day entered or left the day bitmaps (their
-    /// component-usage keys attached or detached): a [`NeedleRowsCache`]
-    /// entry holding one drops its day counts.
-    pub(crate) dated: Vec<u32>,
+    /// Slots whose component-usage keys (report day, billing period and
+    /// type) were attached (`true`) or detached, with their billing period
+    /// and type, in order: a [`NeedleRowsCache`] entry holding one drops
+    /// its day counts, and follows it in its counts per period and type
+    /// and its records of a type.
+    pub(crate) keyed: Vec<(u32, (i32, u32), bool)>,
     /// A record moved in a view (or left or joined one): every kept
     /// group order ([`GroupOrderCache`]) is forgotten. Not in
     /// [`Stale::any`]: a re-reported usage moves its record in the usage
@@ -1206,7 +1333,7 @@ impl Stale {
             || !self.offering_types.is_empty()
             || !self.names.is_empty()
             || !self.offerings.is_empty()
-            || !self.dated.is_empty()
+            || !self.keyed.is_empty()
     }
 
     /// Ready for the next write: the lists keep their memory (a write per
@@ -1231,8 +1358,8 @@ impl Stale {
         self.offering_types.shrink_to(1024);
         self.names.clear();
         self.names.shrink_to(1024);
-        self.dated.clear();
-        self.dated.shrink_to(1024);
+        self.keyed.clear();
+        self.keyed.shrink_to(1024);
     }
 
     // A bulk write forgets everything: a note per record would only grow
@@ -1276,7 +1403,7 @@ impl Stale {
             self.offering_days.push(((o, (day, ty)), n));
             self.offering_periods.push(((o, (p, ty)), n));
             self.offering_types.push(((o, ty), slot, n > 0));
-            self.dated.push(slot);
+            self.keyed.push((slot, (p, ty), n > 0));
         }
     }
 

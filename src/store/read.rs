@@ -3040,12 +3040,15 @@ impl Core {
         } else if let Some((count, names)) = self.names_plan(q, fetch) {
             Plan::Names(count, names)
         } else {
+            // (Asked at most once: a plan may ask in two places, and a
+            // search's counts are made at their second ask.)
+            let known = std::cell::OnceCell::new();
             Plan::Cand(candidates(
                 &self.t,
                 &q.filter,
                 &q.scope,
                 !fetch,
-                || self.known_count(q),
+                || *known.get_or_init(|| self.known_count(q)),
                 held,
             ))
         };

@@ -506,8 +506,17 @@ impl Core {
             self.offering_periods.adjust(&stale.offering_periods);
             self.offering_types.forget_offerings(&stale.offerings);
             self.offering_types.adjust(&stale.offering_types);
-            let names = &self.t.usernames;
-            (self.needle_rows).adjust(&stale.names, &stale.dated, |n| names.search(n).ids);
+            let t = &self.t;
+            let keys = |s: u32| {
+                let k = t.kind_of(t.cus.get(t.row(s).cu));
+                (k.period, k.ctype)
+            };
+            (self.needle_rows).adjust(
+                &stale.names,
+                &stale.keyed,
+                |n| t.usernames.search(n).ids,
+                keys,
+            );
         }
         stale.reset();
     }

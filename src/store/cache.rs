@@ -354,8 +354,9 @@ pub(crate) type OfferingKey = (u32, (i32, u32));
 /// and detach a record's type ([`Stale::offering_types`]: a re-dated
 /// record leaves and rejoins its entry); forgotten by a write that adds,
 /// removes or moves a record of the offering ([`Stale::offerings`]), and
-/// by a bulk write. The entries of one offering are disjoint, so all of
-/// them together hold each record of the store at most once.
+/// by a bulk write or one of over [`FOLLOW_MAX`] notes. The entries of
+/// one offering are disjoint, so all of them together hold each record of
+/// the store at most once.
 ///
 /// Invariant (checked by `Core::validate`): an entry is its live
 /// offering's records of its type.
@@ -363,9 +364,16 @@ pub(crate) type OfferingTypeCache = Derived<RoaringBitmap, (u32, u32)>;
 
 impl OfferingTypeCache {
     /// Adjusts the kept bitmaps by a write's attaches and detaches of
-    /// records' types, in order ([`Stale::offering_types`]). O(changes).
+    /// records' types, in order ([`Stale::offering_types`]); a write of
+    /// more than [`FOLLOW_MAX`] forgets them all. O(changes).
     pub(crate) fn adjust(&mut self, changes: &[((u32, u32), u32, bool)]) {
         if self.0.get_mut().is_empty() {
+            return;
+        }
+        // A big write (a re-report of a period) forgets them: following
+        // each slot would cost more than the next queries' intersections.
+        if changes.len() > FOLLOW_MAX {
+            self.clear();
             return;
         }
         for &(key, slot, attached) in changes {
@@ -513,7 +521,8 @@ type KeyNote = ((i32, u32), bool);
 
 /// A write of more username and key notes than this drops the kept
 /// searches' counts per billing period and type and records of a type
-/// ([`NeedleRowsCache::adjust`]) instead of following each slot.
+/// ([`NeedleRowsCache::adjust`]), and the offerings' records of a type
+/// ([`OfferingTypeCache::adjust`]), instead of following each slot.
 const FOLLOW_MAX: usize = 4096;
 
 /// Needles a [`NeedleRowsCache`] keeps: a bitmap is at most an eighth of a

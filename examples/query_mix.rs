@@ -41,6 +41,16 @@ use usage_store::{Query, Store};
 /// The default mix, built from the demo's picks so that it matches at any size.
 fn default_mix(demo: &Demo) -> Vec<String> {
     let p = demo.picks();
+    // The offering with the most records (a provider's view): the demo
+    // picks none, so its records are counted.
+    let mut per_offering: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
+    for r in demo.records() {
+        *per_offering.entry(r.offering_uuid).or_default() += 1;
+    }
+    let offering = (per_offering.into_iter())
+        .max_by_key(|&(u, n)| (n, u))
+        .map(|(u, _)| u.simple().to_string())
+        .unwrap_or_default();
     let (customer, project) = (p.largest_customer.simple(), p.project.simple());
     let small = p.small_customer.simple();
     let (ty, year, month) = (&p.component_type, p.year, p.month);
@@ -56,6 +66,12 @@ fn default_mix(demo: &Demo) -> Vec<String> {
         format!("customer_uuid={customer}&type={ty}"),
         format!("customer_uuid={customer}&type={ty}&billing_period_year={year}"),
         format!("customer_uuid={customer}&username={}", p.username_needle),
+        format!(
+            "username={}&type={ty}&billing_period_year={year}",
+            p.username_needle
+        ),
+        format!("offering_uuid={offering}&type={ty}&billing_period_year={year}"),
+        format!("offering_uuid={offering}&o=-usage"),
         format!("type={ty}&billing_period_year={year}&o=-usage"),
         format!("type={ty}&billing_period_year={year}&billing_period_month={month}&o=-usage"),
         format!(

@@ -614,30 +614,15 @@ impl NeedleRowsCache {
         ty: u32,
         make: impl FnOnce(&RoaringBitmap) -> RoaringBitmap,
     ) -> Option<Arc<RoaringBitmap>> {
-        let rows = {
-            let v = self.0.read();
-            let e = &v[position(&v, needle)?];
-            if let Some((_, b)) = e.typed.iter().find(|x| x.0 == ty) {
-                return Some(Arc::clone(b));
-            }
-            Arc::clone(&e.rows)
-        };
-        let made = Arc::new(make(&rows));
-        let mut v = self.0.write();
-        // Kept only if the records it was made from still are.
-        if let Some(i) = position(&v, needle)
-            && Arc::ptr_eq(&v[i].rows, &rows)
-        {
-            let typed = &mut v[i].typed;
-            return Some(match typed.iter().find(|x| x.0 == ty) {
-                Some((_, b)) => Arc::clone(b),
-                None => {
-                    typed.push((ty, Arc::clone(&made)));
-                    made
-                }
-            });
-        }
-        Some(made)
+        self.kept_or_make(
+            needle,
+            &|e| e.typed.iter().find(|x| x.0 == ty).map(|x| &x.1),
+            |e, made| {
+                e.typed.push((ty, Arc::clone(&made)));
+                made
+            },
+            make,
+        )
     }
 
     /// Counts of `needle`'s records kept beside them (in the field `get`
@@ -648,6 +633,25 @@ impl NeedleRowsCache {
         needle: &str,
         get: fn(&NeedleRows) -> &Option<Arc<T>>,
         place: fn(&mut NeedleRows) -> &mut Option<Arc<T>>,
+        make: impl FnOnce(&RoaringBitmap) -> T,
+    ) -> Option<Arc<T>> {
+        self.kept_or_make(
+            needle,
+            &|e| get(e).as_ref(),
+            |e, made| Arc::clone(place(e).get_or_insert(made)),
+            make,
+        )
+    }
+
+    /// What `needle`'s entry keeps beside its records (found by `get`):
+    /// kept, or made by `make` from its records outside the lock and kept
+    /// by `keep` (unless another reader kept one first). `None` when the
+    /// needle has no entry.
+    fn kept_or_make<T>(
+        &self,
+        needle: &str,
+        get: &dyn Fn(&NeedleRows) -> Option<&Arc<T>>,
+        keep: impl FnOnce(&mut NeedleRows, Arc<T>) -> Arc<T>,
         make: impl FnOnce(&RoaringBitmap) -> T,
     ) -> Option<Arc<T>> {
         let rows = {
@@ -665,7 +669,10 @@ impl NeedleRowsCache {
         if let Some(i) = position(&v, needle)
             && Arc::ptr_eq(&v[i].rows, &rows)
         {
-            return Some(Arc::clone(place(&mut v[i]).get_or_insert(made)));
+            if let Some(kept) = get(&v[i]) {
+                return Some(Arc::clone(kept));
+            }
+            return Some(keep(&mut v[i], made));
         }
         Some(made)
     }

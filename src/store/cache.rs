@@ -443,9 +443,14 @@ impl<D: Ord + Copy> Derived<Vec<(D, u32)>> {
 /// the first deep default-order page of the search alone, which skips
 /// whole days by them (`Core::skip_days`) where each page intersected
 /// every day before it with the union (an export of `username=ann`, 275
-/// pages of 300 at 1M, took 572 µs a page). A write that changes the
-/// union, or re-dates one of its records ([`Stale::keyed`]), drops them:
-/// they are remade by the next such page.
+/// pages of 300 at 1M, took 572 µs a page). Writes adjust them record by
+/// record, as they add to or take from the union or re-date one of its
+/// records ([`NeedleRowsCache::adjust`], from [`Stale::keyed`]); a write
+/// of over [`FOLLOW_MAX`] notes drops them, to be remade by the next such
+/// page. (Dropped at every write that re-dated a record of the search,
+/// they were remade by every deep page under site agents' reports:
+/// `username=ann&page=1000` at 1M records, a report before each page,
+/// took 400 µs a page, 11.7 µs adjusted.)
 ///
 /// Invariant (checked by `Core::validate`): an entry's records are the
 /// union of the bitmaps of the live names its needle matches, and its
@@ -515,15 +520,46 @@ fn position(v: &[NeedleRows], needle: &str) -> Option<usize> {
     v.iter().position(|e| *e.needle == *needle)
 }
 
-/// A slot's billing period and type, and whether a write attached them
-/// (`true`) or detached them ([`Stale::keyed`]).
-type KeyNote = ((i32, u32), bool);
+/// A slot's report day, billing period and type, and whether a write
+/// attached them (`true`) or detached them ([`Stale::keyed`]).
+type KeyNote = (SlotKeys, bool);
+
+/// A record's report day, billing period and type id: the keys a search's
+/// kept counts and records of a type follow ([`NeedleRowsCache::adjust`]).
+pub(crate) type SlotKeys = (i32, i32, u32);
 
 /// A write of more username and key notes than this drops the kept
 /// searches' counts per billing period and type and records of a type
 /// ([`NeedleRowsCache::adjust`]), and the offerings' records of a type
 /// ([`OfferingTypeCache::adjust`]), instead of following each slot.
 const FOLLOW_MAX: usize = 4096;
+
+/// Moves one record of kept counts `(key, records)` (ascending, no zero
+/// kept) from key `old` to key `new` (either absent: none); `false`, the
+/// counts left half-adjusted, when `old` has no record to lose (a bug:
+/// the caller drops the counts). O(log keys), plus a shift for a key
+/// new or emptied.
+fn follow_count<K: Ord + Copy>(counts: &mut Vec<(K, u32)>, old: Option<K>, new: Option<K>) -> bool {
+    if let Some(k) = old {
+        match counts.binary_search_by_key(&k, |x| x.0) {
+            Ok(i) if counts[i].1 > 1 => counts[i].1 -= 1,
+            Ok(i) if counts[i].1 == 1 => {
+                counts.remove(i);
+            }
+            _ => {
+                debug_assert!(false, "a record of the search not counted");
+                return false;
+            }
+        }
+    }
+    if let Some(k) = new {
+        match counts.binary_search_by_key(&k, |x| x.0) {
+            Ok(i) => counts[i].1 += 1,
+            Err(i) => counts.insert(i, (k, 1)),
+        }
+    }
+    true
+}
 
 /// Needles a [`NeedleRowsCache`] keeps: a bitmap is at most an eighth of a
 /// byte per record of the store (125 KB at 1M records), and a UI pages
@@ -691,23 +727,22 @@ impl NeedleRowsCache {
     /// joins those whose needle its name matches, by `names(needle)` (the
     /// needle's matching names, ascending, as they are after the write:
     /// the last note of a slot is its live record's, whose name is live).
-    /// The counts per billing period and type and the records of a type
-    /// follow each touched slot ([`NeedleRows::kinds`],
-    /// [`NeedleRows::typed`]): out of its old period and type if it was in
-    /// the union before the write, into its new ones if it is after. Its
-    /// keys before and after are its first and last key notes
-    /// ([`Stale::keyed`]: a first note that attaches means none before, a
-    /// last that detaches none after), or without notes its keys as they
-    /// are (`keys(slot)`, read from the live record). A write of more than
-    /// [`FOLLOW_MAX`] notes drops them instead. Day counts go when their
-    /// union changed or a record of it was re-keyed.
-    /// O(needles × changes × log names).
+    /// The day counts, the counts per billing period and type and the
+    /// records of a type follow each touched slot ([`NeedleRows::days`],
+    /// [`NeedleRows::kinds`], [`NeedleRows::typed`]): out of its old day,
+    /// period and type if it was in the union before the write, into its
+    /// new ones if it is after. Its keys before and after are its first
+    /// and last key notes ([`Stale::keyed`]: a first note that attaches
+    /// means none before, a last that detaches none after), or without
+    /// notes its keys as they are (`keys(slot)`, read from the live
+    /// record). A write of more than [`FOLLOW_MAX`] notes drops them
+    /// instead. O(needles × changes × log names).
     pub(crate) fn adjust(
         &mut self,
         changes: &[(u32, u32, bool)],
-        keyed: &[(u32, (i32, u32), bool)],
+        keyed: &[(u32, SlotKeys, bool)],
         names: impl Fn(&str) -> Arc<[u32]>,
-        keys: impl Fn(u32) -> (i32, u32),
+        keys: impl Fn(u32) -> SlotKeys,
     ) {
         let entries = self.0.get_mut();
         if entries.is_empty() || (changes.is_empty() && keyed.is_empty()) {
@@ -717,7 +752,8 @@ impl NeedleRowsCache {
         // counts and records of a type, where following its slots would
         // cost more than making them again.
         let big = changes.len() + keyed.len() > FOLLOW_MAX;
-        let follows = |e: &NeedleRows| !big && (e.kinds.is_some() || !e.typed.is_empty());
+        let follows =
+            |e: &NeedleRows| !big && (e.days.is_some() || e.kinds.is_some() || !e.typed.is_empty());
         // Each touched slot's first and last key note, by slot.
         let mut notes: hashbrown::HashMap<u32, [KeyNote; 2]> = hashbrown::HashMap::new();
         let mut touched: Vec<u32> = Vec::new();
@@ -742,6 +778,7 @@ impl NeedleRowsCache {
         for e in entries {
             let ids = names(&e.needle);
             if big {
+                e.days = None;
                 e.kinds = None;
                 e.kinds_asked = false;
                 e.typed = Vec::new();
@@ -754,16 +791,12 @@ impl NeedleRowsCache {
             };
             // (No reader holds the bitmap during a write: no copy.)
             let rows = Arc::make_mut(&mut e.rows);
-            let mut changed = false;
             for &(slot, id, attached) in changes {
-                changed |= if !attached {
-                    rows.remove(slot)
-                } else {
-                    ids.binary_search(&id).is_ok() && rows.insert(slot)
-                };
-            }
-            if changed || keyed.iter().any(|k| rows.contains(k.0)) {
-                e.days = None;
+                if !attached {
+                    rows.remove(slot);
+                } else if ids.binary_search(&id).is_ok() {
+                    rows.insert(slot);
+                }
             }
             if !follow {
                 continue;
@@ -774,35 +807,29 @@ impl NeedleRowsCache {
                 if old == new {
                     continue;
                 }
-                if let Some(kinds) = &mut e.kinds {
-                    let kinds = Arc::make_mut(kinds);
-                    // (Every record of the search is counted: a count
-                    // missing would be a bug, and drops the counts rather
-                    // than fail the write.)
-                    let lost = old.is_some_and(|k| match kinds.binary_search_by_key(&k, |x| x.0) {
-                        Ok(i) if kinds[i].1 > 0 => {
-                            kinds[i].1 -= 1;
-                            false
-                        }
-                        _ => true,
-                    });
-                    if let Some(k) = new {
-                        match kinds.binary_search_by_key(&k, |x| x.0) {
-                            Ok(i) => kinds[i].1 += 1,
-                            Err(i) => kinds.insert(i, (k, 1)),
-                        }
-                    }
-                    if lost {
-                        debug_assert!(false, "a record of the search not counted");
-                        e.kinds = None;
-                    }
+                // (Every record of the search is counted: a count missing
+                // would be a bug, and drops the counts rather than fail
+                // the write.)
+                if let Some(days) = &mut e.days
+                    && !follow_count(Arc::make_mut(days), old.map(|k| k.0), new.map(|k| k.0))
+                {
+                    e.days = None;
+                }
+                if let Some(kinds) = &mut e.kinds
+                    && !follow_count(
+                        Arc::make_mut(kinds),
+                        old.map(|k| (k.1, k.2)),
+                        new.map(|k| (k.1, k.2)),
+                    )
+                {
+                    e.kinds = None;
                 }
                 for (ty, b) in &mut e.typed {
                     let b = Arc::make_mut(b);
-                    if old.is_some_and(|k| k.1 == *ty) {
+                    if old.is_some_and(|k| k.2 == *ty) {
                         b.remove(slot);
                     }
-                    if new.is_some_and(|k| k.1 == *ty) {
+                    if new.is_some_and(|k| k.2 == *ty) {
                         b.insert(slot);
                     }
                 }
@@ -1326,7 +1353,7 @@ pub(crate) struct Stale {
     /// and type, in order: a [`NeedleRowsCache`] entry holding one drops
     /// its day counts, and follows it in its counts per period and type
     /// and its records of a type.
-    pub(crate) keyed: Vec<(u32, (i32, u32), bool)>,
+    pub(crate) keyed: Vec<(u32, SlotKeys, bool)>,
     /// A record moved in a view (or left or joined one): every kept
     /// group order ([`GroupOrderCache`]) is forgotten. Not in
     /// [`Stale::any`]: a re-reported usage moves its record in the usage
@@ -1419,7 +1446,7 @@ impl Stale {
             self.offering_days.push(((o, (day, ty)), n));
             self.offering_periods.push(((o, (p, ty)), n));
             self.offering_types.push(((o, ty), slot, n > 0));
-            self.keyed.push((slot, (p, ty), n > 0));
+            self.keyed.push((slot, (day, p, ty), n > 0));
         }
     }
 

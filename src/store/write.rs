@@ -508,8 +508,13 @@ impl Core {
             self.offering_types.adjust(&stale.offering_types);
             let t = &self.t;
             let keys = |s: u32| {
-                let k = t.kind_of(t.cus.get(t.row(s).cu));
-                (k.period, k.ctype)
+                let cu = t.cus.get(t.row(s).cu);
+                let k = t.kind_of(cu);
+                (
+                    crate::wire::time::micros_to_day(cu.date()),
+                    k.period,
+                    k.ctype,
+                )
             };
             (self.needle_rows).adjust(
                 &stale.names,
@@ -2119,9 +2124,9 @@ mod tests {
 
     /// A deep default-order page of a username search alone keeps its
     /// records and their counts by report day; a write that re-dates or
-    /// removes one of its records drops the counts (the next deep page
-    /// makes them again), one that touches none keeps them. `validate`
-    /// compares kept counts with the days' bitmaps.
+    /// removes one of its records adjusts the counts (they stay kept), as
+    /// does one that touches none. `validate` compares kept counts with the
+    /// days' bitmaps after each write, and the deep pages read them.
     #[test]
     fn needle_day_counts_follow_writes() {
         let (store, [a, ..]) = fixture();
@@ -2153,17 +2158,27 @@ mod tests {
         store.upsert(&later(&matching(false))).expect("valid");
         assert!(needle_days(&store, needle), "dropped by an unrelated write");
         store.validate().expect("invariants");
-        // One of its records re-dated: dropped, then made again.
+        // One of its records re-dated: adjusted.
         let r = matching(true);
         store.upsert(&later(&r)).expect("valid");
-        assert!(!needle_days(&store, needle), "kept after a re-date");
-        deep();
-        assert!(needle_days(&store, needle));
+        assert!(needle_days(&store, needle), "dropped by a re-date");
         store.validate().expect("invariants");
-        // Removed: dropped.
-        store.remove(r.uuid).expect("stored");
-        assert!(!needle_days(&store, needle), "kept after a removal");
         deep();
+        // Removed: adjusted.
+        store.remove(r.uuid).expect("stored");
+        assert!(needle_days(&store, needle), "dropped by a removal");
+        store.validate().expect("invariants");
+        deep();
+        // Another of its records renamed out of the search: adjusted.
+        let mut out = (records.iter())
+            .find(|x| {
+                x.username.to_lowercase().contains(needle) && x.uuid != a.uuid && x.uuid != r.uuid
+            })
+            .expect("the demo has more")
+            .clone();
+        out.username = "zzz".to_owned().into();
+        store.upsert(&out).expect("valid");
+        assert!(needle_days(&store, needle), "dropped by a rename");
         store.validate().expect("invariants");
     }
 

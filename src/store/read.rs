@@ -476,8 +476,9 @@ fn typed_username(f: &Filter, scope: &Scope) -> bool {
 
 /// The records of kept counts per billing period and type `counts` in
 /// the filter's billing periods (every period without such a filter), of
-/// type `ty` or of every type. `None` when a period filter selects no
-/// period of the store. O(log keys + the periods' keys).
+/// type `ty` or of every type: 0 when the filter selects no period of the
+/// store. (`None` only where [`selected_periods`] is, which it is not
+/// with a period filter.) O(log keys + the periods' keys).
 fn periods_sum(
     t: &Tables,
     f: &Filter,

@@ -292,7 +292,7 @@ pub(crate) type FlatCache = Derived<Option<roaring::RoaringBitmap>>;
 /// 5 µs with the counts kept). Made on a type's first such page from the
 /// days' bitmaps: every day's intersection, about 10 million instructions
 /// (4 ms) at 1M, so that first page costs more than it did without the
-/// counts. Adjusted by writes ([`Stale::day_types`]), forgotten by a bulk
+/// counts. Adjusted by writes ([`Stale::keys`]), forgotten by a bulk
 /// write. Each entry holds a type's days ascending, 8 bytes a day (1,101
 /// days, 8.8 KB, at 1M).
 ///
@@ -310,11 +310,13 @@ pub(crate) type DayTypeCache = Derived<Vec<(i32, u32)>>;
 /// records, one of 16,847 records 281 µs; the biggest's CPU from 2025
 /// 804 µs). Made on the first such query by reading each of the
 /// offering's records' report day and type. Adjusted by writes that
-/// re-date records ([`Stale::offering_days`]); forgotten by a write that
+/// re-date records ([`Stale::keys`]); forgotten by a write that
 /// adds, removes or moves one of its records ([`Stale::offerings`]), and
 /// by a bulk write. Each entry holds `((day, type), records)`, ascending,
 /// 12 bytes each: an offering measures a few of the store's types (the
-/// biggest at 1M, five types over 1,101 days: 66 KB).
+/// biggest at 1M has five, over 1,101 days: at most 66 KB; its first
+/// range count grew the query caches by 197 KB in all, a scratch
+/// harness).
 ///
 /// Invariant (checked by `Core::validate`): an entry's keys ascend, and
 /// its nonzero counts are exactly the offering's live records of each
@@ -328,7 +330,7 @@ pub(crate) type OfferingDayCache = Derived<KeyTypeCounts>;
 /// records (the biggest offering's year took 185 µs at 1M records, one
 /// of 16,847 records 294 µs; the biggest's CPU in a year 733 µs). Kept as
 /// an [`OfferingDayCache`] entry is, by period instead of report day
-/// ([`Stale::offering_periods`]). The types with records tell which
+/// ([`Stale::keys`]). The types with records tell which
 /// parts of the usage view an offering's usage order walks
 /// (`Core::offering_types`).
 ///
@@ -341,9 +343,23 @@ pub(crate) type OfferingPeriodCache = Derived<KeyTypeCounts>;
 /// `((day or period, type id), records)`, ascending.
 pub(crate) type KeyTypeCounts = Vec<((i32, u32), u32)>;
 
-/// `(offering, (report day or billing period, type))`: what a change to
-/// an [`OfferingDayCache`] or [`OfferingPeriodCache`] entry counts.
-pub(crate) type OfferingKey = (u32, (i32, u32));
+/// A record's keys attached or detached by a write ([`Stale::keys`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyChange {
+    pub(crate) slot: u32,
+    pub(crate) offering: u32,
+    /// Report day, billing period, type id.
+    pub(crate) keys: SlotKeys,
+    /// Attached (`true`), or detached.
+    pub(crate) attached: bool,
+}
+
+impl KeyChange {
+    /// The change to a count of records: 1 or −1.
+    pub(crate) fn n(&self) -> i64 {
+        if self.attached { 1 } else { -1 }
+    }
+}
 
 /// An offering's records of one component type, by `(offering, type)`:
 /// a query that names both (a provider's CPU usage) reads these where
@@ -351,7 +367,7 @@ pub(crate) type OfferingKey = (u32, (i32, u32));
 /// at 1M records, 44,595 of its 223,813 records: about 120 µs a query,
 /// the offering's runs against the type's bitmap containers). Made by the
 /// first such query; adjusted by writes, record by record, as they attach
-/// and detach a record's type ([`Stale::offering_types`]: a re-dated
+/// and detach a record's type ([`Stale::keys`]: a re-dated
 /// record leaves and rejoins its entry); forgotten by a write that adds,
 /// removes or moves a record of the offering ([`Stale::offerings`]), and
 /// by a bulk write or one of over [`FOLLOW_MAX`] notes. The entries of
@@ -364,9 +380,9 @@ pub(crate) type OfferingTypeCache = Derived<RoaringBitmap, (u32, u32)>;
 
 impl OfferingTypeCache {
     /// Adjusts the kept bitmaps by a write's attaches and detaches of
-    /// records' types, in order ([`Stale::offering_types`]); a write of
-    /// more than [`FOLLOW_MAX`] forgets them all. O(changes).
-    pub(crate) fn adjust(&mut self, changes: &[((u32, u32), u32, bool)]) {
+    /// records' keys, in order ([`Stale::keys`]); a write of more than
+    /// [`FOLLOW_MAX`] forgets them all. O(changes).
+    pub(crate) fn adjust(&mut self, changes: &[KeyChange]) {
         if self.0.get_mut().is_empty() {
             return;
         }
@@ -376,12 +392,12 @@ impl OfferingTypeCache {
             self.clear();
             return;
         }
-        for &(key, slot, attached) in changes {
-            self.update(key, |b| {
-                if attached {
-                    b.insert(slot);
+        for c in changes {
+            self.update((c.offering, c.keys.2), |b| {
+                if c.attached {
+                    b.insert(c.slot);
                 } else {
-                    b.remove(slot);
+                    b.remove(c.slot);
                 }
             });
         }
@@ -402,15 +418,15 @@ impl OfferingTypeCache {
 }
 
 impl<D: Ord + Copy> Derived<Vec<(D, u32)>> {
-    /// Adjusts the kept counts by a write's changes ([`Stale::day_types`],
-    /// or for an [`OfferingDayCache`], [`Stale::offering_days`], and so
-    /// on): a key new to an entry is inserted in its place. O(changes ×
-    /// log keys), plus a shift of the entry's later keys per new key.
-    pub(crate) fn adjust(&mut self, changes: &[((u32, D), i64)]) {
+    /// Adjusts the kept counts by a write's changes, `((entry, key),
+    /// records)`, mapped from [`Stale::keys`]: a key new to an entry is
+    /// inserted in its place. O(changes × log keys), plus a shift of the
+    /// entry's later keys per new key.
+    pub(crate) fn adjust(&mut self, changes: impl Iterator<Item = ((u32, D), i64)>) {
         if self.0.get_mut().is_empty() {
             return;
         }
-        for &((id, key), n) in changes {
+        for ((id, key), n) in changes {
             self.update(id, |v| match v.binary_search_by_key(&key, |e| e.0) {
                 Ok(i) => {
                     let c = &mut v[i].1;
@@ -449,7 +465,7 @@ impl<D: Ord + Copy> Derived<Vec<(D, u32)>> {
 /// every day before it with the union (an export of `username=ann`, 275
 /// pages of 300 at 1M, took 572 µs a page). Writes adjust them record by
 /// record, as they add to or take from the union or re-date one of its
-/// records ([`NeedleRowsCache::adjust`], from [`Stale::keyed`]); a write
+/// records ([`NeedleRowsCache::adjust`], from [`Stale::keys`]); a write
 /// of over [`FOLLOW_MAX`] notes drops them, to be remade by the next such
 /// page. (Dropped at every write that re-dated a record of the search,
 /// they were remade by every deep page under site agents' reports:
@@ -475,9 +491,11 @@ pub(crate) struct NeedleRows {
     /// intersected the search's records with each period (`ann` in a
     /// year at 1M records: 170 µs a page). Made by the second such count
     /// (`kinds_asked` notes the first): making them reads each of the
-    /// search's records, several of the planner's counts (`ann`: about
-    /// 250 µs; `a`, 351,761 records, 9.7 ms), which a search counted once
-    /// would not pay back. Adjusted by writes, record by record
+    /// search's records, several of the planner's counts (in a fresh 1M
+    /// store, a scratch harness: the count of `ann` in 2025 that made them
+    /// took 4.7 ms against 0.9 ms for the one before it; `a`, 351,761
+    /// records, 13.4 ms against 4.1), which a search counted once would
+    /// not pay back. Adjusted by writes, record by record
     /// ([`NeedleRowsCache::adjust`]), where `days` are dropped: a site
     /// agent's report re-dates its records, and a broad search holds some
     /// of nearly every report's (`a`: a third of the store).
@@ -525,7 +543,7 @@ fn position(v: &[NeedleRows], needle: &str) -> Option<usize> {
 }
 
 /// A slot's report day, billing period and type, and whether a write
-/// attached them (`true`) or detached them ([`Stale::keyed`]).
+/// attached them (`true`) or detached them ([`Stale::keys`]).
 type KeyNote = (SlotKeys, bool);
 
 /// A record's report day, billing period and type id: the keys a search's
@@ -736,7 +754,7 @@ impl NeedleRowsCache {
     /// [`NeedleRows::kinds`], [`NeedleRows::typed`]): out of its old day,
     /// period and type if it was in the union before the write, into its
     /// new ones if it is after. Its keys before and after are its first
-    /// and last key notes ([`Stale::keyed`]: a first note that attaches
+    /// and last key notes ([`Stale::keys`]: a first note that attaches
     /// means none before, a last that detaches none after), or without
     /// notes its keys as they are (`keys(slot)`, read from the live
     /// record). A write of more than [`FOLLOW_MAX`] notes drops them
@@ -744,7 +762,7 @@ impl NeedleRowsCache {
     pub(crate) fn adjust(
         &mut self,
         changes: &[(u32, u32, bool)],
-        keyed: &[(u32, SlotKeys, bool)],
+        keyed: &[KeyChange],
         names: impl Fn(&str) -> Arc<[u32]>,
         keys: impl Fn(u32) -> SlotKeys,
     ) {
@@ -762,12 +780,17 @@ impl NeedleRowsCache {
         let mut notes: hashbrown::HashMap<u32, [KeyNote; 2]> = hashbrown::HashMap::new();
         let mut touched: Vec<u32> = Vec::new();
         if entries.iter().any(follows) {
-            for &(slot, k, attached) in keyed {
-                (notes.entry(slot))
-                    .and_modify(|e| e[1] = (k, attached))
-                    .or_insert([(k, attached); 2]);
+            for c in keyed {
+                (notes.entry(c.slot))
+                    .and_modify(|e| e[1] = (c.keys, c.attached))
+                    .or_insert([(c.keys, c.attached); 2]);
             }
-            touched.extend(changes.iter().map(|c| c.0).chain(keyed.iter().map(|k| k.0)));
+            touched.extend(
+                changes
+                    .iter()
+                    .map(|c| c.0)
+                    .chain(keyed.iter().map(|k| k.slot)),
+            );
             touched.sort_unstable();
             touched.dedup();
         }
@@ -1325,25 +1348,17 @@ pub(crate) struct Stale {
     /// component usage's move to another customer, which moves only its
     /// records' links.
     pub(crate) counts: Vec<((u32, u32, i32), i64)>,
-    /// Changes to the number of records of `(type, report day)`, by which
-    /// a [`DayTypeCache`] entry is adjusted: noted where a record's keys
-    /// are attached and detached, the only places its day and type enter
-    /// or leave the indexes.
-    pub(crate) day_types: Vec<((u32, i32), i64)>,
-    /// Changes to the number of records of `(offering, (report day,
-    /// type))`, by which an [`OfferingDayCache`] entry is adjusted: noted
-    /// with [`Stale::day_types`]. A record that joins or leaves an
-    /// offering has its offering noted in [`Stale::offerings`] too, which
-    /// forgets the entry.
-    pub(crate) offering_days: Vec<(OfferingKey, i64)>,
-    /// Changes to the number of records of `(offering, (billing period,
-    /// type))`, by which an [`OfferingPeriodCache`] entry is adjusted:
-    /// noted with [`Stale::offering_days`].
-    pub(crate) offering_periods: Vec<(OfferingKey, i64)>,
-    /// Slots attached to (`true`) or detached from (`false`) the records
-    /// of `(offering, type)`, in order: by these an [`OfferingTypeCache`]
-    /// entry is adjusted. Noted with [`Stale::day_types`].
-    pub(crate) offering_types: Vec<((u32, u32), u32, bool)>,
+    /// Each record's component-usage keys (report day, billing period,
+    /// type) attached or detached, with its slot and offering, in order:
+    /// noted where a record's keys are attached and detached, the only
+    /// places its day, period and type enter or leave the indexes. By
+    /// these the counts per day, period and type are adjusted
+    /// ([`DayTypeCache`], [`OfferingDayCache`], [`OfferingPeriodCache`]),
+    /// and the records of a type followed ([`OfferingTypeCache`],
+    /// [`NeedleRowsCache`]). A record that joins or leaves an offering
+    /// has its offering noted in [`Stale::offerings`] too, which forgets
+    /// the offering's entries.
+    pub(crate) keys: Vec<KeyChange>,
     /// Slots attached to (`true`) or detached from (`false`) a username's
     /// bitmap, with the name's id, in order: by these a
     /// [`NeedleRowsCache`] entry is adjusted. Noted where the username
@@ -1352,12 +1367,6 @@ pub(crate) struct Stale {
     /// Offerings whose records changed: their expanded bitmaps
     /// ([`FlatCache`]). Unsorted, with repeats.
     pub(crate) offerings: Vec<u32>,
-    /// Slots whose component-usage keys (report day, billing period and
-    /// type) were attached (`true`) or detached, with their billing period
-    /// and type, in order: a [`NeedleRowsCache`] entry holding one drops
-    /// its day counts, and follows it in its counts per period and type
-    /// and its records of a type.
-    pub(crate) keyed: Vec<(u32, SlotKeys, bool)>,
     /// A record moved in a view (or left or joined one): every kept
     /// group order ([`GroupOrderCache`]) is forgotten. Not in
     /// [`Stale::any`]: a re-reported usage moves its record in the usage
@@ -1374,13 +1383,9 @@ impl Stale {
             || !self.projects.is_empty()
             || !self.customers.is_empty()
             || !self.counts.is_empty()
-            || !self.day_types.is_empty()
-            || !self.offering_days.is_empty()
-            || !self.offering_periods.is_empty()
-            || !self.offering_types.is_empty()
+            || !self.keys.is_empty()
             || !self.names.is_empty()
             || !self.offerings.is_empty()
-            || !self.keyed.is_empty()
     }
 
     /// Ready for the next write: the lists keep their memory (a write per
@@ -1395,18 +1400,10 @@ impl Stale {
         }
         self.counts.clear();
         self.counts.shrink_to(1024);
-        self.day_types.clear();
-        self.day_types.shrink_to(1024);
-        self.offering_days.clear();
-        self.offering_days.shrink_to(1024);
-        self.offering_periods.clear();
-        self.offering_periods.shrink_to(1024);
-        self.offering_types.clear();
-        self.offering_types.shrink_to(1024);
+        self.keys.clear();
+        self.keys.shrink_to(1024);
         self.names.clear();
         self.names.shrink_to(1024);
-        self.keyed.clear();
-        self.keyed.shrink_to(1024);
     }
 
     // A bulk write forgets everything: a note per record would only grow
@@ -1435,8 +1432,9 @@ impl Stale {
         }
     }
 
-    /// Notes `n` records more (or fewer) of type `ty` and offering `o`
-    /// reported on `day` in billing period `p`, `slot` one of them.
+    /// Notes that `slot`, a record of offering `o`, gained (`n` = 1) or
+    /// lost (−1) its keys: type `ty`, report day `day`, billing period
+    /// `p`.
     #[inline]
     pub(crate) fn day_type(
         &mut self,
@@ -1446,11 +1444,12 @@ impl Stale {
         n: i64,
     ) {
         if !self.all {
-            self.day_types.push(((ty, day), n));
-            self.offering_days.push(((o, (day, ty)), n));
-            self.offering_periods.push(((o, (p, ty)), n));
-            self.offering_types.push(((o, ty), slot, n > 0));
-            self.keyed.push((slot, (day, p, ty), n > 0));
+            self.keys.push(KeyChange {
+                slot,
+                offering: o,
+                keys: (day, p, ty),
+                attached: n > 0,
+            });
         }
     }
 

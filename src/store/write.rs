@@ -497,17 +497,25 @@ impl Core {
             self.cuts.forget(&stale.counts);
             self.period_counts.adjust(&stale.counts);
             self.period_counts.forget(&stale.customers);
-            self.day_types.adjust(&stale.day_types);
+            let keys = &stale.keys;
+            self.day_types
+                .adjust(keys.iter().map(|c| ((c.keys.2, c.keys.0), c.n())));
             // (Forgotten first: an offering that gained or lost records
             // is counted anew.)
             self.offering_days.forget(&stale.offerings);
-            self.offering_days.adjust(&stale.offering_days);
+            (self.offering_days).adjust(
+                keys.iter()
+                    .map(|c| ((c.offering, (c.keys.0, c.keys.2)), c.n())),
+            );
             self.offering_periods.forget(&stale.offerings);
-            self.offering_periods.adjust(&stale.offering_periods);
+            (self.offering_periods).adjust(
+                keys.iter()
+                    .map(|c| ((c.offering, (c.keys.1, c.keys.2)), c.n())),
+            );
             self.offering_types.forget_offerings(&stale.offerings);
-            self.offering_types.adjust(&stale.offering_types);
+            self.offering_types.adjust(keys);
             let t = &self.t;
-            let keys = |s: u32| {
+            let keys_of = |s: u32| {
                 let cu = t.cus.get(t.row(s).cu);
                 let k = t.kind_of(cu);
                 (
@@ -516,12 +524,7 @@ impl Core {
                     k.ctype,
                 )
             };
-            (self.needle_rows).adjust(
-                &stale.names,
-                &stale.keyed,
-                |n| t.usernames.search(n).ids,
-                keys,
-            );
+            (self.needle_rows).adjust(&stale.names, keys, |n| t.usernames.search(n).ids, keys_of);
         }
         stale.reset();
     }

@@ -3184,6 +3184,118 @@ mod tests {
         }
     }
 
+    /// Deep default-order pages of sets that no other kept counts
+    /// describe, whose counts by report day are kept by query: an
+    /// offering with a type, a customer and an offering with a username
+    /// search, a search in a year, an offering in a report-date range, a
+    /// scope of customers with a type. Checked against the model, then
+    /// again after each of 96 writes that re-key a component usage of a
+    /// match of each filter in turn: re-dated by up to three weeks either
+    /// way or onto an end of the report-date range (or a day past it),
+    /// re-typed to another type of the store, moved to another billing
+    /// period (dated in it), or only its usage re-reported. `validate` after each write compares
+    /// every kept count with its query's matches. These writes change no
+    /// record's links or name, so the counts follow them record by record.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn kept_day_counts_follow_rekeys_match_model() {
+        let (records, store) = demo_store(40_000, 61);
+        let offering = by_count(&records, |r| r.offering_uuid)[0].1;
+        let mine: Vec<Record> = (records.iter())
+            .filter(|r| r.offering_uuid == offering)
+            .cloned()
+            .collect();
+        let ty = by_count(&mine, |r| r.component_type.to_string())[0]
+            .1
+            .clone();
+        let customers = by_count(&records, |r| r.customer_uuid);
+        let year = by_count(&records, |r| r.billing_period.year())[0].1;
+        let mut dates: Vec<NaiveDate> = mine.iter().map(|r| r.date.date_naive()).collect();
+        dates.sort_unstable();
+        let (lo, hi) = (dates[dates.len() / 5], dates[dates.len() * 4 / 5]);
+        let types: Vec<String> = (by_count(&records, |r| r.component_type.to_string()))
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let periods: Vec<NaiveDate> = (by_count(&records, |r| r.billing_period))
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let scope = customers_scope(customers[1..4].iter().map(|c| c.1));
+        let (o, c) = (offering.simple(), customers[0].1.simple());
+        let filters: Vec<(String, Option<&DemoScope>)> = vec![
+            (format!("offering_uuid={o}&type={ty}"), None),
+            (format!("customer_uuid={c}&username=an"), None),
+            (format!("offering_uuid={o}&username=a"), None),
+            (format!("username=an&billing_period_year={year}"), None),
+            (
+                format!("offering_uuid={o}&date_after={lo}&date_before={hi}"),
+                None,
+            ),
+            (format!("type={ty}"), Some(&scope)),
+        ];
+        let check = |ctx: &str| {
+            let stored = store_content(&store);
+            for (base, scope) in &filters {
+                let want = demo_want(&stored, base, *scope);
+                let pages = want.len().div_ceil(10);
+                assert!(
+                    pages >= 40,
+                    "{base}: deep enough to count by day ({pages} pages)"
+                );
+                for page in [pages / 2, pages / 2 + 1, pages * 3 / 4] {
+                    demo_check(&store, &want, base, *scope, 10, page, ctx);
+                }
+            }
+        };
+        check("after the load");
+        for k in 0..96u64 {
+            // A match of each filter in turn, so that every filter sees
+            // records leave and join it.
+            let stored = store_content(&store);
+            let (base, scope) = &filters[k as usize % filters.len()];
+            let want = demo_want(&stored, base, *scope);
+            let h = splitmix(0x5e7d ^ k);
+            let mut r = want[(h % want.len() as u64) as usize].clone();
+            let at = |d: NaiveDate| {
+                let micros = [0, 1, 43_200_000_000, 86_399_999_999][((h >> 48) % 4) as usize];
+                d.and_hms_opt(0, 0, 0).expect("valid").and_utc()
+                    + chrono::Duration::microseconds(micros)
+            };
+            let what = match (h >> 32) % 5 {
+                0 => {
+                    let days = i64::try_from((h >> 40) % 43).expect("small") - 21;
+                    r.date += chrono::Duration::days(days);
+                    "re-dated"
+                }
+                1 => {
+                    // Onto or just past an end of the report-date range.
+                    let edges = [lo.pred_opt(), Some(lo), Some(hi), hi.succ_opt()];
+                    r.date = at(edges[((h >> 40) % 4) as usize].expect("a valid date"));
+                    "re-dated at the range's edge"
+                }
+                2 => {
+                    r.component_type = types[((h >> 40) as usize) % types.len()].clone().into();
+                    "re-typed"
+                }
+                3 => {
+                    r.billing_period = periods[((h >> 40) as usize) % periods.len()];
+                    let day = (h >> 44) % 30;
+                    r.date = at(r.billing_period + chrono::Days::new(day));
+                    "moved to another period"
+                }
+                _ => {
+                    r.usage = Usage::from_cents(r.usage.cents() + 1);
+                    "re-reported"
+                }
+            };
+            store.upsert(&r).expect("valid record");
+            let ctx = format!("write {k} ({base}): {what}");
+            store.validate().unwrap_or_else(|e| panic!("{ctx}: {e}"));
+            check(&ctx);
+        }
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

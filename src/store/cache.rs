@@ -894,8 +894,17 @@ impl NeedleRowsCache {
 /// most [`SET_DAYS_MAX`] queries, the oldest dropped first: a UI exports
 /// one table at a time.
 ///
-/// Any write that changes an index forgets every entry ([`Stale::any`]):
-/// a query's matches and their days may depend on each of them.
+/// A write that only re-keys records (a site agent's report re-dates its
+/// component usage's records; a re-typed or re-period component usage)
+/// adjusts the counts record by record ([`SetDaysCache::adjust`]): each
+/// key note of a record the query admits moves one match out of or into
+/// its day. Any other write that changes an index (a record added,
+/// removed, renamed or moved to another resource, project or customer:
+/// what a record's links and name are tested by) forgets every entry, as
+/// does one of over [`FOLLOW_MAX`] notes. (Forgotten by every such write
+/// before: with a report written before each query, page 50 of
+/// `username=ann&billing_period_year=2025` took 855 µs where it takes
+/// 4.3 µs without writes.)
 ///
 /// Invariant (checked by `Core::validate`): an entry's counts are its
 /// query's matches' number on each report day, days ascending, days
@@ -951,6 +960,40 @@ impl SetDaysCache {
         if !v.is_empty() {
             *v = Vec::new();
         }
+    }
+
+    /// Adjusts the kept counts by a write's key notes ([`Stale::keys`]),
+    /// in order, where the write changed no record's links or name: each
+    /// note of a record that `admits` (made per entry from its filter and
+    /// scope, testing the record's links and name as they are and the
+    /// note's keys) takes a match from its day (detached) or adds one
+    /// (attached). A write of over [`FOLLOW_MAX`] notes forgets every
+    /// entry instead. O(entries × changes × log days).
+    pub(crate) fn adjust<'t>(
+        &mut self,
+        changes: &[KeyChange],
+        admits: impl Fn(&crate::query::Filter, &crate::query::Scope) -> crate::store::read::SlotTest<'t>,
+    ) {
+        if self.0.get_mut().is_empty() || changes.is_empty() {
+            return;
+        }
+        if changes.len() > FOLLOW_MAX {
+            self.clear();
+            return;
+        }
+        self.0.get_mut().retain_mut(|e| {
+            let test = admits(&e.filter, &e.scope);
+            let days = Arc::make_mut(&mut e.days);
+            // (Every match is counted: a detached one missing would be a
+            // bug, and forgets the entry rather than fail the write.)
+            changes.iter().all(|c| {
+                !test.admits(c.slot, c.keys) || {
+                    let day = Some(c.keys.0);
+                    let (old, new) = if c.attached { (None, day) } else { (day, None) };
+                    follow_count(days, old, new)
+                }
+            })
+        });
     }
 
     /// The kept entries, for `Core::validate`.

@@ -1042,6 +1042,125 @@ fn type_filter(t: &Tables, f: &Filter) -> Option<Option<u32>> {
     }
 }
 
+/// A query's filter and scope resolved against the store once, to test
+/// records one at a time by their links and name as they are and their
+/// keys as a write noted them ([`Stale::keys`](super::cache::Stale::keys)):
+/// how a kept query's day counts follow a write that re-keys records and
+/// changes no link or name ([`SetDaysCache::adjust`](super::cache::SetDaysCache::adjust)).
+/// The same rules as the planner's: an unknown entity or type, or a
+/// filter that matches nothing, admits no record; an empty `username` or
+/// `type` is no filter; the username test is the search's
+/// ([`Usernames::search`](crate::index::dict::Usernames::search)).
+pub(crate) struct SlotTest<'t> {
+    t: &'t Tables,
+    /// Whether no record can match.
+    never: bool,
+    /// Customer, project, offering, and the resources (`resource_uuid`
+    /// and `resource`, both if both are given) the filter names, as ids.
+    customer: Option<u32>,
+    project: Option<u32>,
+    offering: Option<u32>,
+    resources: SmallVec<[u32; 2]>,
+    /// The names that contain the filter's `username`.
+    names: Option<crate::index::dict::Found>,
+    ty: Option<u32>,
+    year: Option<i32>,
+    month: Option<u32>,
+    period: Option<i32>,
+    /// Report days `[lo, hi]`.
+    days: (i32, i32),
+    /// The scope's customers, projects and offerings as ids; `None` sees
+    /// every record.
+    scope: Option<[SmallVec<[u32; 4]>; 3]>,
+}
+
+impl<'t> SlotTest<'t> {
+    /// `f` and `scope` resolved against `t`. O(the scope's and filter's
+    /// entities), plus the username search when not kept.
+    pub(crate) fn new(t: &'t Tables, f: &Filter, scope: &Scope) -> SlotTest<'t> {
+        let mut never = f.nothing;
+        let mut id = |u: Option<uuid::Uuid>, find: &dyn Fn(&uuid::Uuid) -> Option<u32>| {
+            let found = u.map(|u| find(&u));
+            never |= found == Some(None);
+            found.flatten()
+        };
+        let customer = id(f.customer, &|u| t.customers.id(u));
+        let project = id(f.project, &|u| t.projects.id(u));
+        let offering = id(f.offering, &|u| t.offerings.id(u));
+        let resources = [f.resource_uuid, f.resource]
+            .into_iter()
+            .filter_map(|u| id(u, &|u| t.resources.id(u)))
+            .collect();
+        let ty = match type_filter(t, f) {
+            None => {
+                never = true;
+                None
+            }
+            Some(ty) => ty,
+        };
+        let names = (f.username.as_deref())
+            .filter(|n| !n.is_empty())
+            .map(|n| t.usernames.search(n));
+        let ids = |us: &[uuid::Uuid], find: &dyn Fn(&uuid::Uuid) -> Option<u32>| {
+            us.iter().filter_map(find).collect::<SmallVec<[u32; 4]>>()
+        };
+        let scope = (!scope.everything).then(|| {
+            [
+                ids(&scope.customers, &|u| t.customers.id(u)),
+                ids(&scope.projects, &|u| t.projects.id(u)),
+                ids(&scope.offerings, &|u| t.offerings.id(u)),
+            ]
+        });
+        SlotTest {
+            t,
+            never,
+            customer,
+            project,
+            offering,
+            resources,
+            names,
+            ty,
+            year: f.year,
+            month: f.month,
+            period: f.billing_period.map(date_to_day),
+            days: date_days(f),
+            scope,
+        }
+    }
+
+    /// Whether the live record at `slot`, with the keys `(report day,
+    /// billing period, type)`, matches. O(1) but for the scope's entities.
+    pub(crate) fn admits(&self, slot: u32, (day, period, ty): super::cache::SlotKeys) -> bool {
+        use chrono::Datelike;
+        if self.never
+            || day < self.days.0
+            || day > self.days.1
+            || self.ty.is_some_and(|x| x != ty)
+            || self.period.is_some_and(|p| p != period)
+        {
+            return false;
+        }
+        if self.year.is_some() || self.month.is_some() {
+            let d = day_to_date(period);
+            if self.year.is_some_and(|y| y != d.year())
+                || self.month.is_some_and(|m| m != d.month())
+            {
+                return false;
+            }
+        }
+        let t = self.t;
+        let (res, o, p, c) = t.chain(slot);
+        let name = t.row(slot).username;
+        self.customer.is_none_or(|x| x == c)
+            && self.project.is_none_or(|x| x == p)
+            && self.offering.is_none_or(|x| x == o)
+            && self.resources.iter().all(|&x| x == res)
+            && (self.names.as_ref()).is_none_or(|n| n.bits.contains(name))
+            && (self.scope.as_ref())
+                .is_none_or(|[cs, ps, os]| cs.contains(&c) || ps.contains(&p) || os.contains(&o))
+    }
+}
+
 /// A union predicate, or `None` (nothing matches) when it has no part.
 ///
 /// A union of one part stays a union: against a few records, its per-record

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::WriteSummary;
 use super::core::{Core, NO_SLOT, Part, Row, Tables, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
+use super::read::SlotTest;
 use crate::error::WriteError;
 use crate::index::slots::SlotBits;
 use crate::par::{self, PARALLEL_MIN};
@@ -478,8 +479,15 @@ impl Core {
             self.cuts.clear();
             self.group_orders.clear();
         } else {
-            if stale.any() {
+            // A query's matches are tested by each record's links and
+            // name, which only the notes of these lists change; the rest
+            // (its keys) are in `keys`, by which kept day counts follow.
+            if !stale.offerings.is_empty() || !stale.customers.is_empty() || !stale.names.is_empty()
+            {
                 self.set_days.clear();
+            } else {
+                let t = &self.t;
+                (self.set_days).adjust(&stale.keys, |f, scope| SlotTest::new(t, f, scope));
             }
             if stale.any() || stale.sorted {
                 self.group_orders.clear();
@@ -1870,9 +1878,10 @@ mod tests {
 
     /// A deep default-order page of an offering with a type keeps the
     /// query's counts by report day; the next page reads them; a write
-    /// that changes nothing keeps them, and one that re-dates a record
-    /// (of another offering, even) forgets them. `validate` compares an
-    /// entry with its query's matches after each step.
+    /// that changes nothing keeps them, and so do writes that re-date or
+    /// re-type a record (the counts adjusted), where one that adds a
+    /// record, renames one or removes one forgets them. `validate`
+    /// compares an entry with its query's matches after each step.
     #[test]
     fn set_days_follow_writes() {
         let (store, [a, b, _]) = fixture();
@@ -1897,13 +1906,51 @@ mod tests {
 
         // Unchanged: kept.
         store.upsert(&b).expect("valid");
-        assert_eq!(set_days_kept(&store), vec![filter]);
+        assert_eq!(set_days_kept(&store), vec![filter.clone()]);
         store.validate().expect("invariants");
-        // Re-dated: forgotten, and made again by the next deep page.
+        // Re-dated (a record of the query, then one of another customer):
+        // adjusted.
+        let days = || {
+            let core = store.core.read();
+            let e = core.set_days.entries();
+            e.first().map(|e| e.days.iter().map(|d| d.1).sum::<u32>())
+        };
+        let before = days();
+        let mut moved = later(&a);
+        store.upsert(&moved).expect("valid");
+        store.validate().expect("invariants");
+        assert_eq!(days(), before, "re-dated, still counted");
         store.upsert(&later(&b)).expect("valid");
-        assert!(set_days_kept(&store).is_empty(), "kept after a re-report");
+        store.validate().expect("invariants");
+        assert_eq!(set_days_kept(&store), vec![filter.clone()]);
+        // Re-typed out of the query (to another type the store has: a
+        // type new to the store forgets everything), and back.
+        let other = ["cpu", "ram"]
+            .into_iter()
+            .find(|&t| *t != *a.component_type);
+        moved.component_type = other.expect("two types").into();
+        store.upsert(&moved).expect("valid");
+        store.validate().expect("invariants");
+        assert_eq!(days(), before.map(|n| n - 1), "re-typed out");
+        store.upsert(&a).expect("valid");
+        store.validate().expect("invariants");
+        assert_eq!(days(), before, "re-typed back");
+        page(pages / 2 + 2);
+        assert_eq!(set_days_kept(&store), vec![filter.clone()]);
+        // A new record: forgotten, and made again by the next deep page.
+        let mut new = a.clone();
+        new.uuid = Uuid::from_u128(0x5e7d_0000_0000_4000_8000_0000_0000_0000);
+        new.component_usage = Uuid::from_u128(0x5e7d_0000_0000_4000_8000_0000_0000_0001);
+        store.upsert(&new).expect("valid");
+        assert!(set_days_kept(&store).is_empty(), "kept after a new record");
         page(pages / 2);
-        assert_eq!(set_days_kept(&store).len(), 1);
+        assert_eq!(days(), before.map(|n| n + 1));
+        store.validate().expect("invariants");
+        // Renamed: forgotten.
+        new.username = "someone else".into();
+        store.upsert(&new).expect("valid");
+        assert!(set_days_kept(&store).is_empty(), "kept after a rename");
+        page(pages / 2);
         store.validate().expect("invariants");
     }
 

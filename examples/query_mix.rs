@@ -19,7 +19,7 @@
 //! to time the queries on a store that has been written to since its load.
 //!
 //! `USAGE_MIX_WRITES=1` writes one site agent's report before each query
-//! (not timed): a record of a component usage picked at random (so its
+//! (not timed; `USAGE_MIX_WRITES=N`, before every N-th query): a record of a component usage picked at random (so its
 //! customer by the demo's sizes), re-dated to now with a new usage, which
 //! re-dates its component usage's every record. This is the store under
 //! many writers (site agents, federation), where a query rarely follows
@@ -97,6 +97,10 @@ struct Writer {
     /// What every other new username contains.
     needle: String,
     written: u64,
+    /// A report before every this many queries (`USAGE_MIX_WRITES`).
+    every: u64,
+    /// Queries run so far.
+    queries: u64,
 }
 
 impl Writer {
@@ -128,7 +132,8 @@ impl Writer {
 }
 
 /// Mean time of `n` runs of `q`, and the last run's count; with a
-/// writer, a report written before each run, outside the time.
+/// writer, a report written before each run (or every few runs: its
+/// `every`), outside the time.
 fn time(store: &Store, q: &Query, n: u32, mut writer: Option<&mut Writer>) -> (Duration, u64) {
     let mut count = 0;
     let mut sink = 0i64;
@@ -136,7 +141,10 @@ fn time(store: &Store, q: &Query, n: u32, mut writer: Option<&mut Writer>) -> (D
     let mut t = Instant::now();
     for _ in 0..n {
         if let Some(w) = writer.as_deref_mut() {
-            w.write(store);
+            if w.queries % w.every == 0 {
+                w.write(store);
+            }
+            w.queries += 1;
             t = Instant::now();
         }
         let txn = store.read();
@@ -187,7 +195,16 @@ fn main() {
     store
         .upsert_batch(&records)
         .expect("demo records are valid");
-    let writes = std::env::var_os("USAGE_MIX_WRITES").is_some();
+    let every = std::env::var("USAGE_MIX_WRITES")
+        .ok()
+        .map(|n| match n.parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("USAGE_MIX_WRITES={n}: expected a positive number of queries per report");
+                std::process::exit(2);
+            }
+        });
+    let writes = every.is_some();
     let new_names = std::env::var("USAGE_MIX_NEW_NAMES")
         .ok()
         .map(|n| match n.parse::<u64>() {
@@ -222,6 +239,8 @@ fn main() {
             .unwrap_or_default(),
         records,
         state: 42,
+        every: every.unwrap_or(1),
+        queries: 0,
         new_names,
         needle: demo.picks().username_needle.clone(),
         written: 0,
@@ -253,10 +272,10 @@ fn main() {
         }
         passes += 1;
     }
-    let with = if writes {
-        ", a report written before each (not timed)"
-    } else {
-        ""
+    let with = match every {
+        None => String::new(),
+        Some(1) => ", a report written before each (not timed)".to_owned(),
+        Some(n) => format!(", a report written before every {n}th (not timed)"),
     };
     println!(
         "{} records; best of 5 rounds, mean per query{with}:",

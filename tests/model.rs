@@ -3296,6 +3296,93 @@ mod tests {
         }
     }
 
+    /// Orders led by the usage or the username over thousands of matches
+    /// (a report-date range, a username search, a scope of customers),
+    /// kept whole once paged deep twice: after each of 60 writes to a
+    /// record drawn from the whole store (a usage re-reported, a report
+    /// re-dated by up to a month or across the range's start, a
+    /// component usage re-typed), two deep pages of every
+    /// order against the model. A kept order outlives a write that
+    /// touches none of its matches, and is made again after one that
+    /// does; `validate` after each write compares every kept order with
+    /// its query's matches.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn kept_orders_outlive_other_writes_match_model() {
+        let (records, store) = demo_store(20_000, 67);
+        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
+        dates.sort_unstable();
+        let lo = dates[dates.len() / 3];
+        // The biggest customers, 9,000 records or more in all.
+        let mut seen = 0;
+        let scope = customers_scope(
+            (by_count(&records, |r| r.customer_uuid).into_iter())
+                .take_while(|&(n, _)| {
+                    seen += n;
+                    seen - n < 9_000
+                })
+                .map(|c| c.1),
+        );
+        let types: Vec<String> = (by_count(&records, |r| r.component_type.to_string()))
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let filters: Vec<(String, Option<&DemoScope>)> = vec![
+            (format!("date_after={lo}&"), None),
+            ("username=e&".to_owned(), None),
+            (String::new(), Some(&scope)),
+        ];
+        let check = |ctx: &str| {
+            let stored = store_content(&store);
+            for (filter, scope) in &filters {
+                for o in ["-usage", "username,-usage"] {
+                    let base = format!("{filter}o={o}");
+                    let want = demo_want(&stored, &base, *scope);
+                    assert!(want.len() >= 8_192, "{base}: {} matches", want.len());
+                    let pages = want.len().div_ceil(100);
+                    for page in [pages / 2, pages / 2 + 1] {
+                        demo_check(&store, &want, &base, *scope, 100, page, ctx);
+                    }
+                }
+            }
+        };
+        check("after the load");
+        for k in 0..60u64 {
+            let h = splitmix(0x0de7 ^ k);
+            let stored = store_content(&store);
+            let mut r = stored[(h % stored.len() as u64) as usize].clone();
+            let what = match (h >> 32) % 4 {
+                0 => {
+                    r.usage = Usage::from_cents((h >> 40) as i64 % 1_000_000);
+                    "usage re-reported"
+                }
+                1 => {
+                    let days = i64::try_from((h >> 40) % 61).expect("small") - 30;
+                    r.date += chrono::Duration::days(days);
+                    "re-dated"
+                }
+                2 => {
+                    // Out of the report-date range, or into it.
+                    let start = lo.and_hms_opt(0, 0, 0).expect("valid").and_utc();
+                    r.date = if r.date >= start {
+                        start - chrono::Duration::microseconds(1)
+                    } else {
+                        start
+                    };
+                    "re-dated across the range's start"
+                }
+                _ => {
+                    r.component_type = types[((h >> 40) as usize) % types.len()].clone().into();
+                    "re-typed"
+                }
+            };
+            store.upsert(&r).expect("valid record");
+            let ctx = format!("write {k}: {what}");
+            store.validate().unwrap_or_else(|e| panic!("{ctx}: {e}"));
+            check(&ctx);
+        }
+    }
+
     /// The planner's paths for large answers (thousands of matches against
     /// a few runs: counted by range cardinalities, paged day by day from
     /// the latest report day) at a size where they are taken: the largest

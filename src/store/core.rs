@@ -983,6 +983,7 @@ impl Core {
     pub(crate) fn view_insert(&mut self, slot: u32, kinds: &[ViewKind]) {
         self.stale.view |= kinds.contains(&ViewKind::Default);
         self.stale.sorted = true;
+        self.stale.moved(slot);
         if let Some(d) = &mut self.deferred {
             for &kind in kinds {
                 d.dirty[kind as usize].insert(slot);

@@ -10,6 +10,7 @@ use roaring::RoaringBitmap;
 use uuid::Uuid;
 
 use super::WriteSummary;
+use super::cache::FOLLOW_MAX;
 use super::core::{Core, NO_SLOT, Part, Row, Tables, ViewKind};
 use super::entities::{Cu, Customer, Offering, Project, Resource};
 use super::read::SlotTest;
@@ -479,18 +480,32 @@ impl Core {
             self.cuts.clear();
             self.group_orders.clear();
         } else {
+            let t = &self.t;
+            let keys_of = |s: u32| {
+                let cu = t.cus.get(t.row(s).cu);
+                let k = t.kind_of(cu);
+                (
+                    crate::wire::time::micros_to_day(cu.date()),
+                    k.period,
+                    k.ctype,
+                )
+            };
             // A query's matches are tested by each record's links and
-            // name, which only the notes of these lists change; the rest
-            // (its keys) are in `keys`, by which kept day counts follow.
-            if !stale.offerings.is_empty() || !stale.customers.is_empty() || !stale.names.is_empty()
-            {
+            // name, and its keys: without a change to the first, kept
+            // day counts follow the key notes, and kept orders of its
+            // matches stay unless a note or a move touches one.
+            if stale.relinked() || stale.keys.len() + stale.moved.len() > FOLLOW_MAX {
                 self.set_days.clear();
-            } else {
-                let t = &self.t;
-                (self.set_days).adjust(&stale.keys, |f, scope| SlotTest::new(t, f, scope));
-            }
-            if stale.any() || stale.sorted {
                 self.group_orders.clear();
+            } else {
+                (self.set_days).adjust(&stale.keys, |f, scope| SlotTest::new(t, f, scope));
+                if stale.any() || stale.sorted {
+                    self.group_orders.adjust(false, |f, scope| {
+                        let test = SlotTest::new(t, f, scope);
+                        (stale.keys.iter()).any(|c| test.admits(c.slot, c.keys))
+                            || (stale.moved.iter()).any(|&s| test.admits(s, keys_of(s)))
+                    });
+                }
             }
             if stale.view {
                 self.day_starts.clear();
@@ -522,16 +537,6 @@ impl Core {
             );
             self.offering_types.forget_offerings(&stale.offerings);
             self.offering_types.adjust(keys);
-            let t = &self.t;
-            let keys_of = |s: u32| {
-                let cu = t.cus.get(t.row(s).cu);
-                let k = t.kind_of(cu);
-                (
-                    crate::wire::time::micros_to_day(cu.date()),
-                    k.period,
-                    k.ctype,
-                )
-            };
             (self.needle_rows).adjust(&stale.names, keys, |n| t.usernames.search(n).ids, keys_of);
         }
         stale.reset();
@@ -1971,9 +1976,11 @@ mod tests {
     /// A page that reaches a big group of equal usage (a quarter of the
     /// records report zero) or a big billing period, ordered by a later
     /// key, keeps the group sorted; the next page reads it; a write that
-    /// moves no record in a view keeps it, one that moves a record's
-    /// usage or period forgets it. `validate` compares every entry with
-    /// its group, after each step.
+    /// moves no record in a view keeps it. A write that moves a record's
+    /// usage forgets a group of positions, and a group of a query's
+    /// matches (the period) only if the record is one of them, or joins
+    /// or leaves them. `validate` compares every entry with its group,
+    /// after each step.
     #[test]
     fn group_orders_follow_writes() {
         let mut records = fixture_records();
@@ -2066,7 +2073,44 @@ mod tests {
         assert!(matches!(kept[1].0, super::super::cache::GroupOf::Query(..)));
         assert_eq!(kept[1].1, "-usage");
         store.validate().expect("invariants");
-        // Another period for one of its records: both forgotten.
+        // A usage re-reported outside the period, and a record of another
+        // year re-dated: the positions forgotten, the period's order kept.
+        let period = std::sync::Arc::clone(&kept[1].2);
+        let mut other = (records.iter())
+            .find(|r| r.billing_period.year() != 2024)
+            .expect("a record of another year")
+            .clone();
+        other.usage = Usage::from_cents(4567);
+        store.upsert(&other).expect("valid");
+        other.date += chrono::Duration::days(3);
+        store.upsert(&other).expect("valid");
+        let kept = group_orders_kept(&store);
+        assert_eq!(kept.len(), 1, "the period's order alone");
+        assert!(
+            std::sync::Arc::ptr_eq(&kept[0].2, &period),
+            "kept as it was"
+        );
+        store.validate().expect("invariants");
+        // A usage re-reported inside it: forgotten, and made again by the
+        // second deep page after the write.
+        let super::super::cache::GroupOf::Query(f, _) = &kept[0].0 else {
+            unreachable!("a query's group")
+        };
+        let mut inside = (records.iter())
+            .find(|r| f.matches(r).is_ok())
+            .expect("a record of the period")
+            .clone();
+        inside.usage = Usage::from_cents(7654);
+        store.upsert(&inside).expect("valid");
+        assert!(
+            group_orders_kept(&store).is_empty(),
+            "kept after a match moved"
+        );
+        page(&format!("{by_period}&page={}", early / 100 + 30));
+        page(&format!("{by_period}&page={}", early / 100 + 31));
+        assert_eq!(group_orders_kept(&store).len(), 1, "made again");
+        store.validate().expect("invariants");
+        // One of its records (June 2024's) moved to July: forgotten.
         let mut c = records[1].clone();
         c.billing_period = chrono::NaiveDate::from_ymd_opt(2024, 7, 1).expect("a date");
         store.upsert(&c).expect("valid");

@@ -119,9 +119,13 @@
 //! touched, the counts by the records it added or took, the search
 //! records by the records that joined or left a name, an offering's
 //! records of a type by the records that took or left the type, an
-//! offering's expanded records when its records change; the day starts go whenever
-//! the default view changes, the queries' day counts whenever an index
-//! does, the sorted groups whenever a record moves in a view; a name added or removed updates the
+//! offering's expanded records when its records change, a query's day
+//! counts by the records that took or left its days, a query's sorted
+//! matches when one of them changes; the day starts go whenever the
+//! default view changes, the queries' day counts and sorted matches
+//! whenever a record is added, removed, renamed or moved to another
+//! resource, project or customer, the sorted groups of a view's
+//! positions whenever a record moves in a view; a name added or removed updates the
 //! usernames' order and kept matches in place), so under many writers (site agents
 //! reporting every 30 minutes) the rest stays warm.
 //!

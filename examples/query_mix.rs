@@ -164,6 +164,19 @@ fn time(store: &Store, q: &Query, n: u32, mut writer: Option<&mut Writer>) -> (D
     (spent / n, count)
 }
 
+/// The positive number in environment variable `name`, if set; exits
+/// with a message naming it (a number of `what`) if it is not one.
+fn positive_env(name: &str, what: &str) -> Option<u64> {
+    let n = std::env::var(name).ok()?;
+    match n.parse::<u64>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            eprintln!("{name}={n}: expected a positive number of {what}");
+            std::process::exit(2);
+        }
+    }
+}
+
 /// A site agent's re-report of the latest billing period, as upstream
 /// does it: each of its component usages re-dated to now (a day after the
 /// latest report) with a new usage, one component usage at a time.
@@ -195,25 +208,9 @@ fn main() {
     store
         .upsert_batch(&records)
         .expect("demo records are valid");
-    let every = std::env::var("USAGE_MIX_WRITES")
-        .ok()
-        .map(|n| match n.parse::<u64>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                eprintln!("USAGE_MIX_WRITES={n}: expected a positive number of queries per report");
-                std::process::exit(2);
-            }
-        });
+    let every = positive_env("USAGE_MIX_WRITES", "queries per report");
     let writes = every.is_some();
-    let new_names = std::env::var("USAGE_MIX_NEW_NAMES")
-        .ok()
-        .map(|n| match n.parse::<u64>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                eprintln!("USAGE_MIX_NEW_NAMES={n}: expected a positive number of reports");
-                std::process::exit(2);
-            }
-        });
+    let new_names = positive_env("USAGE_MIX_NEW_NAMES", "reports");
     if new_names.is_some() && !writes {
         eprintln!(
             "USAGE_MIX_NEW_NAMES needs USAGE_MIX_WRITES=1 (no reports are written without it)"

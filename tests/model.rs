@@ -2896,8 +2896,7 @@ mod tests {
     #[test]
     fn period_split_orders_match_model() {
         let (records, store) = demo_store(20_000, 53);
-        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
-        dates.sort_unstable();
+        let dates = report_days(&records);
         let (lo, hi) = (dates[dates.len() / 3], dates[dates.len() * 2 / 3]);
         let offering = by_count(&records, |r| r.offering_uuid)[0].1;
         let customers = by_count(&records, |r| r.customer_uuid);
@@ -3108,8 +3107,7 @@ mod tests {
     #[test]
     fn kept_query_orders_match_model() {
         let (records, store) = demo_store(20_000, 59);
-        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
-        dates.sort_unstable();
+        let dates = report_days(&records);
         let (lo, hi) = (dates[dates.len() / 4], dates[dates.len() * 3 / 4]);
         let by_size = by_count(&records, |r| r.customer_uuid);
         let mut scope: DemoScope = (Scope::nothing(), Vec::new(), Vec::new(), Vec::new());
@@ -3184,6 +3182,32 @@ mod tests {
         }
     }
 
+    /// Writes `r`, checks the store's invariants, and runs `check`, each
+    /// failure naming `ctx`.
+    #[cfg(feature = "demo")]
+    fn upsert_checked(store: &Store, r: &Record, ctx: &str, check: &dyn Fn(&str)) {
+        store.upsert(r).expect("valid record");
+        store.validate().unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        check(ctx);
+    }
+
+    /// The report days of `records`, one per record, ascending: their
+    /// quantiles make report-date ranges of a known share.
+    #[cfg(feature = "demo")]
+    fn report_days(records: &[Record]) -> Vec<NaiveDate> {
+        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
+        dates.sort_unstable();
+        dates
+    }
+
+    /// The component types of `records`, most records first.
+    #[cfg(feature = "demo")]
+    fn types_of(records: &[Record]) -> Vec<String> {
+        (by_count(records, |r| r.component_type.to_string()).into_iter())
+            .map(|(_, t)| t)
+            .collect()
+    }
+
     /// Deep default-order pages of sets that no other kept counts
     /// describe, whose counts by report day are kept by query: an
     /// offering with a type, a customer and an offering with a username
@@ -3210,13 +3234,9 @@ mod tests {
             .clone();
         let customers = by_count(&records, |r| r.customer_uuid);
         let year = by_count(&records, |r| r.billing_period.year())[0].1;
-        let mut dates: Vec<NaiveDate> = mine.iter().map(|r| r.date.date_naive()).collect();
-        dates.sort_unstable();
+        let dates = report_days(&mine);
         let (lo, hi) = (dates[dates.len() / 5], dates[dates.len() * 4 / 5]);
-        let types: Vec<String> = (by_count(&records, |r| r.component_type.to_string()))
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let types = types_of(&records);
         let periods: Vec<NaiveDate> = (by_count(&records, |r| r.billing_period))
             .into_iter()
             .map(|(_, p)| p)
@@ -3289,10 +3309,7 @@ mod tests {
                     "re-reported"
                 }
             };
-            store.upsert(&r).expect("valid record");
-            let ctx = format!("write {k} ({base}): {what}");
-            store.validate().unwrap_or_else(|e| panic!("{ctx}: {e}"));
-            check(&ctx);
+            upsert_checked(&store, &r, &format!("write {k} ({base}): {what}"), &check);
         }
     }
 
@@ -3310,8 +3327,7 @@ mod tests {
     #[test]
     fn kept_orders_outlive_other_writes_match_model() {
         let (records, store) = demo_store(20_000, 67);
-        let mut dates: Vec<NaiveDate> = records.iter().map(|r| r.date.date_naive()).collect();
-        dates.sort_unstable();
+        let dates = report_days(&records);
         let lo = dates[dates.len() / 3];
         // The biggest customers, 9,000 records or more in all.
         let mut seen = 0;
@@ -3323,10 +3339,7 @@ mod tests {
                 })
                 .map(|c| c.1),
         );
-        let types: Vec<String> = (by_count(&records, |r| r.component_type.to_string()))
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
+        let types = types_of(&records);
         let filters: Vec<(String, Option<&DemoScope>)> = vec![
             (format!("date_after={lo}&"), None),
             ("username=e&".to_owned(), None),
@@ -3376,10 +3389,7 @@ mod tests {
                     "re-typed"
                 }
             };
-            store.upsert(&r).expect("valid record");
-            let ctx = format!("write {k}: {what}");
-            store.validate().unwrap_or_else(|e| panic!("{ctx}: {e}"));
-            check(&ctx);
+            upsert_checked(&store, &r, &format!("write {k}: {what}"), &check);
         }
     }
 

@@ -19,9 +19,10 @@
 //! to time the queries on a store that has been written to since its load.
 //!
 //! `USAGE_MIX_WRITES=1` writes one site agent's report before each query
-//! (not timed; `USAGE_MIX_WRITES=N`, before every N-th query): a record of a component usage picked at random (so its
-//! customer by the demo's sizes), re-dated to now with a new usage, which
-//! re-dates its component usage's every record. This is the store under
+//! (not timed; `USAGE_MIX_WRITES=N`, before every N-th query): a record
+//! of a component usage picked at random (so its customer by the demo's
+//! sizes), re-dated to now with a new usage, which re-dates its component
+//! usage's every record. This is the store under
 //! many writers (site agents, federation), where a query rarely follows
 //! the write before it on the same entities. The writes accumulate, so a
 //! query's figure depends on its place in the mix (about 10,000 writes

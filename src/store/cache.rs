@@ -495,10 +495,10 @@ pub(crate) struct NeedleRows {
     /// store, a scratch harness: the count of `ann` in 2025 that made them
     /// took 4.7 ms against 0.9 ms for the one before it; `a`, 351,761
     /// records, 13.4 ms against 4.1), which a search counted once would
-    /// not pay back. Adjusted by writes, record by record
-    /// ([`NeedleRowsCache::adjust`]), where `days` are dropped: a site
-    /// agent's report re-dates its records, and a broad search holds some
-    /// of nearly every report's (`a`: a third of the store).
+    /// not pay back. Adjusted by writes, record by record, as `days` are
+    /// ([`NeedleRowsCache::adjust`]): a site agent's report re-dates its
+    /// records, and a broad search holds some of nearly every report's
+    /// (`a`: a third of the store).
     pub(crate) kinds: Option<Arc<KeyTypeCounts>>,
     /// Whether a count asked for `kinds` since they were last dropped.
     pub(crate) kinds_asked: bool,
@@ -550,10 +550,12 @@ type KeyNote = (SlotKeys, bool);
 /// kept counts and records of a type follow ([`NeedleRowsCache::adjust`]).
 pub(crate) type SlotKeys = (i32, i32, u32);
 
-/// A write of more username and key notes than this drops the kept
-/// searches' counts per billing period and type and records of a type
-/// ([`NeedleRowsCache::adjust`]), and the offerings' records of a type
-/// ([`OfferingTypeCache::adjust`]), instead of following each slot.
+/// A write of more notes than this drops the kept searches' counts and
+/// records of a type ([`NeedleRowsCache::adjust`]), the offerings'
+/// records of a type ([`OfferingTypeCache::adjust`]), and the queries'
+/// day counts and sorted matches ([`SetDaysCache::adjust`],
+/// [`GroupOrderCache::adjust`], by `Core::settle_derived`), instead of
+/// following each slot.
 pub(crate) const FOLLOW_MAX: usize = 4096;
 
 /// Moves one record of kept counts `(key, records)` (ascending, no zero
@@ -803,7 +805,6 @@ impl NeedleRowsCache {
             Some([_, (k, attached)]) => attached.then_some(*k),
         };
         for e in entries {
-            let ids = names(&e.needle);
             if big {
                 e.days = None;
                 e.kinds = None;
@@ -816,8 +817,15 @@ impl NeedleRowsCache {
             } else {
                 Vec::new()
             };
-            // (No reader holds the bitmap during a write: no copy.)
+            // (No reader holds the bitmap during a write: no copy. The
+            // needle's names are looked up only for name notes: a report
+            // that re-dates records has none.)
             let rows = Arc::make_mut(&mut e.rows);
+            let ids = if changes.is_empty() {
+                Arc::from([])
+            } else {
+                names(&e.needle)
+            };
             for &(slot, id, attached) in changes {
                 if !attached {
                     rows.remove(slot);
@@ -967,18 +975,14 @@ impl SetDaysCache {
     /// note of a record that `admits` (made per entry from its filter and
     /// scope, testing the record's links and name as they are and the
     /// note's keys) takes a match from its day (detached) or adds one
-    /// (attached). A write of over [`FOLLOW_MAX`] notes forgets every
-    /// entry instead. O(entries × changes × log days).
+    /// (attached). (The caller forgets every entry instead after a write
+    /// of over [`FOLLOW_MAX`] notes.) O(entries × changes × log days).
     pub(crate) fn adjust<'t>(
         &mut self,
         changes: &[KeyChange],
         admits: impl Fn(&crate::query::Filter, &crate::query::Scope) -> crate::store::read::SlotTest<'t>,
     ) {
         if self.0.get_mut().is_empty() || changes.is_empty() {
-            return;
-        }
-        if changes.len() > FOLLOW_MAX {
-            self.clear();
             return;
         }
         self.0.get_mut().retain_mut(|e| {
@@ -1269,10 +1273,10 @@ impl GroupOrderCache {
         Some(self.get_or_make(group, keys, budget, make))
     }
 
-    /// Keeps the entries of the groups a write left as they were: of a
-    /// view's positions only if `positions` (nothing moved in any view),
-    /// of a query's matches if `touched` says none of its records moved,
-    /// joined or left it. Every request is forgotten: an order is made
+    /// Keeps the entries of the groups a write that moved records left as
+    /// they were: none of a view's positions (they shift), those of a
+    /// query's matches that `touched` says none of its records moved,
+    /// joined or left. Every request is forgotten: an order is made
     /// when asked for twice between two writes, as before (kept across
     /// writes, requests made a big group's order at its second page
     /// after each write that touched it: with a report before each
@@ -1280,14 +1284,12 @@ impl GroupOrderCache {
     /// 1,255 µs against 148). O(entries × the write's notes).
     pub(crate) fn adjust(
         &mut self,
-        positions: bool,
         touched: impl Fn(&crate::query::Filter, &crate::query::Scope) -> bool,
     ) {
-        let kept = |g: &GroupOf| match g {
-            GroupOf::Positions(..) => positions,
+        self.kept.get_mut().retain(|e| match &e.group {
+            GroupOf::Positions(..) => false,
             GroupOf::Query(f, scope) => !touched(f, scope),
-        };
-        self.kept.get_mut().retain(|e| kept(&e.group));
+        });
         let v = self.asked.get_mut();
         if !v.is_empty() {
             *v = Vec::new();

@@ -559,6 +559,14 @@ impl Tables {
         self.kinds.get(cu.kind())
     }
 
+    /// The live record at `slot`'s report day, billing period and type
+    /// id: what its component-usage keys attach to the indexes.
+    pub(crate) fn slot_keys(&self, slot: u32) -> super::cache::SlotKeys {
+        let cu = self.cus.get(self.row(slot).cu);
+        let k = self.kind_of(cu);
+        (micros_to_day(cu.date()), k.period, k.ctype)
+    }
+
     /// The kind id of these attributes, counting one more component usage of it.
     pub(crate) fn retain_kind(&mut self, period: i32, ctype: u32, unit: &str) -> u32 {
         let (unit, _) = self.units.intern(unit, || 0);
@@ -1035,9 +1043,7 @@ impl Core {
                 self.stale.project(p);
             }
             Part::CuKeys => {
-                let cu = self.t.cus.get(self.t.row(slot).cu);
-                let (k, day) = (self.t.kind_of(cu), micros_to_day(cu.date()));
-                let (ctype, period) = (k.ctype, k.period);
+                let (day, period, ctype) = self.t.slot_keys(slot);
                 if self.t.types.payload_mut(ctype).insert(slot) {
                     let e = &mut self.t.type_extent[ctype as usize];
                     *e = if e.0 == 0 {
@@ -1077,9 +1083,7 @@ impl Core {
                 self.stale.project(p);
             }
             Part::CuKeys => {
-                let cu = self.t.cus.get(self.t.row(slot).cu);
-                let (k, day) = (self.t.kind_of(cu), micros_to_day(cu.date()));
-                let (ctype, period) = (k.ctype, k.period);
+                let (day, period, ctype) = self.t.slot_keys(slot);
                 let b = self.t.types.payload_mut(ctype);
                 if b.remove(slot) {
                     // Only removing a bound reads the bitmap.

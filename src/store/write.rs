@@ -481,15 +481,6 @@ impl Core {
             self.group_orders.clear();
         } else {
             let t = &self.t;
-            let keys_of = |s: u32| {
-                let cu = t.cus.get(t.row(s).cu);
-                let k = t.kind_of(cu);
-                (
-                    crate::wire::time::micros_to_day(cu.date()),
-                    k.period,
-                    k.ctype,
-                )
-            };
             // A query's matches are tested by each record's links and
             // name, and its keys: without a change to the first, kept
             // day counts follow the key notes, and kept orders of its
@@ -500,10 +491,10 @@ impl Core {
             } else {
                 (self.set_days).adjust(&stale.keys, |f, scope| SlotTest::new(t, f, scope));
                 if stale.any() || stale.sorted {
-                    self.group_orders.adjust(false, |f, scope| {
+                    self.group_orders.adjust(|f, scope| {
                         let test = SlotTest::new(t, f, scope);
                         (stale.keys.iter()).any(|c| test.admits(c.slot, c.keys))
-                            || (stale.moved.iter()).any(|&s| test.admits(s, keys_of(s)))
+                            || (stale.moved.iter()).any(|&s| test.admits(s, t.slot_keys(s)))
                     });
                 }
             }
@@ -537,7 +528,12 @@ impl Core {
             );
             self.offering_types.forget_offerings(&stale.offerings);
             self.offering_types.adjust(keys);
-            (self.needle_rows).adjust(&stale.names, keys, |n| t.usernames.search(n).ids, keys_of);
+            (self.needle_rows).adjust(
+                &stale.names,
+                keys,
+                |n| t.usernames.search(n).ids,
+                |s| t.slot_keys(s),
+            );
         }
         stale.reset();
     }

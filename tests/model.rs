@@ -3432,6 +3432,122 @@ mod tests {
         large_answers(&records, &store);
     }
 
+    /// Default-order pages near the start of sets whose matches cluster
+    /// away from the start of a crowded report day, against the model.
+    /// 1. The latest two billing periods re-reported at one time: the
+    ///    day's records lie in the view by type, so a type's matches lie
+    ///    behind the types before it (the walk jumps over them).
+    /// 2. The same periods re-reported on the next day, each offering at
+    ///    its own second, but for most of one offering's records, left on
+    ///    the first day: the second day is crowded and holds a few of that
+    ///    offering's records, the first is no longer crowded (the crowded
+    ///    day is read as a set, the rest walked).
+    /// 3. The period before them re-reported on the day after, each
+    ///    offering at its own second, the biggest first: an offering's
+    ///    records lie behind those reported after them (read as a set).
+    ///
+    /// After each, these queries: every type, offerings alone, with a
+    /// type and with a year, a customer with a type and a year, a search
+    /// with a type, a report-date range ending on the first day; their
+    /// first pages of 10, 100 and 300 records. `validate` after each
+    /// re-report.
+    #[cfg(feature = "demo")]
+    #[test]
+    fn crowded_day_pages_match_model() {
+        let (mut records, store) = demo_store(60_000, 71);
+        let mut periods: Vec<NaiveDate> = records.iter().map(|r| r.billing_period).collect();
+        periods.sort_unstable();
+        periods.dedup();
+        let offerings: Vec<Uuid> = by_count(&records, |r| r.offering_uuid)
+            .iter()
+            .map(|&(_, u)| u)
+            .collect();
+        let customer = by_count(&records, |r| r.customer_uuid)[0].1;
+        let types = types_of(&records);
+        let latest = periods[periods.len() - 2..].to_vec();
+        // One in the morning of the day after the last report, and of the
+        // two days after that (each offering's second falls on the day).
+        let last_report = records.iter().map(|r| r.date).max().expect("records");
+        let day1 = (last_report.date_naive() + chrono::Days::new(1))
+            .and_hms_opt(1, 0, 0)
+            .expect("a time")
+            .and_utc();
+        let (day2, day3) = (day1 + chrono::Days::new(1), day1 + chrono::Days::new(2));
+        let second = |r: &Record| {
+            let i = offerings.iter().position(|&o| o == r.offering_uuid);
+            chrono::Duration::seconds(i.expect("an offering") as i64)
+        };
+        // The offering left on the first day in step 2.
+        let stays = offerings[2];
+        // Re-dates each component usage of `periods` to `when(record)`,
+        // where that is given.
+        let mut rereport =
+            |periods: &[NaiveDate], when: &dyn Fn(&Record) -> Option<DateTime<Utc>>| {
+                let mut by_cu: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+                for (i, r) in records.iter().enumerate() {
+                    if periods.contains(&r.billing_period) && when(r).is_some() {
+                        by_cu.entry(r.component_usage).or_default().push(i);
+                    }
+                }
+                for idx in by_cu.values() {
+                    let batch: Vec<Record> = idx
+                        .iter()
+                        .map(|&i| {
+                            let r = &mut records[i];
+                            r.date = when(r).expect("dated");
+                            r.modified = r.date;
+                            r.clone()
+                        })
+                        .collect();
+                    store.upsert_batch(&batch).expect("valid records");
+                }
+                store.validate().expect("invariants after the re-report");
+                records.clone()
+            };
+        let mut checked = 0;
+        let mut check = |records: &[Record], step: &str| {
+            let year = latest[1].year();
+            let mut bases: Vec<String> = types.iter().map(|ty| format!("type={ty}")).collect();
+            let some = offerings.iter().step_by(offerings.len() / 8 + 1);
+            for o in some.chain([&stays]) {
+                let o = o.simple();
+                bases.push(format!("offering_uuid={o}"));
+                bases.push(format!("offering_uuid={o}&billing_period_year={year}"));
+                for ty in types.iter().take(3) {
+                    bases.push(format!("offering_uuid={o}&type={ty}"));
+                }
+            }
+            for ty in types.iter().take(3) {
+                let c = customer.simple();
+                bases.push(format!(
+                    "customer_uuid={c}&type={ty}&billing_period_year={year}"
+                ));
+                bases.push(format!("username=a&type={ty}&billing_period_year={year}"));
+                bases.push(format!("type={ty}&date_before={}", day1.date_naive()));
+            }
+            bases.push(format!("date_before={}", day1.date_naive()));
+            for base in &bases {
+                let want = demo_want(records, base, None);
+                for (size, page) in [(10, 1), (10, 2), (10, 3), (100, 1), (100, 2), (300, 1)] {
+                    demo_check(&store, &want, base, None, size, page, step);
+                    checked += 1;
+                }
+            }
+        };
+        let now = rereport(&latest, &|_| Some(day1));
+        check(&now, "the latest two periods re-reported at one time");
+        // (A few of its component usages move too: the second day holds
+        // fewer of its matches than a page skips.)
+        let moves =
+            |r: &Record| r.offering_uuid != stays || r.component_usage.as_u128().is_multiple_of(32);
+        let now = rereport(&latest, &|r| moves(r).then(|| day2 + second(r)));
+        check(&now, "the same periods re-reported by offering, but one");
+        let before = [periods[periods.len() - 3]];
+        let now = rereport(&before, &|r| Some(day3 + second(r)));
+        check(&now, "the period before them re-reported by offering");
+        assert!(checked > 1000, "only {checked} pages checked");
+    }
+
     /// A site agent's 30-minute re-report, big enough for a write's
     /// parallel paths (16,384 elements): the plan's lookups in two halves,
     /// and the usage view's new places keyed, sorted and merged in two

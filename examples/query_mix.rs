@@ -17,6 +17,9 @@
 //! `USAGE_MIX_REREPORT=1` first re-reports the latest billing period the
 //! way upstream's site agents do (every component usage re-dated to now),
 //! to time the queries on a store that has been written to since its load.
+//! `USAGE_MIX_REREPORT=offering` re-reports it offering by offering, each
+//! offering's records a second after the previous offering's (one site
+//! agent an offering), where `1` dates them all to one time.
 //!
 //! `USAGE_MIX_WRITES=1` writes one site agent's report before each query
 //! (not timed; `USAGE_MIX_WRITES=N`, before every N-th query): a record
@@ -181,23 +184,37 @@ fn positive_env(name: &str, what: &str) -> Option<u64> {
 /// A site agent's re-report of the latest billing period, as upstream
 /// does it: each of its component usages re-dated to now (a day after the
 /// latest report) with a new usage, one component usage at a time.
-fn rereport(store: &Store, mut records: Vec<usage_store::Record>) {
+fn rereport(store: &Store, mut records: Vec<usage_store::Record>, by_offering: bool) {
     let last = records.iter().map(|r| r.billing_period).max();
     let now = records.iter().map(|r| r.date).max().expect("records") + chrono::Days::new(1);
     records.retain(|r| Some(r.billing_period) == last);
+    // With `by_offering`, offering number `i` (by uuid) reports `i`
+    // seconds after `now`.
+    let mut offerings: Vec<uuid::Uuid> = records.iter().map(|r| r.offering_uuid).collect();
+    offerings.sort_unstable();
+    offerings.dedup();
+    let when = |r: &usage_store::Record| match offerings.binary_search(&r.offering_uuid) {
+        Ok(i) if by_offering => now + chrono::Duration::seconds(i as i64),
+        _ => now,
+    };
     records.sort_by_key(|r| r.component_usage);
     for cu in records.chunk_by_mut(|a, b| a.component_usage == b.component_usage) {
         for r in cu.iter_mut() {
-            r.date = now;
-            r.modified = now;
+            r.date = when(r);
+            r.modified = r.date;
             r.usage = usage_store::Usage::from_cents(r.usage.cents() + 100);
         }
         store.upsert_batch(cu).expect("valid records");
     }
     println!(
-        "re-reported the {} records of the latest billing period ({}), dated {now}",
+        "re-reported the {} records of the latest billing period ({}), dated {now}{}",
         records.len(),
-        last.expect("records")
+        last.expect("records"),
+        if by_offering {
+            " and a second later per offering"
+        } else {
+            ""
+        }
     );
 }
 
@@ -218,13 +235,13 @@ fn main() {
         );
         std::process::exit(2);
     }
-    if std::env::var_os("USAGE_MIX_REREPORT").is_some() {
+    if let Some(how) = std::env::var_os("USAGE_MIX_REREPORT") {
         let copy = if writes {
             records.clone()
         } else {
             std::mem::take(&mut records)
         };
-        rereport(&store, copy);
+        rereport(&store, copy, how == "offering");
     }
     let mut writer = writes.then(|| Writer {
         now: store

@@ -3447,14 +3447,26 @@ mod tests {
     ///    records lie behind those reported after them (read as a set).
     ///
     /// After each, these queries: every type, offerings alone, with a
-    /// type and with a year, a customer with a type and a year, a search
-    /// with a type, a report-date range ending on the first day; their
-    /// first pages of 10, 100 and 300 records. `validate` after each
-    /// re-report.
+    /// type and with a year, the three biggest customers with each type,
+    /// the biggest with a type and a year, a search with a type, a
+    /// report-date range ending on the first day; their first pages of
+    /// 10, 100 and 300 records. `validate` after each re-report.
+    ///
+    /// At 60,000 records and at 200,000, where the biggest customers' and
+    /// a type's records are many enough to be paged from the latest days
+    /// (`Cand::RunsAnd`): a crowded day's part of the view is walked for a
+    /// customer's type, the day intersected when the walk gives up.
     #[cfg(feature = "demo")]
     #[test]
     fn crowded_day_pages_match_model() {
-        let (mut records, store) = demo_store(60_000, 71);
+        crowded_day_pages(60_000, 71);
+        crowded_day_pages(200_000, 73);
+    }
+
+    /// [`crowded_day_pages_match_model`] at one size.
+    #[cfg(feature = "demo")]
+    fn crowded_day_pages(size: usize, seed: u64) {
+        let (mut records, store) = demo_store(size, seed);
         let mut periods: Vec<NaiveDate> = records.iter().map(|r| r.billing_period).collect();
         periods.sort_unstable();
         periods.dedup();
@@ -3462,7 +3474,11 @@ mod tests {
             .iter()
             .map(|&(_, u)| u)
             .collect();
-        let customer = by_count(&records, |r| r.customer_uuid)[0].1;
+        let customers: Vec<Uuid> = by_count(&records, |r| r.customer_uuid)
+            .iter()
+            .take(3)
+            .map(|&(_, u)| u)
+            .collect();
         let types = types_of(&records);
         let latest = periods[periods.len() - 2..].to_vec();
         // One in the morning of the day after the last report, and of the
@@ -3517,8 +3533,14 @@ mod tests {
                     bases.push(format!("offering_uuid={o}&type={ty}"));
                 }
             }
+            for (c, ty) in customers
+                .iter()
+                .flat_map(|c| types.iter().map(move |ty| (c, ty)))
+            {
+                bases.push(format!("customer_uuid={}&type={ty}", c.simple()));
+            }
             for ty in types.iter().take(3) {
-                let c = customer.simple();
+                let c = customers[0].simple();
                 bases.push(format!(
                     "customer_uuid={c}&type={ty}&billing_period_year={year}"
                 ));

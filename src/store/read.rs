@@ -3074,7 +3074,9 @@ fn feed<'v>(
 /// A page of the records of `view`'s `span` that lie in `run` (when
 /// given) and pass `test`, in view order, `count` of them in all: walked
 /// from the start, or back from the end for a late page. `None` once
-/// more than `budget` records would be read. O(the records walked).
+/// more than `budget` records would be read. `met` counts the matches
+/// met (skipped or taken); a forward walk with `jump` tries one after a
+/// stretch without any. O(the records walked).
 #[allow(clippy::too_many_arguments)] // one caller, which passes its plan's parts
 fn scan(
     view: &View,
@@ -3085,6 +3087,7 @@ fn scan(
     budget: usize,
     run: Option<&RangeInclusive<u32>>,
     jump: Option<&Jump<'_>>,
+    met: &std::cell::Cell<usize>,
     test: impl Fn(u32) -> bool,
 ) -> Option<Vec<u32>> {
     let (start, stop) = (span.start, span.end);
@@ -3092,9 +3095,6 @@ fn scan(
     let rev = offset + limit > count - offset;
     let mut skip = if rev { count - offset - limit } else { offset };
     let mut out = Vec::with_capacity(limit);
-    // Matches met so far (skipped or taken): a jump is tried after a
-    // stretch without any.
-    let met = std::cell::Cell::new(0usize);
     // Takes a block's matches in walk order; `true` once the page is full.
     let mut take = |blk: &[u32]| {
         let mut m = members(blk, run);
@@ -3197,6 +3197,11 @@ struct CrowdedHead {
     /// The matches among them.
     met: usize,
 }
+
+/// Records a walk of a crowded day's part of the default view
+/// ([`Core::days_page`]) may read beyond half the runs' records of the
+/// day before the day is intersected instead.
+const DAY_WALK_MIN: usize = 64;
 
 /// Records a forward walk of the default view reads without a match
 /// before it tries a [`Jump`].
@@ -5065,7 +5070,16 @@ impl Core {
         if let Cand::Days { runs, days, .. } = cand {
             if keys.is_empty() {
                 return self
-                    .days_page(runs, days.iter().copied(), None, offset, limit, usize::MAX)
+                    .days_page(
+                        runs,
+                        days.iter().copied(),
+                        None,
+                        false,
+                        None,
+                        offset,
+                        limit,
+                        usize::MAX,
+                    )
                     .expect("no budget");
             }
             let set = union_within(runs, days, true);
@@ -5101,6 +5115,8 @@ impl Core {
                     runs,
                     t.days.values(),
                     Some(other),
+                    true,
+                    rank,
                     offset,
                     limit,
                     sort / 2 / day_ns,
@@ -5466,19 +5482,28 @@ impl Core {
     /// day's values within the runs (tested against `other`), sorted only
     /// when they reach the page (every record of a later day precedes every
     /// record of an earlier one). Without `other`, earlier pages' days are
-    /// skipped by their counts, unread. `None` after `budget` days (the
-    /// matches lie further back than their count suggested).
-    /// O(days × runs × log + the page's days' matches).
+    /// skipped by their counts, unread. `every_day` says that `days` are
+    /// every report day of the store, so that a day's records lie in the
+    /// default view after the later days': a crowded day is then walked
+    /// there first, jumping over other types' records of one report time
+    /// when every match has the type of rank `rank` ([`Jump`]). `None`
+    /// after `budget` days (the matches lie further back than their count
+    /// suggested). O(days × runs × log + the page's days' matches).
     #[allow(clippy::too_many_arguments)] // two call sites; a struct would only rename them
     fn days_page<'d>(
         &self,
         runs: &[RangeInclusive<u32>],
         days: impl DoubleEndedIterator<Item = &'d RoaringBitmap>,
         other: Option<&RoaringBitmap>,
+        every_day: bool,
+        rank: Option<u32>,
         offset: usize,
         limit: usize,
         budget: usize,
     ) -> Option<Vec<u32>> {
+        let view = self.view(ViewKind::Default);
+        // With `every_day`, the first position of the next day's records.
+        let mut pos = 0;
         let mut skip = offset;
         let mut out = Vec::with_capacity(limit);
         let mut got = Vec::new();
@@ -5492,6 +5517,8 @@ impl Core {
             if i >= budget {
                 return None;
             }
+            let here = pos;
+            pos += day.len() as usize;
             if other.is_none() {
                 let n = within(day);
                 if skip >= n as usize {
@@ -5516,11 +5543,59 @@ impl Core {
                 }
             }
             got.clear();
+            let crowded = other.is_some() && within(day) > DAY_CROWDED;
+            // A crowded day whose page needs a few of its matches: its part
+            // of the default view walked first, testing each record, for
+            // at most half the runs' records of the day. A site agent's
+            // report dates its records to one new day, which every report
+            // then grows: intersecting it with the runs and `other`, and
+            // sorting the runs' share of it, made the biggest customer's
+            // storage page 1 take 24 µs under a report every fourth query
+            // at 1M records (2 µs without writes).
+            if crowded
+                && every_day
+                && let Some(other) = other
+            {
+                let n = within(day) as usize;
+                let rest = limit - out.len();
+                let met = std::cell::Cell::new(0);
+                let jump = rank.map(|rank| Jump {
+                    t: &self.t,
+                    view,
+                    rank,
+                });
+                let in_runs = |s: u32| {
+                    let i = runs.partition_point(|r| *r.end() < s);
+                    runs.get(i).is_some_and(|r| r.contains(&s))
+                };
+                if let Some(v) = scan(
+                    view,
+                    here..pos,
+                    usize::MAX / 2,
+                    skip,
+                    rest,
+                    n / 2 + DAY_WALK_MIN,
+                    None,
+                    jump.as_ref(),
+                    &met,
+                    |s| in_runs(s) && other.contains(s),
+                ) {
+                    // (The walk skipped the first `skip` of the day's
+                    // matches, or all of them.)
+                    skip = skip.saturating_sub(met.get());
+                    let full = v.len() == rest;
+                    out.extend(v);
+                    if full {
+                        break;
+                    }
+                    continue;
+                }
+            }
             match other {
                 // A crowded day, intersected container by container, where
                 // reading its values one by one and probing `other` for
                 // each cost ten times as much.
-                Some(other) if within(day) > DAY_CROWDED => {
+                Some(other) if crowded => {
                     let set = runs_set.get_or_insert_with(|| {
                         let mut b = RoaringBitmap::new();
                         for r in runs {
@@ -6542,6 +6617,7 @@ impl Core {
                 .flatten()
                 .map(|rank| Jump { t, view, rank });
             let jump = jump.as_ref();
+            let met = &std::cell::Cell::new(0);
             return match member_of {
                 Member::Run(r) => scan(
                     view,
@@ -6552,6 +6628,7 @@ impl Core {
                     budget,
                     Some(r),
                     jump,
+                    met,
                     |_| true,
                 ),
                 // A big customer's billing period (a range of periods): the
@@ -6567,6 +6644,7 @@ impl Core {
                         budget,
                         Some(r),
                         jump,
+                        met,
                         |s| (lo..=hi).contains(&t.kind_of(t.cus.get(t.row(s).cu)).period),
                     ),
                     None => scan(
@@ -6578,10 +6656,13 @@ impl Core {
                         budget,
                         Some(r),
                         jump,
+                        met,
                         |s| c.test(t, s),
                     ),
                 },
-                _ => scan(view, span, count, offset, limit, budget, None, jump, member),
+                _ => scan(
+                    view, span, count, offset, limit, budget, None, jump, met, member,
+                ),
             };
         }
 

@@ -5878,15 +5878,20 @@ impl Core {
     /// the days. O(log days).
     fn crowded_first(&self, lo: Option<i32>, hi: Option<i32>) -> Option<(i32, usize)> {
         let t = &self.t;
+        // (A span's last day is most often a day with records, found by
+        // one search where a range's end is two.)
         let (&d, day) = match hi {
             None => t.days.last_key_value()?,
-            Some(h) => t.days.range(..=h).next_back()?,
+            Some(h) => match t.days.get_key_value(&h) {
+                Some(e) => e,
+                None => t.days.range(..=h).next_back()?,
+            },
         };
         // (No day of the span has records: `crowded_head` reads none.)
         if lo.is_some_and(|lo| lo > d) {
             return None;
         }
-        let even = t.live.len() / (t.days.len() as u64).max(1);
+        let even = (self.len() / t.days.len().max(1)) as u64;
         let n = day.len();
         (n > DAY_CROWDED_MIN.max(even.saturating_mul(DAY_CROWDED_FACTOR)))
             .then_some((d, n as usize))
@@ -5916,7 +5921,7 @@ impl Core {
         limit: usize,
     ) -> CrowdedHead {
         let t = &self.t;
-        let even = t.live.len() / (t.days.len() as u64).max(1);
+        let even = (self.len() / t.days.len().max(1)) as u64;
         let min = DAY_CROWDED_MIN.max(even.saturating_mul(DAY_CROWDED_FACTOR));
         let mut head = CrowdedHead {
             page: Vec::with_capacity(limit),

@@ -73,6 +73,15 @@
 //! on days only the billing periods' records were reported on, or the
 //! query's own counts per day, made once and kept), from
 //! whichever end is nearer, and walks only the day that holds it.
+//! A page near the start of the default order walks the view testing each
+//! record; a site agent's re-report dates a whole billing period to one
+//! day (often to one time, whose records the view orders by component
+//! type), so a filter's matches may lie far into that day: a walk for
+//! one component type jumps over the other types' records of one report
+//! time by a search of the view, and a walk that finds too few matches
+//! at the start of a crowded day reads that day as a set (its bitmap
+//! intersected with the filter's, the page's part sorted), then walks
+//! the rest.
 //! A report-date range is read as billing periods, with the periods'
 //! filters or without them (every period then): a period whose report
 //! days lie inside the range needs no date test, one outside it is

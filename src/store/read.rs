@@ -6623,51 +6623,26 @@ impl Core {
                 .map(|rank| Jump { t, view, rank });
             let jump = jump.as_ref();
             let met = &std::cell::Cell::new(0);
+            // (One call per kind of test, each its own closure type.)
+            macro_rules! scan_with {
+                ($run:expr, $test:expr) => {
+                    scan(
+                        view, span, count, offset, limit, budget, $run, jump, met, $test,
+                    )
+                };
+            }
             return match member_of {
-                Member::Run(r) => scan(
-                    view,
-                    span,
-                    count,
-                    offset,
-                    limit,
-                    budget,
-                    Some(r),
-                    jump,
-                    met,
-                    |_| true,
-                ),
+                Member::Run(r) => scan_with!(Some(r), |_| true),
                 // A big customer's billing period (a range of periods): the
                 // test inline, two comparisons, where the general test is a
                 // call and a dispatch per record.
                 Member::RunFiltered(r, t, c) => match c.period_range() {
-                    Some((lo, hi)) => scan(
-                        view,
-                        span,
-                        count,
-                        offset,
-                        limit,
-                        budget,
-                        Some(r),
-                        jump,
-                        met,
-                        |s| (lo..=hi).contains(&t.kind_of(t.cus.get(t.row(s).cu)).period),
-                    ),
-                    None => scan(
-                        view,
-                        span,
-                        count,
-                        offset,
-                        limit,
-                        budget,
-                        Some(r),
-                        jump,
-                        met,
-                        |s| c.test(t, s),
-                    ),
+                    Some((lo, hi)) => scan_with!(Some(r), |s| {
+                        (lo..=hi).contains(&t.kind_of(t.cus.get(t.row(s).cu)).period)
+                    }),
+                    None => scan_with!(Some(r), |s| c.test(t, s)),
                 },
-                _ => scan(
-                    view, span, count, offset, limit, budget, None, jump, met, member,
-                ),
+                _ => scan_with!(None, member),
             };
         }
 

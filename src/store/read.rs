@@ -5418,7 +5418,25 @@ impl Core {
             ) {
                 return v;
             }
-            let head = self.crowded_head(&member, first, lo, offset, limit);
+            // An offering's many-run bitmap is intersected with a day's
+            // arrays value by value: its expanded copy, kept
+            // (`FlatCache`), word by word (the tenth offering re-reported
+            // by offering: about half its page 1 in that intersection).
+            let flat_set = match (&member, f.offering.as_ref()) {
+                (Member::Set(b), Some(o)) => t
+                    .offerings
+                    .id(o)
+                    .filter(|&id| std::ptr::eq(*b, &t.offerings.get(id).rows))
+                    .map(|id| {
+                        self.flat_offerings
+                            .get_or_make(id, || Arc::new(flat(&t.offerings.get(id).rows)))
+                    }),
+                _ => None,
+            };
+            let head = match flat_set.as_deref() {
+                Some(Some(b)) => self.crowded_head(&Member::Set(b), first, lo, offset, limit),
+                _ => self.crowded_head(&member, first, lo, offset, limit),
+            };
             let mut out = head.page;
             if out.len() == limit {
                 return out;

@@ -2505,7 +2505,9 @@ mod tests {
     /// which the store reads from whichever end is nearer, and pages on
     /// which one usage ends and the next begins (a descending order keeps
     /// equal usages in the default order, so they are not the reverse of
-    /// the ascending order's).
+    /// the ascending order's). On the demo's usages, on a few usages
+    /// shared by most records, and on usages at the edges of the view's
+    /// fences.
     #[cfg(feature = "demo")]
     #[test]
     fn usage_orders_from_either_end_match_model() {
@@ -2527,11 +2529,37 @@ mod tests {
         let lumpy_store = Store::new();
         lumpy_store.upsert_batch(&lumpy).expect("valid records");
         lumpy_store.validate().expect("invariants after the load");
+        // And usages at the edges of what the usage view's block fences
+        // hold exactly (48 bits): beyond them the fences tie, and the
+        // binary searches of the selection read the records.
+        let mut edges = records.clone();
+        let edge = 1i64 << 47;
+        for (i, r) in edges.iter_mut().enumerate() {
+            let cents = match splitmix(i as u64 + 7) % 12 {
+                0 => edge - 2,
+                1 => edge - 1,
+                2 => edge,
+                3 => i64::MAX,
+                4 => -edge + 1,
+                5 => -edge,
+                6 => -edge - 1,
+                7 => i64::MIN,
+                _ => continue,
+            };
+            r.usage = Usage::from_cents(cents);
+        }
+        let edge_store = Store::new();
+        edge_store.upsert_batch(&edges).expect("valid records");
+        edge_store.validate().expect("invariants after the load");
         let mut checked = 0;
-        for (records, store) in [(&records, &store), (&lumpy, &lumpy_store)] {
+        for (records, store) in [
+            (&records, &store),
+            (&lumpy, &lumpy_store),
+            (&edges, &edge_store),
+        ] {
             checked += usage_order_pages(records, store);
         }
-        assert!(checked > 600, "only {checked} pages");
+        assert!(checked > 900, "only {checked} pages");
     }
 
     /// A descending order over a whole view whose every record matches a

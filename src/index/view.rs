@@ -303,6 +303,54 @@ impl View {
         self.prefix(b) + self.blocks[b].partition_point(|&s| pred(s))
     }
 
+    /// The first position of `r` whose slot does not satisfy `pred`, which
+    /// must hold on a prefix of `r`; `fence(f)` says the same of a block's
+    /// last slot from its fence alone, `None` where the fence cannot tell.
+    ///
+    /// O(log blocks) fences and O(log [`MAX_BLOCK`]) evaluations of `pred`.
+    /// A binary search of positions, each found by a Fenwick descent and
+    /// its slot's row read, cost a usage selection over the whole view
+    /// about 37 ns a step (1,207 steps, 45 µs, for `o=-usage&page=500` at
+    /// 1M records): here the blocks are searched by their fences (a few
+    /// kilobytes, read in cache) and only the last block's slots by `pred`.
+    pub(crate) fn partition_in(
+        &self,
+        r: std::ops::Range<usize>,
+        pred: impl Fn(u32) -> bool,
+        fence: impl Fn(u64) -> Option<bool>,
+    ) -> usize {
+        if r.is_empty() {
+            return r.start;
+        }
+        let (first, from) = self.locate(r.start);
+        let (last, to) = self.locate(r.end - 1);
+        // Every block from `first` up to (not with) `last` ends inside `r`,
+        // so its last slot's test is the range's test there.
+        let (mut lo, mut hi) = (first, last);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let holds = fence(self.fences[mid])
+                .unwrap_or_else(|| pred(*self.blocks[mid].last().expect("blocks are never empty")));
+            if holds {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let start = if lo == first { from } else { 0 };
+        let end = if lo == last {
+            to + 1
+        } else {
+            self.blocks[lo].len()
+        };
+        let within = self.blocks[lo][start..end].partition_point(|&s| pred(s));
+        if lo == first {
+            r.start + within
+        } else {
+            self.prefix(lo) + within
+        }
+    }
+
     /// [`View::locate`], or one past the last block for a position at or
     /// past the end.
     fn locate_or_end(&self, pos: usize) -> (usize, usize) {
@@ -544,6 +592,28 @@ mod tests {
                     v.partition_point(|s| s % 1000 < k),
                     model.partition_point(|s| s % 1000 < k)
                 );
+                // Ranges inside one block, across a few, and the whole
+                // view, against keys below, inside and above the slots'.
+                let n = model.len();
+                let mut y = x;
+                for _ in 0..40 {
+                    y = y.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let a = (y >> 33) as usize % (n + 1);
+                    let len = [0, 1, 5, 300, 2000, n][(y >> 20) as usize % 6];
+                    let b = (a + len).min(n);
+                    let a = if len == n { 0 } else { a };
+                    for k in [0, (y >> 8) as u32 % 1000, 999, 1000] {
+                        let pred = |s: u32| s % 1000 < k;
+                        let fence = |f: u64| {
+                            let (lo, hi) = (f as u32 * coarse, (f as u32 + 1) * coarse);
+                            (hi <= k || lo >= k).then_some(hi <= k)
+                        };
+                        let want = a + model[a..b].partition_point(|&s| pred(s));
+                        assert_eq!(v.partition_in(a..b, pred, fence), want, "{a}..{b} k {k}");
+                        let unknown = v.partition_in(a..b, pred, |_| None);
+                        assert_eq!(unknown, want);
+                    }
+                }
             }
         }
         v.check(cmp, fence_of).unwrap();

@@ -299,6 +299,31 @@ pub(crate) struct Tables {
 const FENCE_TYPE_NONE: u64 = (1 << 16) - 1;
 /// A username id too large for a username view fence's 24 bits.
 const FENCE_NAME_NONE: u64 = (1 << 24) - 1;
+/// A usage view fence holds a usage clamped to 48 bits, from this one up.
+const FENCE_USAGE_MIN: i64 = -(1 << 47);
+/// The largest usage a usage view fence holds unclamped.
+const FENCE_USAGE_MAX: i64 = (1 << 47) - 1;
+
+/// A usage view fence's low 48 bits: `usage`, clamped, offset to be
+/// unsigned (monotone in `usage`).
+fn usage_fence(usage: i64) -> u64 {
+    (usage.clamp(FENCE_USAGE_MIN, FENCE_USAGE_MAX) - FENCE_USAGE_MIN) as u64
+}
+
+/// Whether the usage of the slot of usage view fence `f` is below `u`
+/// (at most `u` if `inclusive`), when the fence tells: its low 48 bits
+/// are the usage, clamped, so they tell unless the clamped values tie at
+/// a clamp's edge. (The fence's type bits are not read: the caller asks
+/// within one type's part of the view.)
+pub(crate) fn usage_fence_below(f: u64, u: i64, inclusive: bool) -> Option<bool> {
+    let (x, k) = (f & ((1 << 48) - 1), usage_fence(u));
+    let edge = u <= FENCE_USAGE_MIN || u >= FENCE_USAGE_MAX;
+    match x.cmp(&k) {
+        Ordering::Less => Some(true),
+        Ordering::Greater => Some(false),
+        Ordering::Equal => (!edge).then_some(inclusive),
+    }
+}
 
 /// The sort keys of one record, borrowed from the tables.
 #[derive(Clone, Copy, Debug)]
@@ -672,8 +697,7 @@ impl Tables {
             }
             ViewKind::Usage => {
                 let ty = u64::from(self.kind_of(cu).ctype).min(FENCE_TYPE_NONE);
-                let usage = r.usage().clamp(-(1 << 47), (1 << 47) - 1) + (1 << 47);
-                (ty << 48) | usage as u64
+                (ty << 48) | usage_fence(r.usage())
             }
             ViewKind::Username => {
                 let name = u64::from(r.username).min(FENCE_NAME_NONE);
@@ -1461,6 +1485,43 @@ fn sorted_ranked(
 
 #[cfg(test)]
 mod tests {
+    /// A usage fence tells a usage's side of another wherever it answers,
+    /// around both edges of the 48 bits it holds and far past them.
+    #[test]
+    fn usage_fences_tell_or_abstain() {
+        let e = 1i64 << 47;
+        let values = [
+            i64::MIN,
+            -e - 2,
+            -e - 1,
+            -e,
+            -e + 1,
+            -1,
+            0,
+            1,
+            e - 2,
+            e - 1,
+            e,
+            e + 1,
+            i64::MAX,
+        ];
+        let mut told = 0;
+        for &x in &values {
+            for &u in &values {
+                for inclusive in [false, true] {
+                    let truth = if inclusive { x <= u } else { x < u };
+                    if let Some(got) = super::usage_fence_below(super::usage_fence(x), u, inclusive)
+                    {
+                        assert_eq!(got, truth, "usage {x} against {u}, inclusive {inclusive}");
+                        told += 1;
+                    }
+                }
+            }
+        }
+        // Only ties at an edge abstain: both usages at or past the same one.
+        assert_eq!(told, 2 * values.len() * values.len() - 2 * (4 * 4 + 4 * 4));
+    }
+
     /// A project's prefix is in the reverse of the default order, ties of
     /// date included (`Project::sorted_until`): re-dating a component
     /// usage's two records onto another's date, of the same type, puts a

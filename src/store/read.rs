@@ -6319,8 +6319,8 @@ impl Core {
             let group: Cuts = win
                 .iter()
                 .map(|w| {
-                    let a = partition_in(w.clone(), |p| usage(p) < u);
-                    (a, partition_in(a..w.end, |p| usage(p) <= u))
+                    let a = self.usage_cut(w.clone(), u, false);
+                    (a, self.usage_cut(a..w.end, u, true))
                 })
                 .collect();
             let (mut before, mut through) = (0, 0);
@@ -6347,6 +6347,20 @@ impl Core {
                 }
             }
         }
+    }
+
+    /// The first position of `r`, within one type's part of the usage
+    /// view, whose usage is not below `u` (with `inclusive`, is above
+    /// `u`). O(log n): the blocks by their fences, then one block's rows
+    /// ([`View::partition_in`](crate::index::view::View::partition_in)).
+    fn usage_cut(&self, r: std::ops::Range<usize>, u: i64, inclusive: bool) -> usize {
+        let t = &self.t;
+        let below = |s: u32| {
+            let x = t.row(s).usage();
+            if inclusive { x <= u } else { x < u }
+        };
+        let fence = |f: u64| super::core::usage_fence_below(f, u, inclusive);
+        self.view(ViewKind::Usage).partition_in(r, below, fence)
     }
 
     /// For a late page of `o=-usage` over every record (its exact
@@ -6839,7 +6853,6 @@ impl Core {
             // A group found smaller than `GROUP_KEEP_MIN` is merged on.
             let filtered_jump = !every && group_sort;
             let mut small_group: Option<i64> = None;
-            let usage = |pos: usize| t.row(view.get(pos)).usage();
             loop {
                 let next = m.next()?;
                 let p = next.map(|s| t.row(s).usage());
@@ -6861,8 +6874,8 @@ impl Core {
                 let u = t.row(s).usage();
                 let bounds: Cuts = (parts.iter())
                     .map(|(_, r)| {
-                        let a = partition_in(r.clone(), |p| usage(p) < u);
-                        (a, partition_in(a..r.end, |p| usage(p) <= u))
+                        let a = self.usage_cut(r.clone(), u, false);
+                        (a, self.usage_cut(a..r.end, u, true))
                     })
                     .collect();
                 let size: usize = bounds.iter().map(|&(a, b)| b - a).sum();

@@ -351,6 +351,89 @@ impl View {
         }
     }
 
+    /// [`View::partition_in`] of two predicates at once, `before` holding
+    /// on a prefix of `through`'s (a group's first position and the one
+    /// past its last, say): the two share the range's blocks, and the
+    /// second end is sought by galloping from the first within its block
+    /// (a group is mostly a few records, often none), by the fences past
+    /// it. `fence_before` and `fence_through` are the predicates' fence
+    /// tests.
+    pub(crate) fn partition_pair(
+        &self,
+        r: std::ops::Range<usize>,
+        (before, fence_before): (impl Fn(u32) -> bool, impl Fn(u64) -> Option<bool>),
+        (through, fence_through): (impl Fn(u32) -> bool, impl Fn(u64) -> Option<bool>),
+    ) -> (usize, usize) {
+        if r.is_empty() {
+            return (r.start, r.start);
+        }
+        let (first, from) = self.locate(r.start);
+        let (last, to) = self.locate(r.end - 1);
+        // Every block from `first` up to (not with) `last` ends inside `r`.
+        let search =
+            |lo: usize, pred: &dyn Fn(u32) -> bool, fence: &dyn Fn(u64) -> Option<bool>| {
+                let (mut lo, mut hi) = (lo, last);
+                while lo < hi {
+                    let mid = lo + (hi - lo) / 2;
+                    let holds = fence(self.fences[mid]).unwrap_or_else(|| {
+                        pred(*self.blocks[mid].last().expect("blocks are never empty"))
+                    });
+                    if holds {
+                        lo = mid + 1;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                lo
+            };
+        // A block's part of `r`, and its first position.
+        let span = |b: usize| {
+            let start = if b == first { from } else { 0 };
+            let end = if b == last {
+                to + 1
+            } else {
+                self.blocks[b].len()
+            };
+            (
+                start..end,
+                if b == first {
+                    r.start - from
+                } else {
+                    self.prefix(b)
+                },
+            )
+        };
+        let ba = search(first, &before, &fence_before);
+        let (sa, base_a) = span(ba);
+        let blk = &self.blocks[ba][sa.clone()];
+        let a = blk.partition_point(|&s| before(s));
+        // Gallop from `a`: the first failing `through` past a run of
+        // passing ones, found in O(log run) tests.
+        let (mut lo, mut step) = (a, 1);
+        let mut hi = blk.len();
+        while lo < hi {
+            let probe = (lo + step - 1).min(hi - 1);
+            if through(blk[probe]) {
+                lo = probe + 1;
+                step *= 2;
+            } else {
+                hi = probe;
+                break;
+            }
+        }
+        let a_pos = base_a + sa.start + a;
+        if hi < blk.len() || ba == last {
+            // The end lies in this block (or the range ends in it).
+            let b = lo + blk[lo..hi].partition_point(|&s| through(s));
+            return (a_pos, base_a + sa.start + b);
+        }
+        // Past this block: the blocks after it by their fences.
+        let bb = search(ba + 1, &through, &fence_through);
+        let (sb, base_b) = span(bb);
+        let b = self.blocks[bb][sb.clone()].partition_point(|&s| through(s));
+        (a_pos, base_b + sb.start + b)
+    }
+
     /// [`View::locate`], or one past the last block for a position at or
     /// past the end.
     fn locate_or_end(&self, pos: usize) -> (usize, usize) {
@@ -612,6 +695,22 @@ mod tests {
                         assert_eq!(v.partition_in(a..b, pred, fence), want, "{a}..{b} k {k}");
                         let unknown = v.partition_in(a..b, pred, |_| None);
                         assert_eq!(unknown, want);
+                        // A group of one key (most a few slots), or of
+                        // several up to all (its end found blocks on).
+                        for k2 in [k, k + 1, k + 40, 1000] {
+                            let through = |s: u32| s % 1000 < k2;
+                            let fence_through = |f: u64| {
+                                let (lo, hi) = (f as u32 * coarse, (f as u32 + 1) * coarse);
+                                (hi <= k2 || lo >= k2).then_some(hi <= k2)
+                            };
+                            let end = a + model[a..b].partition_point(|&s| through(s));
+                            let got =
+                                v.partition_pair(a..b, (pred, fence), (through, fence_through));
+                            assert_eq!(got, (want, end), "{a}..{b} k {k}..{k2}");
+                            let unknown = (pred, |_| None);
+                            let got = v.partition_pair(a..b, unknown, (through, |_| None));
+                            assert_eq!(got, (want, end));
+                        }
                     }
                 }
             }

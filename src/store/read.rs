@@ -2874,21 +2874,6 @@ fn selects(offset: usize, limit: usize, count: usize) -> bool {
 /// group of one usage ([`Core::usage_group_at`]).
 type Cuts = SmallVec<[(usize, usize); 8]>;
 
-/// The first position of `r` where `pred` fails, `pred` true then false
-/// over `r` (a binary search of positions).
-fn partition_in(r: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut hi) = (r.start, r.end);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if pred(mid) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 /// Each run's first position of the records from the `r`-th (from 0) on
 /// of the merge of `runs` (positions `a..b`, each run ascending by `key`,
 /// a total order), or `None` if they hold at most `r` records.
@@ -2898,11 +2883,15 @@ fn partition_in(r: std::ops::Range<usize>, pred: impl Fn(usize) -> bool) -> usiz
 /// of keys between them; a round takes the key in the middle of the
 /// longest window, counts the records below it by a binary search per
 /// window, and every window drops the keys on the wrong side.
-/// O(runs² · log² n) keys read at worst.
+/// O(runs² · log² n) keys read at worst. `below(w, k)` is the first
+/// position of window `w` whose key is not below `k`: a binary search of
+/// `key`, or a view's own ([`View::partition_in`](crate::index::view::View::partition_in)),
+/// which finds its blocks without locating each position.
 fn split_at_rank<K: Ord>(
     runs: &[(usize, usize)],
     r: usize,
     key: impl Fn(usize) -> K,
+    below: impl Fn(std::ops::Range<usize>, &K) -> usize,
 ) -> Option<SmallVec<[usize; 8]>> {
     if r == 0 && runs.iter().any(|&(a, b)| a < b) {
         return Some(runs.iter().map(|&(a, _)| a).collect());
@@ -2918,13 +2907,7 @@ fn split_at_rank<K: Ord>(
         let cuts: SmallVec<[usize; 8]> = win
             .iter()
             .enumerate()
-            .map(|(j, w)| {
-                if j == i {
-                    mid
-                } else {
-                    partition_in(w.clone(), |p| key(p) < k)
-                }
-            })
+            .map(|(j, w)| if j == i { mid } else { below(w.clone(), &k) })
             .collect();
         let below: usize = runs.iter().zip(&cuts).map(|(&(a, _), &c)| c - a).sum();
         if below == r {
@@ -6316,13 +6299,7 @@ impl Core {
             // Each window's first position of usage `u` and the one past
             // its last (a window holds usages between `lo` and `hi` only,
             // and `lo < u < hi`: the rest of its part is on a known side).
-            let group: Cuts = win
-                .iter()
-                .map(|w| {
-                    let a = self.usage_cut(w.clone(), u, false);
-                    (a, self.usage_cut(a..w.end, u, true))
-                })
-                .collect();
+            let group: Cuts = win.iter().map(|w| self.usage_group(w.clone(), u)).collect();
             let (mut before, mut through) = (0, 0);
             for ((_, r), &(a, b)) in parts.iter().zip(&group) {
                 let (x, y) = if desc {
@@ -6349,18 +6326,18 @@ impl Core {
         }
     }
 
-    /// The first position of `r`, within one type's part of the usage
-    /// view, whose usage is not below `u` (with `inclusive`, is above
-    /// `u`). O(log n): the blocks by their fences, then one block's rows
-    /// ([`View::partition_in`](crate::index::view::View::partition_in)).
-    fn usage_cut(&self, r: std::ops::Range<usize>, u: i64, inclusive: bool) -> usize {
+    /// The positions of usage `u` in `r`, within one type's part of the
+    /// usage view: the first whose usage is not below `u`, and the first
+    /// above it. O(log n): the blocks by their fences, then one block's
+    /// rows ([`View::partition_pair`](crate::index::view::View::partition_pair)).
+    fn usage_group(&self, r: std::ops::Range<usize>, u: i64) -> (usize, usize) {
         let t = &self.t;
-        let below = |s: u32| {
-            let x = t.row(s).usage();
-            if inclusive { x <= u } else { x < u }
-        };
-        let fence = |f: u64| super::core::usage_fence_below(f, u, inclusive);
-        self.view(ViewKind::Usage).partition_in(r, below, fence)
+        let before = |s: u32| t.row(s).usage() < u;
+        let through = |s: u32| t.row(s).usage() <= u;
+        let fence_before = |f: u64| super::core::usage_fence_below(f, u, false);
+        let fence_through = |f: u64| super::core::usage_fence_below(f, u, true);
+        let view = self.view(ViewKind::Usage);
+        view.partition_pair(r, (before, fence_before), (through, fence_through))
     }
 
     /// For a late page of `o=-usage` over every record (its exact
@@ -6455,7 +6432,11 @@ impl Core {
         sink: &mut Sink,
     ) -> bool {
         let (t, view) = (&self.t, self.view(ViewKind::Usage));
-        let Some(cuts) = split_at_rank(bounds, rank, |p| t.tail_key(view.get(p))) else {
+        let key = |p: usize| t.tail_key(view.get(p));
+        let below = |w: std::ops::Range<usize>, k: &_| {
+            view.partition_in(w, |s| t.tail_key(s) < *k, |_| None)
+        };
+        let Some(cuts) = split_at_rank(bounds, rank, key, below) else {
             return false;
         };
         let runs: SmallVec<[(u32, std::ops::Range<usize>); 8]> = (parts.iter())
@@ -6873,10 +6854,7 @@ impl Core {
                 }
                 let u = t.row(s).usage();
                 let bounds: Cuts = (parts.iter())
-                    .map(|(_, r)| {
-                        let a = self.usage_cut(r.clone(), u, false);
-                        (a, self.usage_cut(a..r.end, u, true))
-                    })
+                    .map(|(_, r)| self.usage_group(r.clone(), u))
                     .collect();
                 let size: usize = bounds.iter().map(|&(a, b)| b - a).sum();
                 // Filtered: sorting the group whole costs more than sorting
@@ -7220,7 +7198,11 @@ mod tests {
                 .collect();
             merged.sort_unstable();
             for r in 0..=merged.len() {
-                let got = super::split_at_rank(&runs, r, |p| space[p]);
+                let key = |p: usize| space[p];
+                let below = |w: std::ops::Range<usize>, k: &u32| {
+                    w.start + space[w].partition_point(|&x| x < *k)
+                };
+                let got = super::split_at_rank(&runs, r, key, below);
                 if r == merged.len() {
                     assert_eq!(got, None, "round {round}: rank {r} is past the end");
                     continue;

@@ -49,8 +49,15 @@
 //! group of equal usages, such as the many zeros, is skipped or read from
 //! its end by binary searches). A page far from both ends of that order,
 //! over every record, is found by selection: binary searches across the
-//! parts find the usage the page starts in, and a second selection its
-//! first record among that usage's records. A deep page of any order over
+//! parts find the usage the page starts in (each search finds its block
+//! by the blocks' fences, which hold the usage of each block's last
+//! record, and reads rows only within that block), and a second
+//! selection its first record among that usage's records. A page near
+//! the front of a usage order over a filter's matches walks the view
+//! while an even spread of the matches makes that cheaper than reading
+//! every match's usage into a heap of the page's, and gives up for the
+//! heap at half its cost (an offering's usages cluster at one end of its
+//! types' parts). A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A big group of equal first keys (thousands of records sharing
 //! a usage, a billing period's records) that a page sorts by the order's

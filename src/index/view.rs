@@ -12,7 +12,10 @@
 //! function*), coarse but consistent with the order: it lets an insert or
 //! a remove choose its block without reading the records that end the
 //! blocks (each a random read of a row and a component usage, most of a
-//! re-dating write's time), reading one only where the fences tie.
+//! re-dating write's time), reading one only where the fences tie. A
+//! binary search within a range of positions ([`View::partition_in`],
+//! [`View::partition_pair`]) likewise finds its block by the fences, and
+//! reads records only within that block.
 //!
 //! Invariant (checked by `validate`): the concatenated blocks are strictly
 //! increasing under the view's order, no block is empty, the tree's

@@ -5312,9 +5312,9 @@ impl Core {
             // take 861; the largest customer's page 100, 9,200 against
             // 9,500). An offering's components set its usages'
             // magnitudes, so its records cluster at one end or the other:
-            // the tenth offering's page 1 walked 8,796 steps against 356
+            // the tenth offering's page 1 walked 8,796 steps against 487
             // by `-usage` (234 µs; the walk now gives up, and the heap
-            // takes 85 µs), about 650 by `usage` (16 µs). (Giving up at a
+            // takes 85 µs), 524 by `usage` (16 µs). (Giving up at a
             // few times the spread's steps made the biggest offering's
             // page 1, whose heap reads 223,813 usages, 2 ms, where its
             // walk takes 10 µs.)

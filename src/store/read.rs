@@ -4,7 +4,8 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::ops::RangeInclusive;
+use std::ops::Bound::{Excluded, Included};
+use std::ops::{Bound, RangeInclusive};
 use std::sync::Arc;
 
 use roaring::{MultiOps, RoaringBitmap};
@@ -372,25 +373,28 @@ fn cut_pays(t: &Tables, others: &[Pred<'_>], sorted: &PeriodsInRange<'_>, cut_le
     matches >= u128::from(cut_len)
 }
 
-/// The records of billing period `b` (reported on the days `span`) that
-/// were reported on the days `[lo, hi]`: `b` intersected with the days of
-/// its span inside the range, or less those outside it, whichever days
-/// hold fewer records (a month cut by its first day: its few late
-/// reports' days). O(days × containers).
-fn cut_records(t: &Tables, b: &RoaringBitmap, span: (i32, i32), lo: i32, hi: i32) -> RoaringBitmap {
-    let (a, z) = span;
-    let (x, y) = (a.max(lo), z.min(hi));
-    let inside: Parts<'_> = if x <= y {
-        t.days.range(x..=y).map(|(_, d)| d).collect()
+/// The records of billing period `p` (its bitmap `b`) that were reported
+/// on the days `[lo, hi]`: `b` intersected with those of the period's
+/// report days inside the range, or less those outside it, whichever
+/// days hold fewer records (a month cut by its first day: its few late
+/// reports' days). Only days that hold records of the period are read
+/// (`Tables::period_day_rows`): a record of an old period re-dated to
+/// today stretches the period's bounds over a year of days that hold
+/// none of its other records. O(the days read × containers).
+fn cut_records(t: &Tables, b: &RoaringBitmap, p: i32, lo: i32, hi: i32) -> RoaringBitmap {
+    // The period's days from `a` to `b`.
+    let days_of = |a: Bound<i32>, b: Bound<i32>| {
+        let key = |d: Bound<i32>| d.map(|d| (p, d));
+        (t.period_day_rows.range((key(a), key(b)))).map(|(&(_, day), _)| &t.days[&day])
+    };
+    let inside: Parts<'_> = if lo <= hi {
+        days_of(Included(lo), Included(hi)).collect()
     } else {
         Parts::new()
     };
-    let mut outside = Parts::new();
-    if a < lo {
-        outside.extend(t.days.range(a..lo).map(|(_, d)| d));
-    }
-    if hi < z {
-        outside.extend(t.days.range(hi + 1..=z).map(|(_, d)| d));
+    let mut outside: Parts<'_> = days_of(Included(i32::MIN), Excluded(lo)).collect();
+    if let Some(after) = hi.checked_add(1) {
+        outside.extend(days_of(Included(after), Included(i32::MAX)));
     }
     // The days' union first: a day holds a few records of each of the
     // store's containers, where the period has thousands, and the
@@ -752,7 +756,7 @@ fn predicates<'a>(
                         }
                         (sorted.partial.iter())
                             .map(|&(p, b)| {
-                                let make = || cut_records(t, b, t.period_days[&p], lo, hi);
+                                let make = || cut_records(t, b, p, lo, hi);
                                 let rows = match held.cuts {
                                     Some(cuts) => cuts.get_or_make(cut_key(p), make),
                                     None => Arc::new(make()),

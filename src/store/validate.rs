@@ -556,6 +556,15 @@ impl Core {
             period_type_rows == t.period_type_rows,
             "records per (period, type) differ"
         );
+        let mut period_day_rows = BTreeMap::new();
+        for slot in &t.live {
+            let (day, period, _) = t.slot_keys(slot);
+            *period_day_rows.entry((period, day)).or_insert(0u32) += 1;
+        }
+        ensure!(
+            period_day_rows == t.period_day_rows,
+            "records per (period, report day) differ"
+        );
         // Each customer's records per type, by type id, as `type_rows`
         // keeps them (trailing zeros aside), and each project's, for the
         // types it keeps.

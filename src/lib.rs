@@ -92,8 +92,10 @@
 //! A report-date range is read as billing periods, with the periods'
 //! filters or without them (every period then): a period whose report
 //! days lie inside the range needs no date test, one outside it is
-//! dropped, and only the one or two the range cuts through are
-//! intersected with the range's days, their records in it kept for the
+//! dropped, and only those the range cuts through (the one or two at
+//! its ends, and any old period a late report re-dated into it) are
+//! intersected with those of the range's days that hold the period's
+//! records (kept per period and day), their records in it kept for the
 //! next queries until a write changes the period. A component type, an
 //! offering or a username search in a range alone is counted by its
 //! kept counts per report day, an offering's billing periods alone by

@@ -133,19 +133,32 @@ impl View {
         B: Fn(u32) -> bool,
         F: Fn(u64) -> Option<bool>,
     {
-        let (mut lo, mut hi) = (0, self.blocks.len());
+        let lo = self.first_failing(0..self.blocks.len(), &seek.before, &seek.fence);
+        lo.min(self.blocks.len().saturating_sub(1))
+    }
+
+    /// The first of `blocks` whose last slot fails `pred` (which holds on
+    /// a prefix of them), or `blocks.end`: a binary search that asks
+    /// `fence` of each block's fence first, and `pred` of its last slot
+    /// only where the fence cannot tell. O(log blocks).
+    fn first_failing(
+        &self,
+        blocks: std::ops::Range<usize>,
+        pred: &impl Fn(u32) -> bool,
+        fence: &impl Fn(u64) -> Option<bool>,
+    ) -> usize {
+        let (mut lo, mut hi) = (blocks.start, blocks.end);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let before = (seek.fence)(self.fences[mid]).unwrap_or_else(|| {
-                (seek.before)(*self.blocks[mid].last().expect("blocks are never empty"))
-            });
-            if before {
+            let holds = fence(self.fences[mid])
+                .unwrap_or_else(|| pred(*self.blocks[mid].last().expect("blocks are never empty")));
+            if holds {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        lo.min(self.blocks.len().saturating_sub(1))
+        lo
     }
 
     /// Inserts `slot`, located by `seek`. O(log n) comparisons, most of
@@ -329,17 +342,7 @@ impl View {
         let (last, to) = self.locate(r.end - 1);
         // Every block from `first` up to (not with) `last` ends inside `r`,
         // so its last slot's test is the range's test there.
-        let (mut lo, mut hi) = (first, last);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let holds = fence(self.fences[mid])
-                .unwrap_or_else(|| pred(*self.blocks[mid].last().expect("blocks are never empty")));
-            if holds {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
+        let lo = self.first_failing(first..last, &pred, &fence);
         let start = if lo == first { from } else { 0 };
         let end = if lo == last {
             to + 1
@@ -373,22 +376,6 @@ impl View {
         let (first, from) = self.locate(r.start);
         let (last, to) = self.locate(r.end - 1);
         // Every block from `first` up to (not with) `last` ends inside `r`.
-        let search =
-            |lo: usize, pred: &dyn Fn(u32) -> bool, fence: &dyn Fn(u64) -> Option<bool>| {
-                let (mut lo, mut hi) = (lo, last);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    let holds = fence(self.fences[mid]).unwrap_or_else(|| {
-                        pred(*self.blocks[mid].last().expect("blocks are never empty"))
-                    });
-                    if holds {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                lo
-            };
         // A block's part of `r`, and its first position.
         let span = |b: usize| {
             let start = if b == first { from } else { 0 };
@@ -406,7 +393,7 @@ impl View {
                 },
             )
         };
-        let ba = search(first, &before, &fence_before);
+        let ba = self.first_failing(first..last, &before, &fence_before);
         let (sa, base_a) = span(ba);
         let blk = &self.blocks[ba][sa.clone()];
         let a = blk.partition_point(|&s| before(s));
@@ -431,7 +418,7 @@ impl View {
             return (a_pos, base_a + sa.start + b);
         }
         // Past this block: the blocks after it by their fences.
-        let bb = search(ba + 1, &through, &fence_through);
+        let bb = self.first_failing(ba + 1..last, &through, &fence_through);
         let (sb, base_b) = span(bb);
         let b = self.blocks[bb][sb.clone()].partition_point(|&s| through(s));
         (a_pos, base_b + sb.start + b)

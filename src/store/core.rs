@@ -313,6 +313,13 @@ const FENCE_USAGE_MIN: i64 = -(1 << 47);
 /// The largest usage a usage view fence holds unclamped.
 const FENCE_USAGE_MAX: i64 = (1 << 47) - 1;
 
+/// The default view's fence of a record reported at `date`: `-date`,
+/// exactly. The sign bit flipped keeps an i64's order in a u64; the
+/// complement reverses it.
+pub(crate) fn date_fence(date: Micros) -> u64 {
+    !((date as u64) ^ (1 << 63))
+}
+
 /// A usage view fence's low 48 bits: `usage`, clamped, offset to be
 /// unsigned (monotone in `usage`).
 fn usage_fence(usage: i64) -> u64 {
@@ -697,9 +704,7 @@ impl Tables {
             (max - date.div_euclid(1_000_000).clamp(0, max)) as u64
         };
         match kind {
-            // The sign bit flipped keeps an i64's order in a u64; the
-            // complement reverses it.
-            ViewKind::Default => !((date as u64) ^ (1 << 63)),
+            ViewKind::Default => date_fence(date),
             ViewKind::Period => {
                 let period = (self.kind_of(cu).period as u32) ^ (1 << 31);
                 (u64::from(period) << 32) | later_first(32)

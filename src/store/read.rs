@@ -3232,8 +3232,8 @@ impl Jump<'_> {
     /// walked, has another type than the matches, and the records after
     /// it that share its report time and lie on its side of the type are
     /// no matches. `None` when there is nothing to pass (the next record
-    /// has another time, or `last` has the type). O(log n) view reads:
-    /// a galloping search.
+    /// has another time, or `last` has the type). O(log n): the view's
+    /// blocks searched by their fences, then one block's records.
     fn past(&self, last: u32, pos: usize, stop: usize) -> Option<usize> {
         use std::cmp::Reverse;
         let t = self.t;
@@ -3254,33 +3254,18 @@ impl Jump<'_> {
             std::cmp::Ordering::Greater => (Reverse(date.checked_sub(1)?), 0),
             std::cmp::Ordering::Equal => return None,
         };
-        let before = |q: usize| key(self.view.get(q)) < target;
-        if pos >= stop || !before(pos) {
+        if pos >= stop {
             return None;
         }
-        // `before(lo)` holds; gallop to a `hi` where it does not (or the
-        // end), then search between.
-        let (mut lo, mut step) = (pos, JUMP_AFTER);
-        let mut hi = loop {
-            let q = lo.saturating_add(step);
-            if q >= stop {
-                break stop;
-            }
-            if !before(q) {
-                break q;
-            }
-            lo = q;
-            step = step.saturating_mul(2);
-        };
-        while hi - lo > 1 {
-            let m = lo + (hi - lo) / 2;
-            if before(m) {
-                lo = m;
-            } else {
-                hi = m;
-            }
-        }
-        Some(hi)
+        // The blocks by their fences (a block's last report date, exact),
+        // reading records only where a block ends at the target's time.
+        let date_fence = super::core::date_fence(target.0.0);
+        let to = self.view.partition_in(
+            pos..stop,
+            |s| key(s) < target,
+            |f| t.fence_before(ViewKind::Default, f, date_fence),
+        );
+        (to > pos).then_some(to)
     }
 }
 
@@ -5597,7 +5582,9 @@ impl Core {
                 }
             }
             got.clear();
-            let crowded = other.is_some() && within(day) > DAY_CROWDED;
+            // (Read once: a range cardinality per run.)
+            let day_within = if other.is_some() { within(day) } else { 0 };
+            let crowded = day_within > DAY_CROWDED;
             // A crowded day whose page needs a few of its matches: its part
             // of the default view walked first, testing each record, for
             // at most half the runs' records of the day. A site agent's
@@ -5610,7 +5597,7 @@ impl Core {
                 && every_day
                 && let Some(other) = other
             {
-                let n = within(day) as usize;
+                let n = day_within as usize;
                 let rest = limit - out.len();
                 let met = std::cell::Cell::new(0);
                 let jump = rank.map(|rank| Jump {

@@ -2551,11 +2551,47 @@ mod tests {
         let edge_store = Store::new();
         edge_store.upsert_batch(&edges).expect("valid records");
         edge_store.validate().expect("invariants after the load");
+        // And one project holding a tenth of the records, of some types
+        // only: its usage orders walk the parts of its types (the others
+        // hold none of its records), where the demo's projects are small
+        // enough to be sorted. The largest customer's projects are
+        // merged into one, its records of the two commonest types
+        // dropped.
+        let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
+        let mut by_type: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &records {
+            *sizes.entry(r.customer_uuid).or_default() += 1;
+            *by_type.entry(r.component_type.as_str()).or_default() += 1;
+        }
+        let (&big, _) = sizes.iter().max_by_key(|(_, n)| **n).expect("records");
+        let mut common: Vec<(usize, &str)> = by_type.iter().map(|(t, n)| (*n, *t)).collect();
+        common.sort_unstable();
+        let dropped: Vec<&str> = common.iter().rev().take(2).map(|e| e.1).collect();
+        let one = records
+            .iter()
+            .find(|r| r.customer_uuid == big)
+            .expect("a record")
+            .clone();
+        let merged: Vec<Record> = (records.iter())
+            .filter(|r| r.customer_uuid != big || !dropped.contains(&r.component_type.as_str()))
+            .map(|r| {
+                let mut r = r.clone();
+                if r.customer_uuid == big {
+                    r.project_uuid = one.project_uuid;
+                    r.project_name = one.project_name.clone();
+                }
+                r
+            })
+            .collect();
+        let merged_store = Store::new();
+        merged_store.upsert_batch(&merged).expect("valid records");
+        merged_store.validate().expect("invariants after the load");
         let mut checked = 0;
         for (records, store) in [
             (&records, &store),
             (&lumpy, &lumpy_store),
             (&edges, &edge_store),
+            (&merged, &merged_store),
         ] {
             checked += usage_order_pages(records, store);
         }
@@ -2629,10 +2665,34 @@ mod tests {
             *sizes.entry(r.customer_uuid).or_default() += 1;
         }
         let (&big, _) = sizes.iter().max_by_key(|(_, n)| **n).expect("records");
+        // The largest project and offering, and a resource of the
+        // project: their usage orders walk only the parts of the types
+        // they hold records of (`Core::filter_types`).
+        let largest = |key: fn(&Record) -> Uuid| {
+            let mut sizes: BTreeMap<Uuid, usize> = BTreeMap::new();
+            for r in records {
+                *sizes.entry(key(r)).or_default() += 1;
+            }
+            sizes
+                .into_iter()
+                .max_by_key(|&(_, n)| n)
+                .expect("records")
+                .0
+        };
+        let project = largest(|r| r.project_uuid);
+        let offering = largest(|r| r.offering_uuid);
+        let resource = (records.iter())
+            .find(|r| r.project_uuid == project)
+            .expect("the project's records")
+            .resource_uuid;
         let filters = std::iter::once(String::new())
             .chain(types.iter().map(|t| format!("type={t}")))
             .chain([
                 format!("customer_uuid={big}"),
+                format!("project_uuid={project}"),
+                format!("resource_uuid={resource}"),
+                format!("offering_uuid={offering}"),
+                format!("customer_uuid={big}&offering_uuid={offering}"),
                 "username=an".into(),
                 // Every record matches: the whole view as a span.
                 "date_after=1970-01-01".into(),

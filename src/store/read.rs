@@ -2666,6 +2666,18 @@ const SORT_SCATTERED_NS: usize = 64;
 /// Selecting a page near the front of a usage order from the matches:
 /// their rows' usages read in slot order into a heap of the page's.
 const USAGE_TOP_NS: usize = 8;
+/// Selecting a page near the front of any order over a project's sorted
+/// prefix, whose ties go by slot ([`Core::ties_by_slot`]): each match's
+/// first key and slot read into a heap of the page's, in reverse slot
+/// order (a project's 1,291 records at 1M records, 11,334 at 10M: 2.7
+/// and 3.1 ns a match).
+const SLOT_TOP_NS: usize = 3;
+/// What a step of a walk of the usage view's merged parts costs besides
+/// its membership test: each part's iterator and the test behind calls
+/// through pointers, the heads compared (a project's page 1 by usage at
+/// 1M records: 2,056 and 4,691 steps, about 7 ns each with a test of
+/// two comparisons).
+const MERGE_STEP_NS: usize = 5;
 /// A page whose end is at most this fraction of the matches is selected
 /// with a heap ([`Core::sort_slots`]).
 const TOP_HEAP_RATIO: usize = 8;
@@ -3574,6 +3586,43 @@ impl Core {
         types.sort_unstable();
         types.dedup();
         Some(types)
+    }
+
+    /// The component types that the records of the query's entities
+    /// hold, for an order by usage, as [`Core::offering_types`] (whose
+    /// set it narrows): a customer's from its kept counts
+    /// (`Customer::type_rows`), a project's (or a resource's project's)
+    /// from its own (`Project::type_rows`, which keeps the first
+    /// [`PROJECT_TYPES`](super::entities::PROJECT_TYPES) type ids; any
+    /// later type may hold its records). A project's page 1 by `-usage`
+    /// at 1M records walked 653,229 records of the merged parts, most of
+    /// them in the parts of types the project has no records of, read to
+    /// their ends. `None` without such an entity, or for an unknown one
+    /// (the planner finds no match). O(types), and
+    /// [`Core::offering_types`]'s cost.
+    fn filter_types(&self, f: &Filter) -> Option<SmallVec<[u32; 8]>> {
+        use super::entities::PROJECT_TYPES;
+        let t = &self.t;
+        let mut types = self.offering_types(f);
+        let mut narrow = |keep: &dyn Fn(u32) -> bool| {
+            let all = || t.types.iter().map(|(id, _, _)| id).collect();
+            let v: &mut SmallVec<[u32; 8]> = types.get_or_insert_with(all);
+            v.retain(|ty| keep(*ty));
+        };
+        if let Some(c) = f.customer.as_ref().and_then(|c| t.customers.id(c)) {
+            let rows = &t.customers.get(c).type_rows;
+            narrow(&|ty| rows.get(ty as usize).is_some_and(|&n| n > 0));
+        }
+        let project = match (f.project.as_ref(), f.resource_uuid.or(f.resource)) {
+            (Some(p), _) => t.projects.id(p),
+            (None, Some(r)) => t.resources.id(&r).map(|r| t.resources.get(r).project),
+            (None, None) => None,
+        };
+        if let Some(p) = project {
+            let rows = &t.projects.get(p).type_rows;
+            narrow(&|ty| ty as usize >= PROJECT_TYPES || rows[ty as usize] != 0);
+        }
+        types
     }
 
     /// Offering `o`'s records per billing period and type: kept
@@ -5060,7 +5109,8 @@ impl Core {
         // jumps over other types' records of one report time (`Jump`).
         let rank = type_id(t, f).map(|ty| t.type_rank[ty as usize]);
         if let Cand::Few(v) = cand {
-            return self.sort_slots(v, &keys, offset, limit);
+            let by_slot = v.last().is_some_and(|&max| self.ties_by_slot(f, max));
+            return self.sort_slots(v, &keys, offset, limit, by_slot);
         }
         if let Cand::Days { runs, days, .. } = cand {
             if keys.is_empty() {
@@ -5161,7 +5211,7 @@ impl Core {
         {
             // A few matches are sorted at once: locating a run of a view to
             // walk would cost more (two binary searches of random reads).
-            return self.sort_page(b, &keys, offset, limit);
+            return self.sort_page(b, &keys, offset, limit, f);
         }
         let narrow = keys.is_empty() && matches > SMALL;
         let mut lo = f.date_after.map(date_to_day);
@@ -5176,7 +5226,7 @@ impl Core {
         // are walked.
         let by_usage = keys.first().is_some_and(|k| k.field == SortField::Usage);
         let only = (by_usage && type_id(t, f).is_none())
-            .then(|| self.offering_types(f))
+            .then(|| self.filter_types(f))
             .flatten();
         let span = if by_usage && let Some(ty) = type_id(t, f) {
             // One type's records are one part of the usage view.
@@ -5272,17 +5322,27 @@ impl Core {
         // A page near the front of a usage order is selected from the
         // matches' usages alone (a heap of the page's, `Core::sort_slots`):
         // a row read per match, in slot order, where a full sort reads
-        // every key. (A filtered base is tested first.)
-        let top = by_usage && (offset + limit).saturating_mul(TOP_HEAP_RATIO) <= count;
+        // every key. (A filtered base is tested first.) So is a page near
+        // the front of any order of one key over a project's sorted
+        // prefix, whose ties go by slot (`Core::ties_by_slot`): each
+        // match's key and slot, with no tie to key further.
+        let by_slot = keys.len() == 1
+            && matches!(cand, Cand::Set(..) | Cand::Filtered { .. })
+            && set.len > 0
+            && self.ties_by_slot(f, set.max);
+        let near = (offset + limit).saturating_mul(TOP_HEAP_RATIO) <= count;
+        let top = (by_usage || by_slot) && near;
+        let top_ns = if by_slot { SLOT_TOP_NS } else { USAGE_TOP_NS };
         let (sort_ns, make_ns) = match cand {
-            Cand::Filtered { base, .. } if top => (
-                USAGE_TOP_NS,
-                (base.len() as usize).saturating_mul(FILTER_TEST_NS),
-            ),
-            _ if top => (USAGE_TOP_NS, make_ns),
+            Cand::Filtered { base, .. } if top => {
+                (top_ns, (base.len() as usize).saturating_mul(FILTER_TEST_NS))
+            }
+            _ if top => (top_ns, make_ns),
             _ => (sort_ns, make_ns),
         };
-        let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS + make_ns) / member.step_ns(set);
+        // A step of the usage view's merged parts costs a merge's step too.
+        let step_ns = member.step_ns(set) + if merged { MERGE_STEP_NS } else { 0 };
+        let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS + make_ns) / step_ns;
         // Matches may cluster away from the walk's start. Report dates are
         // the default view's order, and filters other than dates (narrowed
         // to their span above) are spread evenly over them: walk when that
@@ -5292,7 +5352,7 @@ impl Core {
         // sort, and give up at half its cost (at worst 1.5 times the sort).
         let (ratio, budget) = if keys.is_empty() {
             (1, sort)
-        } else if top {
+        } else if top && by_usage {
             // A page near the front of a usage order: a walk that an even
             // spread puts at half the heap's cost is tried first, and gives
             // up at half that cost. Most filters spread their matches
@@ -5315,7 +5375,7 @@ impl Core {
         // between it and the nearer end are skipped by their counts, where
         // the walk would test each of their records (an export paging
         // through a customer or a component type).
-        let walk_ns = walk.saturating_mul(member.step_ns(set));
+        let walk_ns = walk.saturating_mul(step_ns);
         if keys.is_empty() && walk_ns >= DAY_SKIP_WALK_NS {
             // What to count by day: the set (`None`: every record), and
             // the billing periods with whether the set is exactly theirs.
@@ -5426,7 +5486,7 @@ impl Core {
             && let read = (day_len + set.len as usize) / DAY_READ_VALUES_PER_NS
             && let probe = (walk.saturating_mul(PROBE_FACTOR))
                 .saturating_add(PROBE_MIN)
-                .saturating_add(read / member.step_ns(set))
+                .saturating_add(read / step_ns)
             && probe < budget
         {
             if let Some(v) = self.walk_page(
@@ -5496,9 +5556,9 @@ impl Core {
             return v;
         }
         match cand {
-            Cand::Set(b, _) => self.sort_page(b, &keys, offset, limit),
+            Cand::Set(b, _) => self.sort_page(b, &keys, offset, limit, f),
             Cand::Lazy { parts, .. } => {
-                self.sort_page(&parts.iter().copied().union(), &keys, offset, limit)
+                self.sort_page(&parts.iter().copied().union(), &keys, offset, limit, f)
             }
             Cand::Filtered {
                 base, check, parts, ..
@@ -5507,6 +5567,7 @@ impl Core {
                 &keys,
                 offset,
                 limit,
+                f,
             ),
             Cand::All
             | Cand::Counted(_)
@@ -6198,13 +6259,50 @@ impl Core {
         keys: &[OrderKey],
         offset: usize,
         limit: usize,
+        f: &Filter,
     ) -> Vec<u32> {
-        self.sort_slots(&values(set), keys, offset, limit)
+        let by_slot = set.max().is_some_and(|max| self.ties_by_slot(f, max));
+        self.sort_slots(&values(set), keys, offset, limit, by_slot)
     }
 
-    /// [`Core::sort_page`] of ascending slots.
-    fn sort_slots(&self, set: &[u32], keys: &[OrderKey], offset: usize, limit: usize) -> Vec<u32> {
+    /// Whether every match of filter `f` (the highest at slot `max`)
+    /// lies in the sorted prefix of one project: the filter names a
+    /// project or a resource, and `max` is below the project's
+    /// `sorted_until`. The default order among them is then descending
+    /// slot order (`Project::sorted_until`'s invariant). O(1).
+    fn ties_by_slot(&self, f: &Filter, max: u32) -> bool {
         let t = &self.t;
+        let project = match (f.project, f.resource_uuid.or(f.resource)) {
+            (Some(p), _) => t.projects.id(&p),
+            (None, Some(r)) => t.resources.id(&r).map(|r| t.resources.get(r).project),
+            (None, None) => None,
+        };
+        project.is_some_and(|p| max < t.projects.get(p).sorted_until)
+    }
+
+    /// [`Core::sort_page`] of ascending slots. With `by_slot`, the slots
+    /// lie in one project's sorted prefix ([`Core::ties_by_slot`]), where
+    /// the default order is descending slot order: ties of the `o` keys
+    /// are broken by the slot, not by the default keys read from each
+    /// record's row and component usage.
+    fn sort_slots(
+        &self,
+        set: &[u32],
+        keys: &[OrderKey],
+        offset: usize,
+        limit: usize,
+        by_slot: bool,
+    ) -> Vec<u32> {
+        let t = &self.t;
+        if keys.is_empty() && by_slot {
+            // The default order is the slots' reverse.
+            let end = set.len().saturating_sub(offset);
+            return set[end.saturating_sub(limit)..end]
+                .iter()
+                .rev()
+                .copied()
+                .collect();
+        }
         if keys.is_empty() && set.len() <= SORT_STACK {
             // A few matches in the default order (a small customer's
             // month): keyed on the stack, with no buffer of wide keys.
@@ -6218,38 +6316,70 @@ impl Core {
             .any(|k| k.field == SortField::Username)
             .then(|| t.usernames.rank_table());
         let user_rank: &[u32] = ranks.as_ref().map_or(&[], |r| &r.rank);
-        // First pass: the first key alone, 16 bytes a match. Only matches
-        // whose first key is at most the `end`-th smallest can reach the
-        // page, and only those (the page plus ties, usually) get the full
-        // key: selecting among 64-byte keys cost more than reading them.
+        // (A project's page 1 by username at 10M records, 11,334 matches:
+        // its users' records tie on the name by the hundred, and keying
+        // the ties by the default keys was most of the page. In a
+        // project's sorted prefix they are keyed by their slots.)
         let end = offset + limit;
-        let slots_in_order: Cow<'_, [u32]> = if set.len() <= end {
+        let first_of = |s: u32| {
+            let r = t.row(s);
+            match keys.first() {
+                Some(k) => key_value(t, k, r, user_rank),
+                None => !t.cus.get(r.cu).date(),
+            }
+        };
+        let n = set.len();
+        // The page's window is near the front: the `end` smallest keys
+        // are kept in a heap while the keys are read (a new key rarely
+        // enters it), where selecting over all the keys afterwards moved
+        // each of them a few times (a third of a project's page). Deep
+        // pages, whose heap would hold most of the keys, select.
+        let top = end <= n / TOP_HEAP_RATIO;
+        // One key whose ties go by slot: the first key and the slot are
+        // the whole key. (With more keys, the second breaks the first's
+        // ties.)
+        let exact = by_slot && keys.len() <= 1;
+        let slots_in_order: Cow<'_, [u32]> = if n <= end {
             Cow::Borrowed(set)
+        } else if exact && top {
+            // Every key differs (the one key, then the slot descending):
+            // the heap holds exactly the page's `end` records. Read from
+            // the last slot, so that a record tied on the first key with
+            // one in the heap comes after it and never enters.
+            let mut heap = std::collections::BinaryHeap::with_capacity(end + 1);
+            for &s in set.iter().rev() {
+                let key = (first_of(s), std::cmp::Reverse(s));
+                if heap.len() < end {
+                    heap.push(key);
+                } else if let Some(mut max) = heap.peek_mut()
+                    && key < *max
+                {
+                    *max = key;
+                }
+            }
+            Cow::Owned(heap.into_iter().map(|(_, s)| s.0).collect())
         } else {
-            // The cut (the `end`-th smallest first key) is kept in a heap of
-            // the `end` smallest seen so far while the keys are read: a new
-            // key rarely enters it, where selecting over all the keys
-            // afterwards moved each of them a few times (a third of a
-            // project's page). Deep pages, whose heap would hold most of
-            // the keys, select.
-            let n = set.len();
-            let mut heap: Option<std::collections::BinaryHeap<i64>> = (end <= n / TOP_HEAP_RATIO)
-                .then(|| std::collections::BinaryHeap::with_capacity(end + 1));
-            let mut firsts: Vec<(i64, u32)> = set
+            // Else the first key alone is read, 16 bytes a match (with the
+            // slot descending when it is the only key and ties go by slot:
+            // then every key differs). Only matches whose key is at most
+            // the `end`-th smallest (the cut) can reach the page, and only
+            // those (the page plus ties, usually; exactly the page's `end`
+            // when every key differs) get the full key: selecting among
+            // 64-byte keys cost more than reading them.
+            let tie = |s: u32| if exact { !s } else { 0 };
+            let mut heap: Option<std::collections::BinaryHeap<(i64, u32)>> =
+                top.then(|| std::collections::BinaryHeap::with_capacity(end + 1));
+            let mut firsts: Vec<((i64, u32), u32)> = set
                 .iter()
                 .map(|&s| {
-                    let r = t.row(s);
-                    let first = match keys.first() {
-                        Some(k) => key_value(t, k, r, user_rank),
-                        None => !t.cus.get(r.cu).date(),
-                    };
+                    let first = (first_of(s), tie(s));
                     if let Some(h) = &mut heap {
                         if h.len() < end {
                             h.push(first);
-                        } else if let Some(mut top) = h.peek_mut()
-                            && first < *top
+                        } else if let Some(mut max) = h.peek_mut()
+                            && first < *max
                         {
-                            *top = first;
+                            *max = first;
                         }
                     }
                     (first, s)
@@ -6266,9 +6396,32 @@ impl Core {
                     .collect(),
             )
         };
-        // `(o keys…, (-date, type rank, uuid), slot)`; at most three `o` keys
-        // remain once repeats are dropped.
-        let mut v: Vec<([i64; 3], _, u32)> = slots_in_order
+        if by_slot {
+            self.sort_window(&slots_in_order, keys, user_rank, offset, end, |s| {
+                std::cmp::Reverse(s)
+            })
+        } else {
+            self.sort_window(&slots_in_order, keys, user_rank, offset, end, |s| {
+                t.tail_key(s)
+            })
+        }
+    }
+
+    /// The `[offset, end)` window of `slots` ordered by `keys`, their ties
+    /// by `tie` (the default keys, or what orders them alike).
+    fn sort_window<T: Ord>(
+        &self,
+        slots: &[u32],
+        keys: &[OrderKey],
+        user_rank: &[u32],
+        offset: usize,
+        end: usize,
+        tie: impl Fn(u32) -> T,
+    ) -> Vec<u32> {
+        let t = &self.t;
+        // `(o keys…, tie, slot)`; at most three `o` keys remain once
+        // repeats are dropped.
+        let mut v: Vec<([i64; 3], T, u32)> = slots
             .iter()
             .map(|&s| {
                 let r = t.row(s);
@@ -6276,7 +6429,7 @@ impl Core {
                 for (dst, k) in p.iter_mut().zip(keys) {
                     *dst = key_value(t, k, r, user_rank);
                 }
-                (p, t.tail_key(s), s)
+                (p, tie(s), s)
             })
             .collect();
         let end = end.min(v.len());
@@ -6518,7 +6671,7 @@ impl Core {
             let slots: Vec<u32> = (bounds.iter())
                 .flat_map(|&(a, b)| view.iter_from(a).take(b - a))
                 .collect();
-            self.sort_slots(&slots, keys, 0, slots.len())
+            self.sort_slots(&slots, keys, 0, slots.len(), false)
         };
         if again {
             self.group_orders
@@ -6557,7 +6710,7 @@ impl Core {
                     unreachable!("a plan of a set has its matches")
                 };
                 let slots = values(&matches);
-                self.sort_slots(&slots, keys, 0, slots.len())
+                self.sort_slots(&slots, keys, 0, slots.len(), false)
             })
     }
 
@@ -7192,6 +7345,125 @@ mod tests {
                 "round {round}: {blk:?} in {lo} + {width}"
             );
         }
+    }
+
+    /// A project's (or a resource's) matches sorted with their ties by
+    /// slot (`by_slot`, as `Core::ties_by_slot` admits them) are in the
+    /// order of the sort by the default keys: every order of one key or
+    /// two, pages near the front (the heap of the page's keys) and deep
+    /// (selection), on a loaded demo store whose projects' prefixes are
+    /// everything, then after re-dated reports, which leave tails that
+    /// some queries' matches reach (then not admitted).
+    #[cfg(feature = "demo")]
+    #[test]
+    fn ties_by_slot_sort_as_the_default_keys() {
+        use crate::demo::{Demo, DemoConfig};
+        use crate::query::{Filter, OrderKey, SortField};
+        use crate::{Store, Usage};
+
+        let demo = Demo::new(DemoConfig {
+            records: 30_000,
+            seed: 11,
+        });
+        let records: Vec<_> = demo.records().collect();
+        let store = Store::new();
+        store.upsert_batch(&records).unwrap();
+        let orders: Vec<Vec<OrderKey>> = {
+            let key = |field, descending| OrderKey { field, descending };
+            let one = [
+                SortField::Usage,
+                SortField::Username,
+                SortField::BillingPeriod,
+            ];
+            let mut v: Vec<Vec<OrderKey>> = (one.iter())
+                .flat_map(|&f| [vec![key(f, false)], vec![key(f, true)]])
+                .collect();
+            v.push(vec![
+                key(SortField::Username, false),
+                key(SortField::Usage, true),
+            ]);
+            v.push(vec![
+                key(SortField::BillingPeriod, true),
+                key(SortField::Usage, false),
+            ]);
+            v.push(Vec::new());
+            v
+        };
+        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d);
+        let (mut heaps, mut admitted, mut refused) = (0, 0, 0);
+        for round in 0..2 {
+            if round == 1 {
+                // Reports re-dated to a later day: their projects get tails.
+                let late = records.iter().map(|r| r.date).max().unwrap();
+                let mut again: Vec<_> = records.iter().step_by(13).cloned().collect();
+                for r in &mut again {
+                    r.date = late + chrono::Duration::days(1);
+                    r.usage = Usage::from_cents(r.usage.cents() + 7);
+                }
+                // (Every record of a component usage shares its date.)
+                let moved: std::collections::HashSet<_> =
+                    again.iter().map(|r| r.component_usage).collect();
+                let all: Vec<_> = (records.iter())
+                    .filter(|r| moved.contains(&r.component_usage))
+                    .map(|r| {
+                        let mut r = r.clone();
+                        r.date = late + chrono::Duration::days(1);
+                        r
+                    })
+                    .collect();
+                store.upsert_batch(&all).unwrap();
+                store.validate().unwrap();
+            }
+            let core = store.core.read();
+            let t = &core.t;
+            let mut filters: Vec<(Filter, &RoaringBitmap)> = (t.projects.iter())
+                .map(|(_, p)| {
+                    (
+                        Filter {
+                            project: Some(p.uuid),
+                            ..Filter::default()
+                        },
+                        &p.rows,
+                    )
+                })
+                .collect();
+            filters.extend(t.resources.iter().step_by(7).map(|(_, r)| {
+                (
+                    Filter {
+                        resource_uuid: Some(r.uuid),
+                        ..Filter::default()
+                    },
+                    &r.rows,
+                )
+            }));
+            for (f, rows) in filters {
+                let set: Vec<u32> = rows.iter().collect();
+                let Some(&max) = set.last() else { continue };
+                if !core.ties_by_slot(&f, max) {
+                    refused += 1;
+                    continue;
+                }
+                admitted += 1;
+                for keys in &orders {
+                    let n = set.len();
+                    let pages = [(0, 1), (0, 10), (next(n), 1 + next(12)), (n / 2, n)];
+                    for (offset, limit) in pages {
+                        heaps += usize::from(keys.len() == 1 && (offset + limit) * 8 <= n);
+                        let got = core.sort_slots(&set, keys, offset, limit, true);
+                        let want = core.sort_slots(&set, keys, offset, limit, false);
+                        assert_eq!(
+                            got, want,
+                            "{f:?} by {keys:?}, offset {offset}, limit {limit}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(heaps > 100, "pages near the front of one key: {heaps}");
+        assert!(
+            admitted > 100 && refused > 0,
+            "admitted {admitted}, refused {refused}"
+        );
     }
 
     /// `split_at_rank` against the merge itself: random runs of distinct

@@ -2683,12 +2683,14 @@ const USAGE_TOP_NS: usize = 8;
 /// order (a project's 1,291 records at 1M records, 11,334 at 10M: 2.7
 /// and 3.1 ns a match).
 const SLOT_TOP_NS: usize = 3;
-/// What a step of a walk of the usage view's merged parts costs besides
-/// its membership test: each part's iterator and the test behind calls
-/// through pointers, the heads compared (a project's page 1 by usage at
-/// 1M records: 2,056 and 4,691 steps, about 7 ns each with a test of
-/// two comparisons).
-const MERGE_STEP_NS: usize = 5;
+/// What a step of a walk of the usage view's merged parts costs at least:
+/// each part's iterator and the membership test are called through
+/// pointers, and the heads compared (a project's page 1 by usage at 1M
+/// records: 2,056 and 4,691 steps, about 7 ns each with a test of two
+/// comparisons, where [`Member::step_ns`] has 2). A test's own cost
+/// beyond this hides the rest (a billing period's page 1: 1,591 steps
+/// of array lookups, about 23 ns each, where `step_ns` has 30).
+const MERGE_STEP_NS: usize = 7;
 /// The slots of `set` whose key is at most the `end`-th smallest, in
 /// slot order: the cut kept in a heap of the `end` smallest keys while
 /// they are read (`top`: a page near the front), else selected among
@@ -5390,8 +5392,12 @@ impl Core {
             _ if top => (top_ns, make_ns),
             _ => (sort_ns, make_ns),
         };
-        // A step of the usage view's merged parts costs a merge's step too.
-        let step_ns = member.step_ns(set) + if merged { MERGE_STEP_NS } else { 0 };
+        // A step of the usage view's merged parts costs a merge's step.
+        let step_ns = if merged {
+            member.step_ns(set).max(MERGE_STEP_NS)
+        } else {
+            member.step_ns(set)
+        };
         let sort = (count.saturating_mul(sort_ns) + SORT_BASE_NS + make_ns) / step_ns;
         // Matches may cluster away from the walk's start. Report dates are
         // the default view's order, and filters other than dates (narrowed

@@ -5161,7 +5161,9 @@ impl Core {
         // jumps over other types' records of one report time (`Jump`).
         let rank = type_id(t, f).map(|ty| t.type_rank[ty as usize]);
         if let Cand::Few(v) = cand {
-            let by_slot = v.last().is_some_and(|&max| self.ties_by_slot(f, max));
+            let by_slot = v
+                .last()
+                .is_some_and(|&max| self.ties_worth_slots(f, &keys, v.len(), max));
             return self.sort_slots(v, &keys, offset, limit, by_slot);
         }
         if let Cand::Days { runs, days, .. } = cand {
@@ -6317,8 +6319,17 @@ impl Core {
         limit: usize,
         f: &Filter,
     ) -> Vec<u32> {
-        let by_slot = set.max().is_some_and(|max| self.ties_by_slot(f, max));
+        let by_slot =
+            (set.max()).is_some_and(|max| self.ties_worth_slots(f, keys, set.len() as usize, max));
         self.sort_slots(&values(set), keys, offset, limit, by_slot)
+    }
+
+    /// [`Core::ties_by_slot`] for `n` matches ordered by `keys`, when it
+    /// can pay: not for a few matches in the default order, sorted on the
+    /// stack by date for less than the filter's entity lookups
+    /// (`resource_period`'s four records). O(1).
+    fn ties_worth_slots(&self, f: &Filter, keys: &[OrderKey], n: usize, max: u32) -> bool {
+        (!keys.is_empty() || n > SORT_STACK) && self.ties_by_slot(f, max)
     }
 
     /// Whether every match of filter `f` (the highest at slot `max`)

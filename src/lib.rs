@@ -57,7 +57,13 @@
 //! while an even spread of the matches makes that cheaper than reading
 //! every match's usage into a heap of the page's, and gives up for the
 //! heap at half its cost (an offering's usages cluster at one end of its
-//! types' parts). A deep page of any order over
+//! types' parts). It walks only the parts of the types the query's
+//! offering, customer or project has records of, from their kept counts.
+//! A project's records are numbered in the reverse of the default order,
+//! so among a project's (or a resource's) matches ties of an order's one
+//! key go by slot: a page near the front is a heap of exactly the page's
+//! records, each a row read, with no tie keyed by the default keys (a
+//! project's users tie on the username by the hundred). A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A big group of equal first keys (thousands of records sharing
 //! a usage, a billing period's records) that a page sorts by the order's

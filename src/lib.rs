@@ -63,7 +63,8 @@
 //! so among a project's (or a resource's) matches ties of an order's one
 //! key go by slot: a page near the front is a heap of exactly the page's
 //! records, each a row read, with no tie keyed by the default keys (a
-//! project's users tie on the username by the hundred). A deep page of any order over
+//! project's few users share its records: the demo's at 1M has 3 users
+//! for 1,291 records). A deep page of any order over
 //! every record starts at the group of equal keys that holds it, found by
 //! position. A big group of equal first keys (thousands of records sharing
 //! a usage, a billing period's records) that a page sorts by the order's
